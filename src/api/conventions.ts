@@ -1,0 +1,110 @@
+/**
+ * The REST conventions of rest-api/_index.md, implemented once for every route:
+ * x-api-version (505), the pre-bootstrap gate (503), Basic authentication (401 + WWW-Authenticate),
+ * permissions (403), JSON-only bodies (400), RS error bodies, 404 / 405 + Allow, and `fields=`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RsError } from '../errors.js';
+import { roleAllows } from '../auth/permissions.js';
+import type { Caller } from './route-types.js';
+
+export interface ConventionDeps {
+  /** True once this node is part of a cluster. */
+  isBootstrapped(): boolean;
+  /** Resolve credentials from the request, or throw RsError('unauthorized'). */
+  authenticate(req: FastifyRequest): Promise<Caller>;
+}
+
+/** `x-api-version` values we answer: 1 or 2, optionally with a leading v and minor parts. */
+const API_VERSION = /^v?[12](\.[0-9]+)*$/i;
+
+export function registerConventions(app: FastifyInstance, deps: ConventionDeps): void {
+  const routes: { methods: string[]; pattern: RegExp }[] = [];
+
+  app.addHook('onRoute', (opts) => {
+    const methods = ([] as string[]).concat(opts.method);
+    // Every route states its permission so that nothing is reachable by accident (HEAD twins are
+    // added by Fastify from their GET route and inherit its config).
+    if (!opts.config?.permission && opts.config?.access !== 'bootstrap') {
+      throw new Error(`route ${methods.join(',')} ${opts.url} declares no permission`);
+    }
+    const source = opts.url
+      .split('/')
+      .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    routes.push({ methods, pattern: new RegExp(`^${source}/?$`) });
+  });
+
+  // JSON only. An empty body is "no body" (clients often send Content-Type on body-less POSTs);
+  // any other media type is rejected by Fastify and mapped to 400 below.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    defaultJson(req, body as string, done);
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const v = req.headers['x-api-version'];
+    if (v !== undefined && !API_VERSION.test(String(v))) {
+      throw new RsError('unsupported_api_version', `Unsupported x-api-version '${String(v)}'; supported: 1, 2`);
+    }
+    const cfg = req.routeOptions.config;
+    if (!cfg || req.is404) return;
+    const bootstrapped = deps.isBootstrapped();
+    if (!bootstrapped) {
+      if (cfg.access === 'bootstrap') return;
+      throw new RsError('node_not_bootstrapped');
+    }
+    req.caller = await deps.authenticate(req);
+  });
+
+  // preValidation: an unauthorized caller gets 403 before any body validation (STYLE §2.3).
+  app.addHook('preValidation', async (req) => {
+    const cfg = req.routeOptions.config;
+    if (!req.caller || !cfg?.permission) return;
+    if (!roleAllows(req.caller.role, cfg.permission)) {
+      throw new RsError('insufficient_permissions', `Role '${req.caller.role}' lacks permission '${cfg.permission}'`);
+    }
+  });
+
+  app.addHook('preSerialization', async (req: FastifyRequest<{ Querystring: { fields?: string } }>, _reply, payload) => {
+    const fields = req.method === 'GET' ? req.query?.fields : undefined;
+    if (typeof fields !== 'string' || fields === '' || payload === null || typeof payload !== 'object') return payload;
+    const wanted = fields.split(',').map((f) => f.trim()).filter(Boolean);
+    const pick = (o: unknown) => {
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;
+      return Object.fromEntries(wanted.filter((k) => k in (o as object)).map((k) => [k, (o as Record<string, unknown>)[k]]));
+    };
+    return Array.isArray(payload) ? payload.map(pick) : pick(payload);
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
+    if (allowed.length > 0) {
+      reply.header('Allow', allowed.sort().join(', '));
+      throw new RsError('method_not_allowed', `Method ${req.method} is not allowed for ${path}; allowed: ${allowed.join(', ')}`);
+    }
+    throw new RsError('not_found', `No such URI: ${req.method} ${path}`);
+  });
+
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, req, reply: FastifyReply) => {
+    let rs: RsError;
+    if (err instanceof RsError) rs = err;
+    else if (err.validation) rs = new RsError('invalid_schema', `${err.validationContext ?? 'body'}: ${err.message}`);
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') rs = new RsError('unsupported_content_type');
+    else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
+      rs = new RsError('invalid_json_body', `Malformed JSON body: ${err.message}`);
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') rs = new RsError('body_too_large');
+    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) rs = new RsError('bad_request', err.message, { status: err.statusCode });
+    else {
+      req.log.error({ err }, 'unhandled error');
+      rs = new RsError('internal_error');
+    }
+    if (rs.statusCode >= 500) req.log.warn({ error_code: rs.error_code }, rs.message);
+    else req.log.debug({ error_code: rs.error_code }, rs.message);
+    if (rs.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="openrs"');
+    return reply.status(rs.statusCode).type('application/json').send(rs.toJSON());
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * Per-route declarations every route carries (read by the hooks in conventions.ts):
+ * - `permission`: the RS permission name (permissions.md) the caller's role must hold.
+ * - `access`: 'cluster' (default: needs a bootstrapped node and an authenticated caller),
+ *   'bootstrap' (open before the node is bootstrapped, authenticated afterwards).
+ */
+import type { ManagementRole } from '../auth/permissions.js';
+
+export type RouteAccess = 'cluster' | 'bootstrap';
+
+/** The authenticated caller, as the auth hook leaves it on the request. */
+export interface Caller {
+  uid: number;
+  name: string;
+  email: string;
+  role: ManagementRole;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    permission?: string;
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * One error type for the whole API. `new RsError('node_not_found')` takes its HTTP status and
+ * default description from the catalog below and serializes as the RS error body
+ * `{ "error_code": ..., "description": ... }` (`cluster_Error` in the spec's openapi.json;
+ * its `status_code` is marked x-go-json-ignore, so it is not part of the wire body).
+ *
+ * Codes come from the spec pages where a page documents one; codes the spec does not name
+ * (generic HTTP conditions) are listed in docs/decisions.md.
+ */
+export const ERROR_CATALOG = {
+  // Generic request conventions (rest-api/_index.md).
+  invalid_schema: [400, 'The request does not match the object schema'],
+  invalid_json_body: [400, 'The request body is not valid JSON'],
+  bad_request: [400, 'The request is malformed'],
+  unsupported_content_type: [400, 'Content-Type must be application/json'],
+  body_too_large: [413, 'The request body is too large'],
+  read_only_field: [400, 'The request sets a read-only field'],
+  unsupported_option: [400, 'This option is not supported by openrs'],
+  unauthorized: [401, 'Authentication is required'],
+  insufficient_permissions: [403, 'The user is not allowed to perform this action'],
+  not_found: [404, 'The requested URI does not exist'],
+  method_not_allowed: [405, 'The method is not allowed for this URI'],
+  node_not_bootstrapped: [503, 'This node is not a member of a cluster'],
+  unsupported_api_version: [505, 'Unsupported x-api-version'],
+  internal_error: [500, 'An internal error occurred'],
+  config_edit_conflict: [409, 'The configuration was edited by another source simultaneously'],
+
+  // Bootstrap (requests/bootstrap).
+  config_error: [400, 'Invalid bootstrap configuration'],
+  bootstrap_in_progress: [409, 'Bootstrap already in progress'],
+  already_bootstrapped: [409, 'This node is already part of a cluster'],
+  invalid_license: [400, 'The license string provided is invalid'],
+  path_error: [400, 'A needed path does not exist or is not accessible'],
+  unsupported_bootstrap_action: [400, 'This bootstrap action is not supported by openrs yet'],
+
+  // Nodes (requests/nodes).
+  node_not_found: [404, 'Node does not exist'],
+  node_not_offline: [406, 'Attempted to change node address while it is online'],
+  node_already_populated: [406, 'The node contains shards or endpoints, cannot disable accept_servers'],
+  node_already_has_rack_id: [406, "Attempted to change node's rack_id when it already has one"],
+
+  // jsonschema.
+  invalid_object: [406, 'Invalid object name'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export class RsError extends Error {
+  readonly error_code: string;
+  readonly statusCode: number;
+  /** Extra documented fields some endpoints add to the error body (e.g. bootstrap `error_details`). */
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, description?: string, opts: { status?: number; extra?: Record<string, unknown> } = {}) {
+    const [status, text] = ERROR_CATALOG[code];
+    super(description ?? text);
+    this.name = 'RsError';
+    this.error_code = code;
+    this.statusCode = opts.status ?? status;
+    this.extra = opts.extra;
+  }
+
+  /** A code that a feature module owns (e.g. license codes); status given explicitly. */
+  static custom(code: string, status: number, description: string, extra?: Record<string, unknown>): RsError {
+    const e = new RsError('internal_error', description, { status, extra });
+    (e as { error_code: string }).error_code = code;
+    return e;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { error_code: this.error_code, description: this.message, ...this.extra };
+  }
+}
