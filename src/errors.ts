@@ -31,13 +31,23 @@ export const ERROR_CATALOG = {
   already_bootstrapped: [409, 'This node is already part of a cluster'],
   invalid_license: [400, 'The license string provided is invalid'],
   path_error: [400, 'A needed path does not exist or is not accessible'],
-  unsupported_bootstrap_action: [400, 'This bootstrap action is not supported by openrs yet'],
 
   // Nodes (requests/nodes).
   node_not_found: [404, 'Node does not exist'],
   node_not_offline: [406, 'Attempted to change node address while it is online'],
   node_already_populated: [406, 'The node contains shards or endpoints, cannot disable accept_servers'],
   node_already_has_rack_id: [406, "Attempted to change node's rack_id when it already has one"],
+
+  // Cluster (requests/cluster).
+  bad_debuginfo_path: [400, "Debuginfo path doesn't exist or is inaccessible"],
+
+  // Certificates (requests/cluster/certificates): statuses from the page, codes are openrs's.
+  invalid_certificate: [400, 'The certificate or key is invalid'],
+  certificate_expired: [406, 'The certificate is expired or not yet valid'],
+  unknown_certificate: [403, 'Unknown certificate name'],
+  required_certificate: [403, 'A required certificate cannot be deleted'],
+  unsupported_rotation: [403, 'Unsupported certificate rotation'],
+  certificate_not_found: [404, 'Unknown certificate name'],
 
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],

@@ -13,6 +13,8 @@ export interface ConventionDeps {
   isBootstrapped(): boolean;
   /** Resolve credentials from the request, or throw RsError('unauthorized'). */
   authenticate(req: FastifyRequest): Promise<Caller>;
+  /** False when the policy turns authentication off for the master healthcheck. */
+  healthcheckNeedsAuth(): Promise<boolean>;
 }
 
 /** `x-api-version` values we answer: 1 or 2, optionally with a leading v and minor parts. */
@@ -56,6 +58,7 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
       if (cfg.access === 'bootstrap') return;
       throw new RsError('node_not_bootstrapped');
     }
+    if (cfg.access === 'healthcheck' && !(await deps.healthcheckNeedsAuth())) return;
     req.caller = await deps.authenticate(req);
   });
 
@@ -77,6 +80,10 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
       return Object.fromEntries(wanted.filter((k) => k in (o as object)).map((k) => [k, (o as Record<string, unknown>)[k]]));
     };
     return Array.isArray(payload) ? payload.map(pick) : pick(payload);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   app.setNotFoundHandler(async (req, reply) => {

@@ -121,7 +121,6 @@ export const clusterReadOnly = {
   crdt_supported_protocol_versions: Type.Array(Type.String()),
   default_non_sharded_proxy_policy: Type.String({ default: 'single' }),
   default_sharded_proxy_policy: Type.String({ default: 'all-master-shards' }),
-  password_hashing_algorithm: Type.String({ description: 'Set with PATCH /v1/cluster/change_password_hashing_algorithm' }),
   proxy_certificate: Type.String({ description: "Cluster's proxy certificate (change with /v1/cluster/certificates)" }),
   syncer_certificate: Type.String({ description: "Cluster's syncer certificate (change with /v1/cluster/certificates)" }),
   rack_aware: Type.Boolean(),

@@ -66,6 +66,11 @@ export class Collection<T extends { uid: number }> {
     return { type: 'put', key: this.key(value.uid), value };
   }
 
+  /** Write one object with compare-and-set (KvConflictError when modRevision is stale). */
+  async kvPut(value: T, modRevision?: number): Promise<number> {
+    return this.kv.put(this.key(value.uid), value, modRevision);
+  }
+
   deleteOp(uid: number): Op {
     return { type: 'delete', key: this.key(uid) };
   }

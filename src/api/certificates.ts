@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { CertificateRotateRequest, CertificatesUpdateRequest, CertificateUpdate } from '../schemas/certificates.js';
+import type { Services } from '../compose.js';
+
+export const certificateRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
+  app.get('/v1/cluster/certificates', { config: { permission: 'view_cluster_info' } }, () => s.certificates.list());
+  app.put('/v1/cluster/certificates', { config: { permission: 'update_cluster' }, schema: { body: CertificatesUpdateRequest } },
+    async (req) => {
+      await s.certificates.update(req.body.certificates);
+      return {};
+    });
+  // Deprecated single-certificate form, still used by older scripts.
+  app.put('/v1/cluster/update_cert', { config: { permission: 'update_cluster' }, schema: { body: CertificateUpdate } },
+    async (req) => {
+      await s.certificates.update([req.body]);
+      return {};
+    });
+  app.delete('/v1/cluster/certificates/:name', { config: { permission: 'update_cluster' }, schema: { params: Type.Object({ name: Type.String() }) } },
+    async (req) => {
+      await s.certificates.delete(req.params.name);
+      return {};
+    });
+  app.post('/v1/cluster/certificates/rotate', { config: { permission: 'update_cluster' }, schema: { body: Type.Optional(CertificateRotateRequest) } },
+    async (req) => {
+      await s.certificates.rotate(req.body?.name);
+      return {};
+    });
+};

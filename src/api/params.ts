@@ -1,0 +1,17 @@
+/** Path and query parameter helpers shared by the route plugins. */
+import { Type } from '@sinclair/typebox';
+import { RsError } from '../errors.js';
+
+export const UidParams = Type.Object({ uid: Type.String() });
+
+/** `{int: uid}` in the RS docs: anything else names no object. */
+export function parseUid(raw: string, notFound: 'node_not_found' | 'not_found' = 'not_found'): number {
+  if (!/^[0-9]{1,9}$/.test(raw)) throw new RsError(notFound, `No such object: '${raw}'`);
+  return Number(raw);
+}
+
+export const DryRunQuery = Type.Object({ dry_run: Type.Optional(Type.String()), fields: Type.Optional(Type.String()) });
+/** `dry_run` is a flag: present (any value but false/0) means validate only. */
+export const isDryRun = (q: { dry_run?: string }) => q.dry_run !== undefined && !/^(false|0)$/i.test(q.dry_run);
+
+export const FieldsQuery = Type.Object({ fields: Type.Optional(Type.String()) });

@@ -1,0 +1,43 @@
+/** buildApp: Fastify with the REST conventions and every route plugin. Never listens by itself. */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import { registerConventions } from './api/conventions.js';
+import { bootstrapRoutes } from './api/bootstrap.js';
+import { certificateRoutes } from './api/certificates.js';
+import { clusterRoutes } from './api/cluster.js';
+import { healthRoutes } from './api/health.js';
+import { jsonschemaRoutes } from './api/jsonschema.js';
+import { licenseRoutes } from './api/license.js';
+import { nodeRoutes } from './api/nodes.js';
+import type { Composed } from './compose.js';
+import './api/route-types.js';
+
+export async function buildApp(c: Composed, opts: { logger: Logger; https?: SecureContextOptions }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    ...(opts.https ? { https: opts.https } : {}),
+    // No coercion (a string is not a number in a body), no silent removal of unknown fields, and no
+    // defaults filled into partial updates: the services apply documented defaults themselves.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    bodyLimit: 16 * 1024 * 1024,
+    // Requests are logged once, at debug level, by the onResponse hook in conventions.ts.
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+
+  registerConventions(app, {
+    isBootstrapped: () => c.services.bootstrap.isBootstrapped(),
+    authenticate: (req) => c.authenticator.authenticate(req),
+    healthcheckNeedsAuth: async () => (await c.policy.get())?.value.master_healthcheck_api_auth !== false,
+  });
+
+  await app.register(bootstrapRoutes(c.services));
+  await app.register(clusterRoutes(c.services));
+  await app.register(certificateRoutes(c.services));
+  await app.register(nodeRoutes(c.services));
+  await app.register(licenseRoutes(c.services));
+  await app.register(jsonschemaRoutes());
+  await app.register(healthRoutes(c.services));
+  return app;
+}

@@ -1,0 +1,108 @@
+/** Composition root: store → domain stores → services. The only place that wires with `new`. */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { Authenticator } from './auth/authenticate.js';
+import { USERS_PREFIX, type UserRecord } from './auth/user-record.js';
+import { TlsManager } from './certs/tls-manager.js';
+import type { BootstrapStatus } from './schemas/bootstrap.js';
+import type { ClusterSettings, CmSettings } from './schemas/cluster-settings.js';
+import { BootstrapService } from './services/bootstrap-service.js';
+import { CertificateService } from './services/certificate-service.js';
+import type { ClusterRecord } from './services/cluster-defaults.js';
+import { ClusterService } from './services/cluster-service.js';
+import { LicenseService, type LicenseRecord } from './services/license-service.js';
+import { NodeService, type NodeRecord } from './services/node-service.js';
+import { ShardInventory } from './services/shard-inventory.js';
+import type { KvBackend } from './store/kv.js';
+import { Collection, Singleton } from './store/object-store.js';
+import { openStore } from './store/open-store.js';
+import { systemClock, type Clock } from './util/clock.js';
+import { detectRedisVersion } from './util/product.js';
+
+export interface Services {
+  bootstrap: BootstrapService;
+  cluster: ClusterService;
+  nodes: NodeService;
+  license: LicenseService;
+  certificates: CertificateService;
+  health: { ccsReachable(): Promise<boolean> };
+}
+
+export interface Composed {
+  kv: KvBackend;
+  tls: TlsManager;
+  services: Services;
+  authenticator: Authenticator;
+  policy: Singleton<ClusterSettings>;
+}
+
+export async function compose(config: Config, log: Logger, clock: Clock = systemClock): Promise<Composed> {
+  const kv = openStore(config.store);
+  const tls = new TlsManager(path.join(config.data_dir, 'tls'));
+  await tls.init();
+
+  const cluster = new Singleton<ClusterRecord>(kv, '/cluster');
+  const policy = new Singleton<ClusterSettings>(kv, '/cluster_policy');
+  const cmSettings = new Singleton<CmSettings>(kv, '/cm_settings');
+  const licenseRec = new Singleton<LicenseRecord>(kv, '/license');
+  const status = new Singleton<BootstrapStatus>(kv, '/local/bootstrap_status');
+  const nodes = new Collection<NodeRecord>(kv, '/nodes/');
+  const users = new Collection<UserRecord>(kv, USERS_PREFIX);
+  const shards = new ShardInventory(kv);
+
+  const redis = await detectRedisVersion(config.redis_server);
+  if (!redis) log.warn({ redis_server: config.redis_server }, 'redis-server not found: databases cannot be created until it is installed');
+
+  const clusterName = async () => (await cluster.get())?.value.name ?? '';
+  const certificates = new CertificateService(kv, tls, clusterName, clock);
+  const license = new LicenseService(licenseRec, shards, clusterName, clock);
+  let bootstrap: BootstrapService;
+  const nodeService = new NodeService(nodes, shards, clock, redis ? [redis] : [], () => (bootstrap?.isBootstrapped() ? 1 : undefined));
+  const clusterService = new ClusterService(cluster, policy, cmSettings, certificates, tls);
+  const dataDir = path.resolve(config.data_dir);
+  const storeFile = /^sqlite:\/\/(.+)$/.exec(config.store)?.[1];
+  bootstrap = new BootstrapService({
+    kv, status, cluster, policy, cmSettings, license: licenseRec, nodes, users, certificates, licenses: license, clock, log,
+    defaultPaths: {
+      persistent_path: path.join(dataDir, 'persist'),
+      ephemeral_path: path.join(dataDir, 'tmp'),
+      bigstore_path: path.join(dataDir, 'flash'),
+    },
+    apiPort: config.api_port,
+    storeDir: storeFile && storeFile !== ':memory:' ? path.dirname(path.resolve(storeFile)) : undefined,
+    defaultRedisVersion: redis?.redis_version ?? '7.0',
+    onCompleted: (api) => tls.setPair(api),
+  });
+  await bootstrap.init();
+  if (bootstrap.isBootstrapped()) {
+    // The CCS copy of the api certificate is authoritative (it may have been replaced while we were down).
+    const api = await certificates.get('api');
+    if (api?.key && api.certificate !== tls.current().certificate) tls.setPair({ certificate: api.certificate, key: api.key });
+    await clusterService.applyTlsPolicy();
+  }
+
+  return {
+    kv,
+    tls,
+    policy,
+    authenticator: new Authenticator(users),
+    services: {
+      bootstrap,
+      cluster: clusterService,
+      nodes: nodeService,
+      license,
+      certificates,
+      health: {
+        async ccsReachable() {
+          try {
+            await kv.revision();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * One running openrs node: compose the services, build the app, bootstrap a single-node cluster
+ * on an empty data dir when configured to, listen on HTTPS, and close everything in order.
+ * main.ts runs it for the CLI; tests run it in-process on port 0 with a temporary data dir.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import { buildApp } from './app.js';
+import { compose, type Composed } from './compose.js';
+import type { Config } from './config.js';
+import { generatePassword } from './auth/password.js';
+
+export interface RunningNode {
+  app: FastifyInstance;
+  composed: Composed;
+  port: number;
+  /** Set when this start created the cluster with a generated password. */
+  generatedPassword?: string;
+  close(): Promise<void>;
+}
+
+export async function startNode(config: Config, log: Logger, opts: { print?: (line: string) => void } = {}): Promise<RunningNode> {
+  fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const composed = await compose(config, log);
+  const app = await buildApp(composed, { logger: log, https: composed.tls.contextOptions() });
+  composed.tls.onChange((ctx) => (app.server as unknown as HttpsServer).setSecureContext(ctx));
+
+  let generatedPassword: string | undefined;
+  try {
+    generatedPassword = await autoBootstrap(config, composed, log, opts.print ?? ((l) => process.stdout.write(`${l}\n`)));
+    await app.listen({ host: config.api_addr, port: config.api_port });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    await composed.kv.close().catch(() => undefined);
+    throw e;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  log.info({ addr: config.api_addr, port }, 'REST API listening (HTTPS)');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    composed,
+    port,
+    generatedPassword,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await composed.services.bootstrap.settled();
+        await composed.kv.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** On an empty data dir, create a single-node cluster from the configuration (unless disabled). */
+async function autoBootstrap(config: Config, c: Composed, log: Logger, print: (line: string) => void): Promise<string | undefined> {
+  const b = c.services.bootstrap;
+  if (!config.bootstrap || b.isBootstrapped()) return undefined;
+  const st = await b.status();
+  if (st.state !== 'idle' && st.state !== 'error') return undefined;
+  const password = config.admin_password ?? generatePassword();
+  await b.start('create_cluster', {
+    action: 'create_cluster',
+    cluster: { name: config.cluster_name },
+    credentials: { username: config.admin_user, password },
+  });
+  await b.settled();
+  const done = await b.status();
+  if (done.state !== 'completed') throw new Error(`automatic bootstrap failed: ${done.error_code}: ${done.error_details?.message ?? ''}`);
+  log.info({ cluster: config.cluster_name, admin: config.admin_user }, 'created single-node cluster');
+  if (config.admin_password !== undefined) return undefined;
+  const file = path.join(config.data_dir, 'admin-credentials');
+  fs.writeFileSync(file, `username=${config.admin_user}\npassword=${password}\n`, { mode: 0o600 });
+  print(`openrs: created cluster '${config.cluster_name}' with admin user '${config.admin_user}' and password '${password}' (saved in ${file})`);
+  return password;
+}

@@ -1,0 +1,36 @@
+/**
+ * What the node and license views need to know about shards: which exist, on which node,
+ * with which role. Read from the CCS (`/shards/<uid>`, written by the databases feature),
+ * so these views stay true as databases come and go.
+ */
+import type { KvBackend } from '../store/kv.js';
+
+export interface ShardSummary {
+  uid: number;
+  node_uid: number;
+  role: 'master' | 'slave';
+  bdb_uid: number;
+  /** Bytes the shard may use (its share of the database's memory_size). */
+  memory_limit?: number;
+  flash?: boolean;
+}
+
+export const SHARDS_PREFIX = '/shards/';
+
+export class ShardInventory {
+  constructor(private readonly kv: KvBackend) {}
+
+  async all(): Promise<ShardSummary[]> {
+    return (await this.kv.list<ShardSummary>(SHARDS_PREFIX)).map((e) => e.value).sort((a, b) => a.uid - b.uid);
+  }
+
+  async onNode(nodeUid: number): Promise<ShardSummary[]> {
+    return (await this.all()).filter((s) => s.node_uid === nodeUid);
+  }
+
+  async usage(): Promise<{ total: number; ram: number; flash: number }> {
+    const all = await this.all();
+    const flash = all.filter((s) => s.flash).length;
+    return { total: all.length, ram: all.length - flash, flash };
+  }
+}
