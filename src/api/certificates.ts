@@ -21,7 +21,15 @@ export const certificateRoutes = (s: Services): FastifyPluginAsyncTypebox => asy
       await s.certificates.delete(req.params.name);
       return {};
     });
-  app.post('/v1/cluster/certificates/rotate', { config: { permission: 'update_cluster' }, schema: { body: Type.Optional(CertificateRotateRequest) } },
+  app.post('/v1/cluster/certificates/rotate', {
+    config: { permission: 'update_cluster' },
+    schema: { body: CertificateRotateRequest },
+    // The body is optional (rotate.md): no body means `{}`, i.e. rotate the internal certificates.
+    // Fastify would otherwise validate `undefined` against the object schema and answer 400.
+    preValidation: async (req) => {
+      if (req.body === undefined) (req as { body: unknown }).body = {};
+    },
+  },
     async (req) => {
       await s.certificates.rotate(req.body?.name);
       return {};

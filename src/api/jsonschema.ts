@@ -8,7 +8,8 @@ export const jsonschemaRoutes = (): FastifyPluginAsyncTypebox => async (app) => 
     async (req) => {
       const name = req.query.object;
       if (name === undefined) return OBJECT_SCHEMAS;
-      const schema = OBJECT_SCHEMAS[name];
+      // Own properties only: `toString`, `__proto__`, ... are not object names.
+      const schema = Object.hasOwn(OBJECT_SCHEMAS, name) ? OBJECT_SCHEMAS[name] : undefined;
       if (!schema) throw new RsError('invalid_object', `Unknown object '${name}'; known: ${Object.keys(OBJECT_SCHEMAS).join(', ')}`);
       return schema;
     });

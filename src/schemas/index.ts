@@ -1,7 +1,7 @@
 /** The object registry behind GET /v1/jsonschema: the same schemas that validate requests. */
 import type { TSchema } from '@sinclair/typebox';
 import { Bootstrap } from './bootstrap.js';
-import { CertificatesUpdateRequest } from './certificates.js';
+import { Certificate } from './certificates.js';
 import { Cluster } from './cluster.js';
 import { ClusterSettings, CmSettings } from './cluster-settings.js';
 import { License } from './license.js';
@@ -9,7 +9,7 @@ import { Node } from './node.js';
 
 export const OBJECT_SCHEMAS: Record<string, TSchema> = {
   bootstrap: Bootstrap,
-  certificates: CertificatesUpdateRequest,
+  certificates: Certificate,
   cluster: Cluster,
   cluster_settings: ClusterSettings,
   cm_settings: CmSettings,

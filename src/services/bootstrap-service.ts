@@ -6,7 +6,6 @@
  * object, policy, node, admin user, license, certificates) is written in one CCS transaction,
  * so a crash midway leaves either no cluster or a whole one.
  */
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { RsError } from '../errors.js';
@@ -17,6 +16,7 @@ import type { Bootstrap, BootstrapStatus } from '../schemas/bootstrap.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Collection, Singleton } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
+import { ensureDir } from '../util/fs.js';
 import type { CertificateService } from './certificate-service.js';
 import { defaultCluster, defaultCmSettings, defaultPolicy, type ClusterRecord } from './cluster-defaults.js';
 import type { LicenseRecord, LicenseService } from './license-service.js';
@@ -133,7 +133,7 @@ export class BootstrapService {
     };
     for (const [k, dir] of [['persistent_path', paths.persistent_path], ['ephemeral_path', paths.ephemeral_path]] as const) {
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        ensureDir(dir);
       } catch (e) {
         throw new RsError('path_error', `${k} '${dir}': ${(e as Error).message}`, { extra: { error_details: { message: (e as Error).message } } });
       }

@@ -86,15 +86,28 @@ export class CertificateService {
       if (seen.has(name)) throw new RsError('invalid_certificate', `${name}: given more than once`);
       seen.add(name);
       try {
+        // A combined PEM (certificate + key) in `certificate` would be stored, listed and shown
+        // (e.g. as /v1/cluster proxy_certificate) with the private key inside.
+        if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(e.certificate)) {
+          throw new RsError('invalid_certificate', `${name}: the certificate field contains a private key; pass it in "key"`);
+        }
         if (CERT_ONLY.includes(name)) {
           if (e.key !== undefined) throw new RsError('invalid_certificate', `${name}: takes no private key`);
           const parsed = parseCertificate(e.certificate);
-          if (new Date(parsed.not_after) <= this.clock.now()) throw new CertificateError('expired', 'certificate is expired');
+          const now = this.clock.now().getTime();
+          if (now < Date.parse(parsed.not_before)) throw new CertificateError('not_yet_valid', `certificate is not valid before ${parsed.not_before}`);
+          if (now >= Date.parse(parsed.not_after)) throw new CertificateError('expired', `certificate expired at ${parsed.not_after}`);
           return { name, certificate: e.certificate };
         }
         if (e.key === undefined) throw new RsError('invalid_certificate', `${name}: a private key is required`);
         validatePair(e.certificate, e.key, { now: this.clock.now() });
-        if (name === 'api') this.tls.check({ certificate: e.certificate, key: e.key });
+        // Every keyed certificate is served by some TLS listener: OpenSSL must accept the pair
+        // (it refuses, e.g., RSA keys below its security level). Its refusal is the caller's 400.
+        try {
+          this.tls.check({ certificate: e.certificate, key: e.key });
+        } catch (err) {
+          throw new RsError('invalid_certificate', `${name}: not usable for TLS: ${(err as Error).message}`);
+        }
         return { name, certificate: e.certificate, key: e.key };
       } catch (err) {
         throw certError(err, name);

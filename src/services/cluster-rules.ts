@@ -7,6 +7,7 @@
  * - fixed: openrs supports only the current value; any other value → 400 unsupported_option.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import tls from 'node:tls';
 import { RsError } from '../errors.js';
 import { clusterReadOnly, clusterWritable, type Cluster, type ClusterUpdate } from '../schemas/cluster.js';
@@ -110,6 +111,8 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
   }
   if (update.debuginfo_path !== undefined) {
     try {
+      // A relative path would be resolved against wherever openrs happens to run.
+      if (!path.isAbsolute(update.debuginfo_path)) throw new Error('not an absolute path');
       fs.accessSync(update.debuginfo_path, fs.constants.W_OK);
       if (!fs.statSync(update.debuginfo_path).isDirectory()) throw new Error('not a directory');
     } catch (e) {

@@ -9,6 +9,15 @@ import { applyClusterUpdate } from './cluster-rules.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { CertificateService } from './certificate-service.js';
 
+/**
+ * Fields the cluster object reports read-only but the policy (/v1/cluster/policy) sets: the
+ * policy is their one source, so both views always agree.
+ */
+const FROM_POLICY = [
+  'default_non_sharded_proxy_policy', 'default_sharded_proxy_policy', 'rack_aware',
+  'slave_ha', 'slave_ha_bdb_cooldown_period', 'slave_ha_cooldown_period', 'slave_ha_grace_period',
+] as const satisfies readonly (keyof Cluster & keyof ClusterSettings)[];
+
 export class ClusterService {
   constructor(
     private readonly cluster: Singleton<ClusterRecord>,
@@ -29,9 +38,14 @@ export class ClusterService {
   }
 
   async get(): Promise<Cluster> {
-    const { value } = await this.record();
-    const [proxy, syncer] = await Promise.all([this.certificates.get('proxy'), this.certificates.get('syncer')]);
-    return { ...value, proxy_certificate: proxy?.certificate ?? '', syncer_certificate: syncer?.certificate ?? '' } as Cluster;
+    return this.view((await this.record()).value);
+  }
+
+  /** The cluster object as served: the record, the policy-owned fields and the certificate store's certificates. */
+  private async view(value: ClusterRecord): Promise<Cluster> {
+    const [proxy, syncer, policy] = await Promise.all([this.certificates.get('proxy'), this.certificates.get('syncer'), this.policy.get()]);
+    const fromPolicy = policy ? Object.fromEntries(FROM_POLICY.map((k) => [k, policy.value[k]])) : {};
+    return { ...value, ...fromPolicy, proxy_certificate: proxy?.certificate ?? '', syncer_certificate: syncer?.certificate ?? '' } as Cluster;
   }
 
   /** Apply the stored control-plane TLS policy to the API listener (at start and after a change). */
@@ -60,7 +74,8 @@ export class ClusterService {
       }
       await this.applyTlsPolicy();
     }
-    return opts.dryRun ? merged : this.get();
+    // A dry run answers with what the cluster would look like, certificates included.
+    return opts.dryRun ? this.view(next) : this.get();
   }
 
   async getPolicy(): Promise<ClusterSettings> {

@@ -1,9 +1,11 @@
 /** /v1/nodes, /v1/nodes/{uid}, /v1/nodes/status, /v1/nodes/{uid}/status and bootstrap's local_node_info. */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { RsError } from '../errors.js';
 import { availableAddresses, hostFacts, type HostFacts } from '../host/host-facts.js';
 import type { Node, NodeUpdate } from '../schemas/node.js';
+import { KvConflictError } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import { SOFTWARE_VERSION, SOFTWARE_VERSION_SHA, type DatabaseVersion } from '../util/product.js';
@@ -134,8 +136,21 @@ export class NodeService {
     return this.view((await this.record(uid)).value);
   }
 
+  /** Check and store a PUT; re-read and re-check when another writer got in between (compare-and-set). */
   async update(uid: number, u: NodeUpdate): Promise<void> {
-    const { value: cur, modRevision } = await this.record(uid);
+    for (;;) {
+      const { value: cur, modRevision } = await this.record(uid);
+      await this.checkUpdate(uid, cur, u);
+      try {
+        await this.nodes.kvPut({ ...cur, ...u }, modRevision);
+        return;
+      } catch (e) {
+        if (!(e instanceof KvConflictError)) throw e;
+      }
+    }
+  }
+
+  private async checkUpdate(uid: number, cur: NodeRecord, u: NodeUpdate): Promise<void> {
     if (u.addr !== undefined && u.addr !== cur.addr) {
       // RS allows an address change only for an offline node; the node answering this request is online.
       throw new RsError('node_not_offline', `Node ${uid} is online; its address can only change while it is offline`);
@@ -147,10 +162,10 @@ export class NodeService {
       throw new RsError('node_already_populated');
     }
     if (u.rack_id !== undefined && cur.rack_id !== '' && u.rack_id !== cur.rack_id) throw new RsError('node_already_has_rack_id');
-    if (u.recovery_path !== undefined && u.recovery_path !== '' && !isWritableDir(u.recovery_path)) {
-      throw new RsError('path_error', `recovery_path '${u.recovery_path}' is not a writable directory`);
+    // '' clears it; a relative path would be resolved against wherever openrs happens to run.
+    if (u.recovery_path !== undefined && u.recovery_path !== '' && !(path.isAbsolute(u.recovery_path) && isWritableDir(u.recovery_path))) {
+      throw new RsError('path_error', `recovery_path '${u.recovery_path}' is not an absolute path to a writable directory`);
     }
-    await this.nodes.kvPut({ ...cur, ...u }, modRevision);
   }
 
   async status(uid: number): Promise<Record<string, unknown>> {
