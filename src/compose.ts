@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Authenticator } from './auth/authenticate.js';
+import { LocalUsers } from './auth/local-users.js';
 import { USERS_PREFIX, type UserRecord } from './auth/user-record.js';
 import { TlsManager } from './certs/tls-manager.js';
 import type { BootstrapStatus } from './schemas/bootstrap.js';
@@ -17,6 +18,9 @@ import { ShardInventory } from './services/shard-inventory.js';
 import type { KvBackend } from './store/kv.js';
 import { Collection, Singleton } from './store/object-store.js';
 import { openStore } from './store/open-store.js';
+import type { EventStore } from './store/event-store.js';
+import { SqliteEventStore } from './store/sqlite/sqlite-events.js';
+import { EventLog } from './events/event-log.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { detectRedisVersion } from './util/product.js';
 
@@ -31,6 +35,8 @@ export interface Services {
 
 export interface Composed {
   kv: KvBackend;
+  events: EventStore;
+  eventLog: EventLog;
   tls: TlsManager;
   services: Services;
   authenticator: Authenticator;
@@ -39,6 +45,9 @@ export interface Composed {
 
 export async function compose(config: Config, log: Logger, clock: Clock = systemClock): Promise<Composed> {
   const kv = openStore(config.store);
+  const storeFile = /^sqlite:\/\/(.+)$/.exec(config.store)?.[1];
+  const events = new SqliteEventStore(storeFile ?? ':memory:');
+  const eventLog = new EventLog(events, clock);
   const tls = new TlsManager(path.join(config.data_dir, 'tls'));
   await tls.init();
 
@@ -61,7 +70,6 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const nodeService = new NodeService(nodes, shards, clock, redis ? [redis] : [], () => (bootstrap?.isBootstrapped() ? 1 : undefined));
   const clusterService = new ClusterService(cluster, policy, cmSettings, certificates, tls);
   const dataDir = path.resolve(config.data_dir);
-  const storeFile = /^sqlite:\/\/(.+)$/.exec(config.store)?.[1];
   bootstrap = new BootstrapService({
     kv, status, cluster, policy, cmSettings, license: licenseRec, nodes, users, certificates, licenses: license, clock, log,
     defaultPaths: {
@@ -84,9 +92,11 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
 
   return {
     kv,
+    events,
+    eventLog,
     tls,
     policy,
-    authenticator: new Authenticator(users),
+    authenticator: new Authenticator([new LocalUsers(users)]),
     services: {
       bootstrap,
       cluster: clusterService,

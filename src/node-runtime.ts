@@ -35,6 +35,7 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
     await app.listen({ host: config.api_addr, port: config.api_port });
   } catch (e) {
     await app.close().catch(() => undefined);
+    composed.events.close();
     await composed.kv.close().catch(() => undefined);
     throw e;
   }
@@ -51,6 +52,7 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
       closing ??= (async () => {
         await app.close();
         await composed.services.bootstrap.settled();
+        composed.events.close();
         await composed.kv.close();
       })();
       return closing;

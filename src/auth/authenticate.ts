@@ -1,15 +1,11 @@
 /**
- * Resolve the caller of a request. Basic credentials are checked against the users in the
- * CCS (the username is the user's email, as in RS, or its name). JWT and LDAP plug in here
- * with the access-control issue.
+ * Resolve the caller of a request. `Authorization: JWT <token>` / `Bearer <token>` goes to the
+ * token verifier; Basic credentials go to each Basic verifier in order (local users, then LDAP):
+ * the first that recognises the login decides. Anything else → 401.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { RsError } from '../errors.js';
-import type { Collection } from '../store/object-store.js';
 import type { Caller } from '../api/route-types.js';
-import { verifyPassword } from './password.js';
-import type { UserRecord } from './user-record.js';
 
 export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
   const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
@@ -20,44 +16,45 @@ export function parseBasic(header: string | undefined): { username: string; pass
   return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
 }
 
-/** How long a verified (password, hash) pair is trusted without re-running scrypt. */
-const VERIFIED_TTL_MS = 60_000;
+export function parseToken(header: string | undefined): string | undefined {
+  const m = header ? /^(?:JWT|Bearer)\s+(\S+)\s*$/i.exec(header) : null;
+  return m?.[1];
+}
+
+/**
+ * Checks Basic credentials. Returns the caller, or `undefined` when the login is not one this
+ * verifier knows (so the next one is asked). Throws RsError (401) when it knows the login but
+ * the credentials are wrong or the account may not log in.
+ */
+export interface BasicVerifier {
+  verifyBasic(login: string, password: string, req: FastifyRequest): Promise<Caller | undefined>;
+}
+
+/** Checks a bearer token (JWT); throws RsError (401) when it is invalid or expired. */
+export interface TokenVerifier {
+  verifyToken(token: string, req: FastifyRequest): Promise<Caller>;
+}
 
 export class Authenticator {
-  /**
-   * scrypt is deliberately slow (~50 ms of CPU), and RS clients send Basic credentials with
-   * every request, so a successful check is remembered briefly. The key includes the stored
-   * hash, so a password change or removal invalidates it at once.
-   */
-  private readonly verified = new Map<string, number>();
-
-  constructor(private readonly users: Collection<UserRecord>) {}
-
-  private async check(password: string, hash: string): Promise<boolean> {
-    const key = `${hash}:${createHash('sha256').update(password).digest('base64')}`;
-    const until = this.verified.get(key);
-    if (until !== undefined && until > Date.now()) return true;
-    const ok = await verifyPassword(password, hash);
-    if (ok) {
-      if (this.verified.size > 1000) this.verified.clear();
-      this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
-    }
-    return ok;
-  }
+  constructor(
+    private readonly basic: BasicVerifier[],
+    private readonly token?: TokenVerifier,
+  ) {}
 
   async authenticate(req: FastifyRequest): Promise<Caller> {
-    const creds = parseBasic(req.headers.authorization);
-    if (!creds) throw new RsError('unauthorized');
-    const login = creds.username.toLowerCase();
-    const user = (await this.users.list()).find((u) => u.email.toLowerCase() === login || u.name.toLowerCase() === login);
-    // Hash even for an unknown user, so response time does not reveal which logins exist.
-    const hashes = user?.password_hashes ?? ['scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='];
-    let ok = false;
-    for (const h of hashes) if (await this.check(creds.password, h)) ok = true;
-    if (!user || !ok || user.status !== 'active') {
-      req.log.info({ login: creds.username }, 'authentication failed');
-      throw new RsError('unauthorized', 'Invalid credentials');
+    const header = req.headers.authorization;
+    const token = parseToken(header);
+    if (token !== undefined) {
+      if (!this.token) throw new RsError('unauthorized', 'Token authentication is not available');
+      return this.token.verifyToken(token, req);
     }
-    return { uid: user.uid, name: user.name, email: user.email, role: user.role };
+    const creds = parseBasic(header);
+    if (!creds) throw new RsError('unauthorized');
+    for (const v of this.basic) {
+      const caller = await v.verifyBasic(creds.username, creds.password, req);
+      if (caller) return caller;
+    }
+    req.log.info({ login: creds.username }, 'authentication failed: unknown user');
+    throw new RsError('unauthorized', 'Invalid credentials');
   }
 }
