@@ -9,6 +9,9 @@ import { certificateRoutes } from './api/certificates.js';
 import { clusterRoutes } from './api/cluster.js';
 import { healthRoutes } from './api/health.js';
 import { jsonschemaRoutes } from './api/jsonschema.js';
+import { jwtRoutes } from './api/jwt.js';
+import { ldapRoutes } from './api/ldap.js';
+import { ldapMappingRoutes } from './api/ldap-mappings.js';
 import { licenseRoutes } from './api/license.js';
 import { nodeRoutes } from './api/nodes.js';
 import type { Composed } from './compose.js';
@@ -29,7 +32,16 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   registerConventions(app, {
     isBootstrapped: () => c.services.bootstrap.isBootstrapped(),
     authenticate: (req) => c.authenticator.authenticate(req),
-    healthcheckNeedsAuth: async () => (await c.policy.get())?.value.master_healthcheck_api_auth !== false,
+    verifyCredentials: (login, password, req) => c.authenticator.verifyCredentials(login, password, req),
+    // If the store cannot be read, nobody can be authenticated either; let the healthcheck answer
+    // "inactive" (its handler checks the store) instead of failing with 500.
+    healthcheckNeedsAuth: async () => {
+      try {
+        return (await c.policy.get())?.value.master_healthcheck_api_auth !== false;
+      } catch {
+        return false;
+      }
+    },
   });
 
   await app.register(bootstrapRoutes(c.services));
@@ -39,5 +51,8 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(licenseRoutes(c.services));
   await app.register(jsonschemaRoutes());
   await app.register(healthRoutes(c.services));
+  await app.register(jwtRoutes(c.services));
+  await app.register(ldapRoutes(c.services));
+  await app.register(ldapMappingRoutes(c.services));
   return app;
 }

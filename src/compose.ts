@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Authenticator } from './auth/authenticate.js';
+import { JWT_KEY, JwtAuth, type JwtSigningKey } from './auth/jwt.js';
+import { LdapAuth } from './auth/ldap-auth.js';
 import { LocalUsers } from './auth/local-users.js';
 import { USERS_PREFIX, type UserRecord } from './auth/user-record.js';
 import { TlsManager } from './certs/tls-manager.js';
@@ -12,9 +14,12 @@ import { BootstrapService } from './services/bootstrap-service.js';
 import { CertificateService } from './services/certificate-service.js';
 import type { ClusterRecord } from './services/cluster-defaults.js';
 import { ClusterService } from './services/cluster-service.js';
+import { LdapConfigService } from './services/ldap-config-service.js';
+import { LdapMappingService, ROLES_PREFIX, type RoleRef } from './services/ldap-mapping-service.js';
 import { LicenseService, type LicenseRecord } from './services/license-service.js';
 import { NodeService, type NodeRecord } from './services/node-service.js';
 import { ShardInventory } from './services/shard-inventory.js';
+import type { LdapMapping } from './schemas/ldap.js';
 import type { KvBackend } from './store/kv.js';
 import { Collection, Singleton } from './store/object-store.js';
 import { openStore } from './store/open-store.js';
@@ -30,10 +35,15 @@ export interface Services {
   nodes: NodeService;
   license: LicenseService;
   certificates: CertificateService;
+  jwt: JwtAuth;
+  ldapConfig: LdapConfigService;
+  ldapMappings: LdapMappingService;
   health: { ccsReachable(): Promise<boolean> };
 }
 
 export interface Composed {
+  /** Tell the services which port the API listens on (the configured port may be 0). */
+  setListeningPort(port: number): void;
   kv: KvBackend;
   events: EventStore;
   eventLog: EventLog;
@@ -44,6 +54,7 @@ export interface Composed {
 }
 
 export async function compose(config: Config, log: Logger, clock: Clock = systemClock): Promise<Composed> {
+  let listeningPort: number | undefined;
   const kv = openStore(config.store);
   const storeFile = /^sqlite:\/\/(.+)$/.exec(config.store)?.[1];
   const events = new SqliteEventStore(storeFile ?? ':memory:');
@@ -59,6 +70,9 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const nodes = new Collection<NodeRecord>(kv, '/nodes/');
   const users = new Collection<UserRecord>(kv, USERS_PREFIX);
   const shards = new ShardInventory(kv);
+  const jwt = new JwtAuth(new Singleton<JwtSigningKey>(kv, JWT_KEY), users, clock);
+  const ldapConfig = new LdapConfigService(kv);
+  const ldapMappings = new LdapMappingService(kv, new Collection<LdapMapping>(kv, '/ldap_mappings/'), new Collection<RoleRef>(kv, ROLES_PREFIX));
 
   const redis = await detectRedisVersion(config.redis_server);
   if (!redis) log.warn({ redis_server: config.redis_server }, 'redis-server not found: databases cannot be created until it is installed');
@@ -77,7 +91,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
       ephemeral_path: path.join(dataDir, 'tmp'),
       bigstore_path: path.join(dataDir, 'flash'),
     },
-    apiPort: config.api_port,
+    apiPort: () => listeningPort ?? config.api_port,
     storeDir: storeFile && storeFile !== ':memory:' ? path.dirname(path.resolve(storeFile)) : undefined,
     defaultRedisVersion: redis?.redis_version ?? '7.0',
     onCompleted: (api) => tls.setPair(api),
@@ -91,18 +105,22 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   }
 
   return {
+    setListeningPort: (port) => (listeningPort = port),
     kv,
     events,
     eventLog,
     tls,
     policy,
-    authenticator: new Authenticator([new LocalUsers(users)]),
+    authenticator: new Authenticator([new LocalUsers(users), new LdapAuth(ldapConfig, ldapMappings)], jwt),
     services: {
       bootstrap,
       cluster: clusterService,
       nodes: nodeService,
       license,
       certificates,
+      ldapConfig,
+      ldapMappings,
+      jwt,
       health: {
         async ccsReachable() {
           try {

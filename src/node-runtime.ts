@@ -31,8 +31,11 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
 
   let generatedPassword: string | undefined;
   try {
-    generatedPassword = await autoBootstrap(config, composed, log, opts.print ?? ((l) => process.stdout.write(`${l}\n`)));
+    // Listen first: until the cluster exists every route but bootstrap answers 503, as on a fresh RS
+    // node, and bootstrap records the real port (the configured one may be 0).
     await app.listen({ host: config.api_addr, port: config.api_port });
+    composed.setListeningPort((app.server.address() as AddressInfo).port);
+    generatedPassword = await autoBootstrap(config, composed, log, opts.print ?? ((l) => process.stdout.write(`${l}\n`)));
   } catch (e) {
     await app.close().catch(() => undefined);
     composed.events.close();

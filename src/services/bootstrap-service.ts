@@ -38,7 +38,8 @@ export interface BootstrapDeps {
   clock: Clock;
   log: Logger;
   defaultPaths: LocalPaths;
-  apiPort: number;
+  /** The port the REST API listens on (known once it listens; the configured one may be 0). */
+  apiPort: () => number;
   storeDir: string | undefined;
   defaultRedisVersion: string;
   /** Called once the cluster exists (the API then serves the cluster's api certificate). */
@@ -110,8 +111,8 @@ export class BootstrapService {
     if (!c.username) throw configError('credentials.username is required');
     if (!c.password) throw configError('credentials.password is required');
 
-    if (body.cnm_https_port !== undefined && body.cnm_https_port !== this.d.apiPort) {
-      throw configError(`cnm_https_port ${body.cnm_https_port} differs from this node's API port ${this.d.apiPort} (set with --api-port)`);
+    if (body.cnm_https_port !== undefined && body.cnm_https_port !== this.d.apiPort()) {
+      throw configError(`cnm_https_port ${body.cnm_https_port} differs from this node's API port ${this.d.apiPort()} (set with --api-port)`);
     }
     const node = body.node ?? {};
     if (node.bigstore_enabled) throw configError('bigstore_enabled: Redis Flex / Auto Tiering is not supported by openrs');
@@ -180,7 +181,7 @@ export class BootstrapService {
       const now = this.d.clock.now();
       const { body, paths } = plan;
       const identity = body.node?.identity ?? {};
-      const cluster = defaultCluster({ name: plan.clusterName, created_time: rsTime(now), api_port: this.d.apiPort });
+      const cluster = defaultCluster({ name: plan.clusterName, created_time: rsTime(now), api_port: this.d.apiPort() });
       if (body.cluster?.wait_command !== undefined) cluster.wait_command = body.cluster.wait_command;
       if (body.crdb_coordinator_port !== undefined) cluster.crdb_coordinator_port = body.crdb_coordinator_port;
       if (body.envoy_admin_port !== undefined) cluster.envoy_admin_port = body.envoy_admin_port;

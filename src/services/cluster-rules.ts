@@ -6,11 +6,11 @@
  * - stored: kept for the feature that reads it (alerts, password policy, database defaults).
  * - fixed: openrs supports only the current value; any other value → 400 unsupported_option.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { RsError } from '../errors.js';
 import { clusterReadOnly, clusterWritable, type Cluster, type ClusterUpdate } from '../schemas/cluster.js';
+import { isWritableDir } from './node-service.js';
 
 type Handling = 'applied' | 'stored' | 'fixed';
 
@@ -110,13 +110,9 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
     }
   }
   if (update.debuginfo_path !== undefined) {
-    try {
-      // A relative path would be resolved against wherever openrs happens to run.
-      if (!path.isAbsolute(update.debuginfo_path)) throw new Error('not an absolute path');
-      fs.accessSync(update.debuginfo_path, fs.constants.W_OK);
-      if (!fs.statSync(update.debuginfo_path).isDirectory()) throw new Error('not a directory');
-    } catch (e) {
-      throw new RsError('bad_debuginfo_path', `debuginfo_path '${update.debuginfo_path}': ${(e as Error).message}`);
+    // A relative path would be resolved against wherever openrs happens to run.
+    if (!path.isAbsolute(update.debuginfo_path) || !isWritableDir(update.debuginfo_path)) {
+      throw new RsError('bad_debuginfo_path', `debuginfo_path '${update.debuginfo_path}' is not an absolute path to a writable directory`);
     }
   }
   // Nested settings merge field by field, as RS does for alert_settings in its PUT example.

@@ -203,10 +203,15 @@ export class NodeService {
   }
 }
 
+/**
+ * Whether files can be created in directory `p`. A real write probe: access(2) answers yes to root
+ * for any directory, /proc and /sys included.
+ */
 export function isWritableDir(p: string): boolean {
   try {
-    fs.accessSync(p, fs.constants.W_OK);
-    return fs.statSync(p).isDirectory();
+    if (!fs.statSync(p).isDirectory()) return false;
+    fs.rmdirSync(fs.mkdtempSync(path.join(p, '.openrs-probe-')));
+    return true;
   } catch {
     return false;
   }

@@ -4,11 +4,11 @@
  * objects/cluster/*.md, objects/cluster_settings.md, objects/cm_settings.md).
  */
 import fs from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 
 // The spec and the captures live beside the repo (/work/shared next to /work/main).
@@ -53,15 +53,6 @@ const expectRsError = (r: { status: number; json: any }, status: number, code: s
   expect({ status: r.status, error_code: r.json?.error_code }).toEqual({ status, error_code: code });
   expect(typeof r.json.description).toBe('string');
 };
-
-/** A TCP port that was free a moment ago (for a node whose API port must be known in advance). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 const TLS12 = { maxVersion: 'TLSv1.2' as const };
 const TLS13 = { minVersion: 'TLSv1.3' as const };
@@ -176,6 +167,8 @@ describe('PUT /v1/cluster', () => {
     // A relative path would name a directory relative to wherever openrs was started.
     expectRsError(await t.req('PUT', '/v1/cluster', { body: { debuginfo_path: '.' } }), 400, 'bad_debuginfo_path');
     expectRsError(await t.req('PUT', '/v1/cluster', { body: { debuginfo_path: '' } }), 400, 'bad_debuginfo_path');
+    // access(2) tells root that any directory is writable; nothing can be written to /proc or /sys.
+    for (const dir of ['/proc', '/sys']) expectRsError(await t.req('PUT', '/v1/cluster', { body: { debuginfo_path: dir } }), 400, 'bad_debuginfo_path');
     expect((await t.req('GET', '/v1/cluster')).json.debuginfo_path).toBe('/tmp');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-debuginfo-'));
     try {

@@ -153,6 +153,8 @@ describe('PUT /v1/nodes/{uid}', () => {
       expectRsError(await t.req('PUT', '/v1/nodes/1', { body: { recovery_path: path.join(dir, 'missing') } }), 400, 'path_error');
       // A relative path would name a directory relative to wherever openrs was started.
       expectRsError(await t.req('PUT', '/v1/nodes/1', { body: { recovery_path: '.' } }), 400, 'path_error');
+      // access(2) tells root that any directory is writable; nothing can be written to /proc or /sys.
+      for (const p of ['/proc', '/sys']) expectRsError(await t.req('PUT', '/v1/nodes/1', { body: { recovery_path: p } }), 400, 'path_error');
       expect((await t.req('GET', '/v1/nodes/1')).json.recovery_path).toBe(dir);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,98 @@
+/**
+ * Actions: the asynchronous work behind create/update/delete (objects/state-machine.md).
+ * A service writes the desired object and a `pending` action in one transaction; the reconciler
+ * moves the action through the state table below and reports progress. Kept at `/actions/<uid>`.
+ */
+import { randomUUID } from 'node:crypto';
+import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
+import type { Clock } from '../util/clock.js';
+
+export type SmStatus = 'pending' | 'active' | 'completed' | 'failed';
+
+/** Allowed state-machine status transitions; anything else is a bug in the caller. */
+export const SM_TRANSITIONS: Record<SmStatus, readonly SmStatus[]> = {
+  pending: ['active', 'completed', 'failed'],
+  active: ['active', 'completed', 'failed'],
+  completed: [],
+  failed: [],
+};
+
+export interface ActionRecord {
+  action_uid: string;
+  /** State machine name, e.g. SMCreateBDB, SMUpdateBDB, SMDeleteBDB. */
+  name: string;
+  /** e.g. "bdb:1". */
+  object_name: string;
+  status: SmStatus;
+  progress: number;
+  /** Seconds since the epoch of the last change. */
+  heartbeat: number;
+  creation_time: number;
+  node_uid: string;
+  state?: string;
+  error?: string;
+  error_code?: string;
+}
+
+const PREFIX = '/actions/';
+/** Finished actions kept for GET /v1/actions; older ones are pruned when new ones start. */
+const KEEP_FINISHED = 500;
+
+export class ActionService {
+  constructor(private readonly kv: KvBackend, private readonly clock: Clock) {}
+
+  private now(): number {
+    return Math.floor(this.clock.now().getTime() / 1000);
+  }
+
+  /** A new pending action and the op that stores it (to put in the caller's transaction). */
+  create(name: string, objectName: string): { action: ActionRecord; op: Op } {
+    const now = this.now();
+    const action: ActionRecord = {
+      action_uid: randomUUID(), name, object_name: objectName, status: 'pending', progress: 0,
+      heartbeat: now, creation_time: now, node_uid: '1',
+    };
+    return { action, op: { type: 'put', key: PREFIX + action.action_uid, value: action } };
+  }
+
+  async get(uid: string): Promise<ActionRecord | undefined> {
+    return (await this.kv.get<ActionRecord>(PREFIX + uid))?.value;
+  }
+
+  async list(): Promise<ActionRecord[]> {
+    return (await this.kv.list<ActionRecord>(PREFIX)).map((e) => e.value).sort((a, b) => a.creation_time - b.creation_time);
+  }
+
+  /** The unfinished action on an object, if any (a second change must wait: 409). */
+  async openFor(objectName: string): Promise<ActionRecord | undefined> {
+    return (await this.list()).find((a) => a.object_name === objectName && (a.status === 'pending' || a.status === 'active'));
+  }
+
+  /** Move an action to `status` with progress/state/error; retried on concurrent writes. */
+  async transition(uid: string, status: SmStatus, patch: Partial<Pick<ActionRecord, 'progress' | 'state' | 'error' | 'error_code'>> = {}): Promise<ActionRecord> {
+    for (;;) {
+      const e = await this.kv.get<ActionRecord>(PREFIX + uid);
+      if (!e) throw new Error(`action ${uid} does not exist`);
+      const cur = e.value;
+      if (cur.status === status && status !== 'active') return cur;
+      if (!SM_TRANSITIONS[cur.status].includes(status)) throw new Error(`action ${uid}: ${cur.status} → ${status} is not a valid transition`);
+      const next: ActionRecord = {
+        ...cur, ...patch, status, heartbeat: this.now(),
+        progress: status === 'completed' ? 100 : Math.max(cur.progress, patch.progress ?? cur.progress),
+      };
+      try {
+        await this.kv.put(PREFIX + uid, next, e.modRevision);
+        return next;
+      } catch (err) {
+        if (!(err instanceof KvConflictError)) throw err;
+      }
+    }
+  }
+
+  /** Drop the oldest finished actions beyond the retention limit. */
+  async prune(): Promise<void> {
+    const finished = (await this.list()).filter((a) => a.status === 'completed' || a.status === 'failed');
+    const excess = finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED));
+    if (excess.length) await this.kv.txn([], excess.map((a) => ({ type: 'delete' as const, key: PREFIX + a.action_uid })));
+  }
+}
