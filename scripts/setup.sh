@@ -18,11 +18,14 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-# OS packages: redis-server runs the databases; curl and openssl are used by the tests.
+# OS packages: redis-server runs the databases; curl and openssl are used by the tests; slapd
+# (OpenLDAP server) and ldap-utils serve the LDAP tests (test/helpers/slapd.ts starts its own slapd).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
+command -v ldapsearch >/dev/null 2>&1 || missing+=(ldap-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then
@@ -31,6 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; then
     say "installing ${missing[*]} from the OS packages"
     $SUDO apt-get update -qq >&2
+    # The tests run their own slapd: the package need not create and start a system directory.
+    if command -v debconf-set-selections >/dev/null 2>&1; then
+      echo 'slapd slapd/no_configuration boolean true' | $SUDO debconf-set-selections
+    fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   else
     say "cannot install ${missing[*]} automatically (needs root or passwordless sudo with apt-get)."

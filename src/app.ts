@@ -14,6 +14,9 @@ import { ldapRoutes } from './api/ldap.js';
 import { ldapMappingRoutes } from './api/ldap-mappings.js';
 import { licenseRoutes } from './api/license.js';
 import { nodeRoutes } from './api/nodes.js';
+import { redisAclRoutes } from './api/redis-acls.js';
+import { roleRoutes } from './api/roles.js';
+import { userRoutes } from './api/users.js';
 import type { Composed } from './compose.js';
 import './api/route-types.js';
 
@@ -54,5 +57,8 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(jwtRoutes(c.services));
   await app.register(ldapRoutes(c.services));
   await app.register(ldapMappingRoutes(c.services));
+  await app.register(userRoutes(c.services));
+  await app.register(roleRoutes(c.services));
+  await app.register(redisAclRoutes(c.services));
   return app;
 }

@@ -19,6 +19,12 @@ import { LdapMappingService, ROLES_PREFIX, type RoleRef } from './services/ldap-
 import { LicenseService, type LicenseRecord } from './services/license-service.js';
 import { NodeService, type NodeRecord } from './services/node-service.js';
 import { ShardInventory } from './services/shard-inventory.js';
+import { REDIS_ACLS_PREFIX } from './services/access-defaults.js';
+import { RedisAclService } from './services/redis-acl-service.js';
+import { RoleService } from './services/role-service.js';
+import { UserService } from './services/user-service.js';
+import type { RedisAcl } from './schemas/redis-acl.js';
+import type { Role } from './schemas/role.js';
 import type { LdapMapping } from './schemas/ldap.js';
 import type { KvBackend } from './store/kv.js';
 import { Collection, Singleton } from './store/object-store.js';
@@ -38,6 +44,9 @@ export interface Services {
   jwt: JwtAuth;
   ldapConfig: LdapConfigService;
   ldapMappings: LdapMappingService;
+  users: UserService;
+  roles: RoleService;
+  redisAcls: RedisAclService;
   health: { ccsReachable(): Promise<boolean> };
 }
 
@@ -70,6 +79,11 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const nodes = new Collection<NodeRecord>(kv, '/nodes/');
   const users = new Collection<UserRecord>(kv, USERS_PREFIX);
   const shards = new ShardInventory(kv);
+  const roles = new Collection<Role>(kv, ROLES_PREFIX);
+  const userService = new UserService({ kv, users, roles, cluster, policy, events: eventLog, clock });
+  const roleService = new RoleService(kv, roles, users, eventLog);
+  const redisAclService = new RedisAclService(kv, new Collection<RedisAcl>(kv, REDIS_ACLS_PREFIX), policy, eventLog);
+  const localUsers = new LocalUsers(users, { settings: () => userService.loginSettings(), events: eventLog, clock });
   const jwt = new JwtAuth(new Singleton<JwtSigningKey>(kv, JWT_KEY), users, clock);
   const ldapConfig = new LdapConfigService(kv);
   const ldapMappings = new LdapMappingService(kv, new Collection<LdapMapping>(kv, '/ldap_mappings/'), new Collection<RoleRef>(kv, ROLES_PREFIX));
@@ -103,6 +117,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     if (api?.key && api.certificate !== tls.current().certificate) tls.setPair({ certificate: api.certificate, key: api.key });
     await clusterService.applyTlsPolicy();
   }
+  if (bootstrap.isBootstrapped()) await roleService.ensureDefaults();
 
   return {
     setListeningPort: (port) => (listeningPort = port),
@@ -111,7 +126,8 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     eventLog,
     tls,
     policy,
-    authenticator: new Authenticator([new LocalUsers(users), new LdapAuth(ldapConfig, ldapMappings)], jwt),
+    authenticator: new Authenticator([localUsers, new LdapAuth(ldapConfig, ldapMappings)], jwt,
+      (login) => eventLog.write('user_login_failed', { login, reason: 'unknown_user' }, 'WARNING')),
     services: {
       bootstrap,
       cluster: clusterService,
@@ -121,6 +137,9 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
       ldapConfig,
       ldapMappings,
       jwt,
+      users: userService,
+      roles: roleService,
+      redisAcls: redisAclService,
       health: {
         async ccsReachable() {
           try {

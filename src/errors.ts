@@ -51,6 +51,43 @@ export const ERROR_CATALOG = {
 
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],
+
+  // LDAP (requests/cluster/ldap.md, requests/ldap_mappings): codes from the pages; 409 for a
+  // duplicate name as openapi.json lists it for POST/PUT /v1/ldap_mappings.
+  illegal_fields_combination: [400, 'An unacceptable combination of fields was specified, or a required field is missing'],
+  ldap_mapping_not_exist: [404, 'LDAP mapping does not exist'],
+  invalid_dn_param: [400, 'A dn parameter has an illegal value'],
+  invalid_name_param: [400, 'A name parameter has an illegal value'],
+  invalid_role_uids_param: [400, 'A role_uids parameter has an illegal value'],
+  // Shared by the users / roles / redis_acls / ldap_mappings pages (same meaning on each).
+  name_already_exists: [409, 'An object of the same type and name exists'],
+  missing_field: [400, 'A needed field is missing'],
+
+  // JWT (requests/users/authorize.md, refresh_jwt.md). password_expired is the page's code; the
+  // token codes are openrs's (the spec names none; invalid_token follows RFC 6750), docs/notes-jwt.md.
+  password_expired: [401, 'The password has expired and must be changed'],
+  invalid_token: [401, 'The token is invalid'],
+  token_expired: [401, 'The token has expired'],
+
+  // Users, passwords, roles, Redis ACLs (requests/users, users/password.md, roles, redis_acls).
+  // Codes from the pages with the statuses they list; the ones marked (openrs) are named by openrs
+  // for conditions the pages give a status but no code for (docs/notes-users-roles.md).
+  user_not_exist: [404, 'User does not exist'],
+  email_already_exists: [409, 'The given email is already taken'],
+  password_not_complex: [400, 'The given password is not complex enough'],
+  new_password_same_as_current: [400, 'The given new password is identical to a current password'],
+  cannot_delete_last_password: [400, 'Cannot delete the last password of a user'],
+  unauthorized_action: [403, "Updating another user's password is acceptable by an admin user only"],
+  change_last_admin_role_not_allowed: [406, 'At least one user with admin role should exist'],
+  delete_last_admin_not_allowed: [406, 'At least one user with admin role should exist'], // (openrs)
+  invalid_param: [400, 'A parameter has an illegal value'],
+  read_only_object: [409, 'Cannot change a read-only object'],
+  uid_already_exists: [409, 'An object with this uid already exists'], // (openrs)
+  role_not_exist: [404, 'Role does not exist'], // (openrs)
+  role_in_use: [406, 'The role is in use'], // (openrs)
+  redis_acl_not_exist: [404, 'Redis ACL does not exist'], // (openrs)
+  redis_acl_in_use: [406, 'The Redis ACL is in use'], // (openrs)
+  password_hashing_algorithm_already_set: [400, 'This password hashing algorithm is already set'], // (openrs)
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RsError } from '../errors.js';
 import { roleAllows } from '../auth/permissions.js';
-import type { Caller } from './route-types.js';
+import { parseToken } from '../auth/authenticate.js';
+import { ANY_MANAGEMENT_ROLE, type Caller } from './route-types.js';
 
 export interface ConventionDeps {
   /** True once this node is part of a cluster. */
@@ -15,6 +16,8 @@ export interface ConventionDeps {
   authenticate(req: FastifyRequest): Promise<Caller>;
   /** False when the policy turns authentication off for the master healthcheck. */
   healthcheckNeedsAuth(): Promise<boolean>;
+  /** Check a username and password (as Basic would), for `access: 'login'` bodies; 401 if wrong. */
+  verifyCredentials?(login: string, password: string, req: FastifyRequest): Promise<Caller>;
 }
 
 /** `x-api-version` values we answer: 1 or 2, optionally with a leading v and minor parts. */
@@ -59,13 +62,43 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
       throw new RsError('node_not_bootstrapped');
     }
     if (cfg.access === 'healthcheck' && !(await deps.healthcheckNeedsAuth())) return;
+    // 'login' routes may carry the credentials in the body instead; preValidation checks them.
+    if (cfg.access === 'login' && req.headers.authorization === undefined) return;
     req.caller = await deps.authenticate(req);
   });
+
+  /**
+   * access 'login' (objects/jwt_authorize.md): the route needs a username and password, from the
+   * Basic header or from `username`/`password` in the body; a token alone is not enough. When
+   * both are given they must name the same user.
+   */
+  const loginFromBody = async (req: FastifyRequest) => {
+    const body = (req.body !== null && typeof req.body === 'object' ? req.body : {}) as { username?: unknown; password?: unknown };
+    if (body.username === undefined && body.password === undefined) {
+      if (!req.caller) throw new RsError('unauthorized');
+      if (parseToken(req.headers.authorization) !== undefined) throw new RsError('unauthorized', 'This request needs a username and password, not a token');
+      return;
+    }
+    if (typeof body.username !== 'string' || typeof body.password !== 'string' || !deps.verifyCredentials) {
+      throw new RsError('unauthorized', 'Both username and password are required');
+    }
+    const caller = await deps.verifyCredentials(body.username, body.password, req);
+    if (req.caller && (req.caller.uid !== caller.uid || req.caller.name !== caller.name)) {
+      throw new RsError('unauthorized', 'The Authorization header and the body name different users');
+    }
+    req.caller = caller;
+  };
 
   // preValidation: an unauthorized caller gets 403 before any body validation (STYLE §2.3).
   app.addHook('preValidation', async (req) => {
     const cfg = req.routeOptions.config;
+    if (cfg?.access === 'login' && !req.is404) await loginFromBody(req);
     if (!req.caller || !cfg?.permission) return;
+    if (cfg.permission === ANY_MANAGEMENT_ROLE) {
+      if (req.caller.role === 'none') throw new RsError('insufficient_permissions', "Role 'none' has no REST API access");
+      return;
+    }
+    if (cfg.selfService && req.caller.role !== 'none') return; // the service limits the caller to its own account
     if (!roleAllows(req.caller.role, cfg.permission)) {
       throw new RsError('insufficient_permissions', `Role '${req.caller.role}' lacks permission '${cfg.permission}'`);
     }

@@ -1,11 +1,11 @@
 /** Path and query parameter helpers shared by the route plugins. */
 import { Type } from '@sinclair/typebox';
-import { RsError } from '../errors.js';
+import { RsError, type ErrorCode } from '../errors.js';
 
 export const UidParams = Type.Object({ uid: Type.String() });
 
 /** `{int: uid}` in the RS docs: anything else names no object. */
-export function parseUid(raw: string, notFound: 'node_not_found' | 'not_found' = 'not_found'): number {
+export function parseUid(raw: string, notFound: ErrorCode = 'not_found'): number {
   if (!/^[0-9]{1,9}$/.test(raw)) throw new RsError(notFound, `No such object: '${raw}'`);
   return Number(raw);
 }

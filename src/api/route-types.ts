@@ -3,11 +3,20 @@
  * - `permission`: the RS permission name (permissions.md) the caller's role must hold.
  * - `access`: 'cluster' (default: needs a bootstrapped node and an authenticated caller),
  *   'bootstrap' (open before the node is bootstrapped, authenticated afterwards),
- *   'healthcheck' (like 'cluster', but open when the policy's master_healthcheck_api_auth is false).
+ *   'healthcheck' (like 'cluster', but open when the policy's master_healthcheck_api_auth is false),
+ *   'login' (like 'cluster', but the credentials may instead come as `username`/`password` in the
+ *   JSON body, objects/jwt_authorize.md; conventions.ts verifies them before the permission check).
  */
 import type { ManagementRole } from '../auth/permissions.js';
 
-export type RouteAccess = 'cluster' | 'bootstrap' | 'healthcheck';
+export type RouteAccess = 'cluster' | 'bootstrap' | 'healthcheck' | 'login';
+
+/**
+ * Pseudo-permission for routes that no permissions.md entry covers and that every management role
+ * may call (POST /v1/users/authorize, /v1/users/refresh_jwt): any caller except role 'none', which
+ * has "No REST API permissions" (permissions.md) and no REST API access (create-db-roles.md).
+ */
+export const ANY_MANAGEMENT_ROLE = 'any_management_role';
 
 /** The authenticated caller, as the auth hook leaves it on the request. */
 export interface Caller {
@@ -21,6 +30,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     permission?: string;
     access?: RouteAccess;
+    /**
+     * Callers without `permission` may still call the route for their own account (any role but
+     * 'none'); the service checks the target (GET/PUT /v1/users/{uid}: "Any user can change their
+     * own name, password, or alert preferences").
+     */
+    selfService?: boolean;
+    /** A caller whose password has expired may call this route (PUT /v1/users/password, to set a new one). */
+    allowExpiredPassword?: boolean;
   }
   interface FastifyRequest {
     caller?: Caller;

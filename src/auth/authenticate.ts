@@ -39,6 +39,8 @@ export class Authenticator {
   constructor(
     private readonly basic: BasicVerifier[],
     private readonly token?: TokenVerifier,
+    /** Told when no verifier knows a login (e.g. to write a user_login_failed event). */
+    private readonly onUnknownLogin?: (login: string) => void,
   ) {}
 
   async authenticate(req: FastifyRequest): Promise<Caller> {
@@ -50,11 +52,17 @@ export class Authenticator {
     }
     const creds = parseBasic(header);
     if (!creds) throw new RsError('unauthorized');
+    return this.verifyCredentials(creds.username, creds.password, req);
+  }
+
+  /** A username and password, from a Basic header or a body (POST /v1/users/authorize), → the caller or 401. */
+  async verifyCredentials(login: string, password: string, req: FastifyRequest): Promise<Caller> {
     for (const v of this.basic) {
-      const caller = await v.verifyBasic(creds.username, creds.password, req);
+      const caller = await v.verifyBasic(login, password, req);
       if (caller) return caller;
     }
-    req.log.info({ login: creds.username }, 'authentication failed: unknown user');
+    req.log.info({ login }, 'authentication failed: unknown user');
+    this.onUnknownLogin?.(login);
     throw new RsError('unauthorized', 'Invalid credentials');
   }
 }

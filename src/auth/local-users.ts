@@ -1,11 +1,18 @@
-/** Basic credentials of users kept in the CCS (`/users/<uid>`). */
+/**
+ * Basic credentials of users kept in the CCS (`/users/<uid>`), with the cluster's login policy:
+ * account lockout after repeated failures, password expiration, and the login events.
+ */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { RsError } from '../errors.js';
+import type { EventLog } from '../events/event-log.js';
+import { KvConflictError } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { Caller } from '../api/route-types.js';
 import type { BasicVerifier } from './authenticate.js';
-import { verifyPassword } from './password.js';
+import { afterFailedLogin, clearedLockout, DEFAULT_LOGIN_POLICY, userStatus, withChanges, type LoginPolicy } from './login-policy.js';
+import { hashPassword, hashSchemeOf, verifyPassword, type HashScheme } from './password.js';
 import type { UserRecord } from './user-record.js';
 
 /** How long a verified (password, hash) pair is trusted without re-running the hash. */
@@ -13,31 +20,61 @@ const VERIFIED_TTL_MS = 60_000;
 /** Hashed for unknown logins too, so response time does not reveal which logins exist. */
 const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
+/** What the login checks need from the cluster, read at each login (policy changes apply at once). */
+export interface LoginSettings {
+  policy: LoginPolicy;
+  /** The scheme new hashes use; a matching password stored under another scheme is re-hashed. */
+  scheme: HashScheme;
+}
+
+export interface LocalUsersOptions {
+  settings?: () => Promise<LoginSettings>;
+  events?: EventLog;
+  clock?: Clock;
+}
+
 export class LocalUsers implements BasicVerifier {
   /**
-   * Password hashing is deliberately slow (~50 ms of CPU), and RS clients send Basic credentials
-   * with every request, so a successful check is remembered briefly. The key includes the stored
-   * hash, so a password change or removal invalidates it at once.
+   * Password hashing is deliberately slow (~50-250 ms of CPU), and RS clients send Basic
+   * credentials with every request, so a successful check is remembered briefly. The key includes
+   * the stored hash, so a password change or removal invalidates it at once. A cache miss that
+   * verifies is also what counts as "a login" for the event log and `last_login`.
    */
   private readonly verified = new Map<string, number>();
+  private readonly clock: Clock;
 
-  constructor(private readonly users: Collection<UserRecord>) {}
+  constructor(
+    private readonly users: Collection<UserRecord>,
+    private readonly opts: LocalUsersOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
-  private async check(password: string, hash: string): Promise<boolean> {
-    const key = `${hash}:${createHash('sha256').update(password).digest('base64')}`;
-    const until = this.verified.get(key);
-    if (until !== undefined && until > Date.now()) return true;
+  private cacheKey(password: string, hash: string): string {
+    return `${hash}:${createHash('sha256').update(password).digest('base64')}`;
+  }
+
+  private remember(password: string, hash: string): void {
+    if (this.verified.size > 1000) this.verified.clear();
+    this.verified.set(this.cacheKey(password, hash), this.clock.now().getTime() + VERIFIED_TTL_MS);
+  }
+
+  /** Whether `password` matches `hash`, and whether that came from the cache. */
+  private async check(password: string, hash: string): Promise<{ ok: boolean; cached: boolean }> {
+    const until = this.verified.get(this.cacheKey(password, hash));
+    if (until !== undefined && until > this.clock.now().getTime()) return { ok: true, cached: true };
     const ok = await verifyPassword(password, hash);
-    if (ok) {
-      if (this.verified.size > 1000) this.verified.clear();
-      this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
-    }
-    return ok;
+    if (ok) this.remember(password, hash);
+    return { ok, cached: false };
   }
 
   async findByLogin(login: string): Promise<UserRecord | undefined> {
     const l = login.toLowerCase();
     return (await this.users.list()).find((u) => u.email.toLowerCase() === l || u.name.toLowerCase() === l);
+  }
+
+  private async settings(): Promise<LoginSettings> {
+    return this.opts.settings ? this.opts.settings() : { policy: DEFAULT_LOGIN_POLICY, scheme: 'scrypt' };
   }
 
   async verifyBasic(login: string, password: string, req: FastifyRequest): Promise<Caller | undefined> {
@@ -46,12 +83,90 @@ export class LocalUsers implements BasicVerifier {
       await verifyPassword(password, DUMMY_HASH);
       return undefined;
     }
-    let ok = false;
-    for (const h of user.password_hashes) if (await this.check(password, h)) ok = true;
-    if (!ok || user.status !== 'active') {
-      req.log.info({ login }, 'authentication failed');
+    const { policy, scheme } = await this.settings();
+    const now = this.clock.now().getTime();
+    let matched: string | undefined;
+    let cached = false;
+    for (const h of user.password_hashes) {
+      const r = await this.check(password, h);
+      if (r.ok) {
+        matched = h;
+        cached = r.cached;
+        break;
+      }
+    }
+    if (matched === undefined) {
+      await this.failed(user, policy, now, req);
       throw new RsError('unauthorized', 'Invalid credentials');
     }
+    // Lock and expiry are told only to callers that know the password, so they reveal nothing
+    // to someone guessing. Events for them are written once per cache window, like successes.
+    const status = userStatus(user, policy, now);
+    if (status === 'locked') {
+      if (!cached) this.event('user_login_failed', user, { reason: 'locked' }, 'WARNING');
+      req.log.info({ login }, 'authentication refused: account locked');
+      throw new RsError('unauthorized', policy.lockoutDuration === 0
+        ? 'The account is locked after too many failed logins; an admin must reset its password to unlock it'
+        : `The account is locked after too many failed logins; try again later (lock lasts ${policy.lockoutDuration} s) or ask an admin to reset the password`);
+    }
+    if (status === 'password_expired' && !req.routeOptions?.config?.allowExpiredPassword) {
+      if (!cached) this.event('user_login_failed', user, { reason: 'password_expired' }, 'WARNING');
+      req.log.info({ login }, 'authentication refused: password expired');
+      throw new RsError('password_expired', 'The password has expired: set a new one with PUT /v1/users/password (allowed with the expired password) or ask an admin to reset it');
+    }
+    if (!cached) await this.succeeded(user, matched, password, status, scheme, now);
     return { uid: user.uid, name: user.name, email: user.email, role: user.role };
+  }
+
+  private event(type: string, user: UserRecord, fields: Record<string, unknown>, severity: 'INFO' | 'WARNING'): void {
+    this.opts.events?.write(type, { user_uid: user.uid, user_email: user.email, ...fields }, severity);
+  }
+
+  private async failed(user: UserRecord, policy: LoginPolicy, now: number, req: FastifyRequest): Promise<void> {
+    req.log.info({ login: user.email }, 'authentication failed');
+    this.event('user_login_failed', user, { reason: 'invalid_password' }, 'WARNING');
+    const updated = await this.updateRecord(user.uid, (u) => {
+      const { changes } = afterFailedLogin(u, policy, now);
+      return Object.keys(changes).length ? withChanges(u, changes) : undefined;
+    });
+    if (updated && updated.locked_at === now) {
+      this.event('user_locked', updated, { failed_logins: updated.failed_logins, lockout_duration: policy.lockoutDuration }, 'WARNING');
+    }
+  }
+
+  /**
+   * A verified login (not from the cache): event, `last_login`, cleared failure count, and the
+   * matching password re-hashed when the cluster's hashing algorithm changed since it was set
+   * (openrs cannot re-hash without the password; docs/notes-users-roles.md).
+   */
+  private async succeeded(user: UserRecord, matched: string, password: string, status: string, scheme: HashScheme, now: number): Promise<void> {
+    this.event('user_login_succeeded', user, {}, 'INFO');
+    const rehashed = hashSchemeOf(matched) !== scheme ? await hashPassword(password, scheme) : undefined;
+    const updated = await this.updateRecord(user.uid, (u) => {
+      const changes: Partial<UserRecord> = { ...clearedLockout(u), last_login: Math.floor(now / 1000) };
+      if (status !== 'active') changes.status = status as UserRecord['status'];
+      const i = u.password_hashes.indexOf(matched);
+      if (rehashed && i >= 0) changes.password_hashes = u.password_hashes.map((h, j) => (j === i ? rehashed : h));
+      return withChanges(u, changes);
+    });
+    // The next request verifies against the new hash: let it hit the cache, not count as a login.
+    if (rehashed && updated?.password_hashes.includes(rehashed)) this.remember(password, rehashed);
+  }
+
+  /** Read-modify-write with compare-and-set; gives up quietly after a few conflicts (bookkeeping only). */
+  private async updateRecord(uid: number, fn: (u: UserRecord) => UserRecord | undefined): Promise<UserRecord | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.users.get(uid);
+      if (!cur) return undefined;
+      const next = fn(cur.value);
+      if (!next) return cur.value;
+      try {
+        await this.users.kvPut(next, cur.modRevision);
+        return next;
+      } catch (e) {
+        if (!(e instanceof KvConflictError)) throw e;
+      }
+    }
+    return undefined;
   }
 }

@@ -1,33 +1,84 @@
 /**
- * Password hashing with scrypt from node:crypto (memory-hard; no native dependency).
- * Stored form: `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>` so parameters can be raised later
- * without invalidating existing hashes.
+ * Password hashing with node:crypto only (no native dependency). Two schemes, told apart by the
+ * stored form's prefix so that both can be verified at any time:
+ * - scrypt (memory-hard), the default: `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>`;
+ * - PBKDF2-HMAC-SHA-256, for clusters that ask for PBKDF2 (PATCH
+ *   /v1/cluster/change_password_hashing_algorithm): `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`.
+ * Parameters are part of the stored form, so they can be raised later without invalidating
+ * existing hashes.
  */
-import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { pbkdf2 as pbkdf2Cb, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))));
+const pbkdf2 = (pw: string, salt: Buffer, iterations: number, len: number) =>
+  new Promise<Buffer>((resolve, reject) => pbkdf2Cb(pw, salt, iterations, len, 'sha256', (err, key) => (err ? reject(err) : resolve(key))));
 
 const N = 16384;
 const R = 8;
 const P = 1;
 const KEYLEN = 32;
+/** OWASP's 2023 recommendation for PBKDF2-HMAC-SHA-256 (~250 ms of CPU per hash here). */
+const PBKDF2_ITERATIONS = 600_000;
+/** Upper bounds on stored parameters, so a corrupted record cannot make a login hash for minutes. */
+const MAX_ITERATIONS = 10_000_000;
 
-export async function hashPassword(password: string): Promise<string> {
+export type HashScheme = 'scrypt' | 'pbkdf2';
+
+/**
+ * The cluster's `password_hashing_algorithm` values and the scheme openrs uses for each. RS's
+ * default "SHA-256" maps to scrypt, which is stronger than a salted SHA-256; "PBKDF2" is real
+ * PBKDF2 (HMAC-SHA-256), e.g. for FIPS-minded deployments. See docs/notes-users-roles.md.
+ */
+export const HASH_SCHEME_FOR_ALGORITHM = { 'SHA-256': 'scrypt', PBKDF2: 'pbkdf2' } as const satisfies Record<string, HashScheme>;
+export type HashingAlgorithm = keyof typeof HASH_SCHEME_FOR_ALGORITHM;
+
+export async function hashPassword(password: string, scheme: HashScheme = 'scrypt'): Promise<string> {
   const salt = randomBytes(16);
+  if (scheme === 'pbkdf2') {
+    const hash = await pbkdf2(password, salt, PBKDF2_ITERATIONS, KEYLEN);
+    return ['pbkdf2-sha256', PBKDF2_ITERATIONS, salt.toString('base64'), hash.toString('base64')].join('$');
+  }
   const hash = await scrypt(password, salt, KEYLEN, { N, r: R, p: P, maxmem: 64 * 1024 * 1024 });
   return ['scrypt', N, R, P, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
+/** The scheme a stored hash was made with, or undefined for a form this module does not know. */
+export function hashSchemeOf(stored: string): HashScheme | undefined {
+  if (stored.startsWith('scrypt$')) return 'scrypt';
+  if (stored.startsWith('pbkdf2-sha256$')) return 'pbkdf2';
+  return undefined;
+}
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  try {
+    return await verify(password, stored);
+  } catch {
+    return false; // unusable parameters in a stored hash: it matches nothing
+  }
+}
+
+async function verify(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, saltB64, hashB64] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(hashB64, 'base64');
-  const actual = await scrypt(password, Buffer.from(saltB64, 'base64'), expected.length, {
-    N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024,
-  });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  let actual: Buffer;
+  let expected: Buffer;
+  if (parts.length === 6 && parts[0] === 'scrypt') {
+    const [, n, r, p, saltB64, hashB64] = parts as [string, string, string, string, string, string];
+    expected = Buffer.from(hashB64, 'base64');
+    actual = await scrypt(password, Buffer.from(saltB64, 'base64'), expected.length, {
+      N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024,
+    });
+  } else if (parts.length === 4 && parts[0] === 'pbkdf2-sha256') {
+    const [, iter, saltB64, hashB64] = parts as [string, string, string, string];
+    const iterations = Number(iter);
+    if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) return false;
+    expected = Buffer.from(hashB64, 'base64');
+    actual = await pbkdf2(password, Buffer.from(saltB64, 'base64'), iterations, expected.length);
+  } else {
+    return false;
+  }
+  // An empty or truncated stored hash must match nothing (timingSafeEqual of two empty buffers is true).
+  return expected.length >= 16 && actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
 /** A random password for the generated admin account: 24 characters from an unambiguous alphabet. */

@@ -1,25 +1,52 @@
 /**
- * How a user is kept in the CCS (`/users/<uid>`). The full user API (issue: access control)
- * builds on this record; password hashes never leave the store layer's callers.
+ * How a user is kept in the CCS (`/users/<uid>`). The users API (services/user-service.ts) owns
+ * the record; LocalUsers (Basic logins) updates only the login bookkeeping at the end. Password
+ * hashes and the lockout counters never leave the store layer's callers: the API answers with
+ * `userView` (services/user-service.ts), which copies the documented fields only.
  */
 import type { ManagementRole } from './permissions.js';
+
+export type AuthMethod = 'regular' | 'certificate' | 'entraid' | 'sso';
+export type UserStatus = 'active' | 'locked' | 'password_expired';
 
 export interface UserRecord {
   uid: number;
   name: string;
   email: string;
+  /**
+   * The effective management role: the highest `management` of the roles in `role_uids`
+   * (MANAGEMENT_ROLES order). The users and roles services keep it in step with the roles, so
+   * every reader (Basic, JWT) can take it as is.
+   */
   role: ManagementRole;
   role_uids: number[];
-  auth_method: 'regular' | 'certificate' | 'entraid';
-  status: 'active' | 'locked' | 'password_expired';
+  auth_method: AuthMethod;
+  /**
+   * Stored sign-in status, a hint for readers of the raw record. The status that counts also
+   * depends on the clock and the cluster policy (lock duration, password expiration):
+   * `userStatus()` in auth/login-policy.ts computes it.
+   */
+  status: UserStatus;
   email_alerts: boolean;
-  bdbs_email_alerts: string[];
-  alert_audit_db_conns: boolean;
-  alert_bdb_backup: boolean;
-  alert_bdb_crdt_src_syncer: boolean;
+  bdbs_email_alerts?: string[];
+  cluster_email_alerts?: boolean;
+  /** Alert switches older RS versions keep on users; stored and reported only when set. */
+  alert_audit_db_conns?: boolean;
+  alert_bdb_backup?: boolean;
+  alert_bdb_crdt_src_syncer?: boolean;
+  certificate_subject_line?: string;
+  account_id?: number;
+  /** When a password was last set (RS timestamp); expiration counts from here. */
   password_issue_date: string;
-  /** scrypt hashes (auth/password.ts); a user may hold several valid passwords at once. */
+  /** Hashes (auth/password.ts); a user may hold several valid passwords at once. */
   password_hashes: string[];
+  /** UNIX time (s) of the last successful login (at most once per verification cache window). */
+  last_login?: number;
+  /** Failed logins counted towards the lockout threshold, and when the last one happened (ms). */
+  failed_logins?: number;
+  last_failed_login?: number;
+  /** When the account was locked (ms since the epoch); absent when it is not locked. */
+  locked_at?: number;
 }
 
 export const USERS_PREFIX = '/users/';

@@ -131,6 +131,10 @@ export const clusterReadOnly = {
   slave_ha_grace_period: Type.Integer({ default: 900 }),
   system_reserved_ports: Type.Array(Type.Integer()),
   upgrade_in_progress: Type.Boolean(),
+  password_hashing_algorithm: StrEnum(['SHA-256', 'PBKDF2'] as const, {
+    default: 'SHA-256',
+    description: 'Password hashing algorithm (change with PATCH /v1/cluster/change_password_hashing_algorithm; SHA-256 is stored as scrypt by openrs)',
+  }),
   wait_command: Type.Boolean({ default: true }),
 };
 

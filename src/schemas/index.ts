@@ -4,8 +4,12 @@ import { Bootstrap } from './bootstrap.js';
 import { Certificate } from './certificates.js';
 import { Cluster } from './cluster.js';
 import { ClusterSettings, CmSettings } from './cluster-settings.js';
+import { Ldap, LdapMapping } from './ldap.js';
 import { License } from './license.js';
 import { Node } from './node.js';
+import { RedisAcl } from './redis-acl.js';
+import { Role } from './role.js';
+import { User } from './user.js';
 
 export const OBJECT_SCHEMAS: Record<string, TSchema> = {
   bootstrap: Bootstrap,
@@ -13,6 +17,11 @@ export const OBJECT_SCHEMAS: Record<string, TSchema> = {
   cluster: Cluster,
   cluster_settings: ClusterSettings,
   cm_settings: CmSettings,
+  ldap: Ldap,
+  ldap_mapping: LdapMapping,
   license: License,
   node: Node,
+  redis_acl: RedisAcl,
+  role: Role,
+  user: User,
 };

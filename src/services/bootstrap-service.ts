@@ -17,6 +17,7 @@ import type { KvBackend } from '../store/kv.js';
 import type { Collection, Singleton } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import { ensureDir } from '../util/fs.js';
+import { accessControlOps, ADMIN_ROLE_UID } from './access-defaults.js';
 import type { CertificateService } from './certificate-service.js';
 import { defaultCluster, defaultCmSettings, defaultPolicy, type ClusterRecord } from './cluster-defaults.js';
 import type { LicenseRecord, LicenseService } from './license-service.js';
@@ -212,14 +213,11 @@ export class BootstrapService {
         name: 'Administrator',
         email: username,
         role: 'admin',
-        role_uids: [],
+        role_uids: [ADMIN_ROLE_UID], // the predefined "Admin" role, as in the capture user_single.json
         auth_method: 'regular',
         status: 'active',
         email_alerts: true,
-        bdbs_email_alerts: [],
-        alert_audit_db_conns: false,
-        alert_bdb_backup: false,
-        alert_bdb_crdt_src_syncer: false,
+        certificate_subject_line: '',
         password_issue_date: rsTime(now),
         password_hashes: [await hashPassword(body.credentials!.password!)],
       };
@@ -234,6 +232,7 @@ export class BootstrapService {
         this.d.users.putOp(admin),
         { type: 'put', key: '/counters/nodes', value: 1 },
         { type: 'put', key: '/counters/users', value: 1 },
+        ...accessControlOps(), // predefined roles and Redis ACLs (services/access-defaults.ts)
         ...certs.ops,
         this.d.status.putOp({ state: 'completed', start_time, end_time: rsTime(this.d.clock.now()) }),
       ]);

@@ -77,6 +77,7 @@ export function defaultCluster(opts: { name: string; created_time: string; api_p
     options_method_forbidden: false,
     password_complexity: false,
     password_expiration_duration: 0,
+    password_hashing_algorithm: 'SHA-256',
     password_min_length: 8,
     proxy_max_ccs_disconnection_time: 0,
     rack_aware: false,

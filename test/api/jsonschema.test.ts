@@ -14,7 +14,7 @@ import { Node } from '../../src/schemas/node.js';
 import type { Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
 
-const OBJECTS = ['bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'license', 'node'];
+const OBJECTS = ['bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node'];
 
 const expectRsError = (r: Resp, status: number, code?: string) => {
   expect(r.status, r.text).toBe(status);
@@ -35,8 +35,7 @@ async function freePort(): Promise<number> {
 
 let t: TestNode;
 beforeAll(async () => {
-  // A fixed port, as in production: with port 0 the cluster object records cnm_https_port 0
-  // (see the `it.fails` below).
+  // A fixed port, as in production (an OS-assigned one is checked separately below).
   t = await startTestNode({ env: { OPENRS_API_PORT: String(await freePort()) } });
 });
 afterAll(async () => {
@@ -134,10 +133,9 @@ describe('the schemas describe the live objects', () => {
       await p0?.close();
     });
 
-    // KNOWN BUG (not in this helper's files): bootstrap records config.api_port (0) as the
-    // cluster's cnm_https_port instead of the port actually listened on, which also violates the
-    // cluster schema (minimum 1024). When fixed, this test turns red: make it a plain `it`.
-    it.fails('GET /v1/cluster reports the real port in cnm_https_port and validates', async () => {
+    // Regression: bootstrap used to record config.api_port (0) as the cluster's cnm_https_port
+    // instead of the port actually listened on, which also violated the schema (minimum 1024).
+    it('GET /v1/cluster reports the real port in cnm_https_port and validates', async () => {
       const body = (await p0.req('GET', '/v1/cluster')).json;
       expect(body.cnm_https_port).toBe(p0.port);
       expectDescribes(await schemaOf('cluster'), body, 'cluster');

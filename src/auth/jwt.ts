@@ -1,0 +1,159 @@
+/**
+ * JSON Web Tokens for the REST API (requests/users/authorize.md, refresh_jwt.md): issued to a user
+ * kept in the CCS, sent back as `Authorization: JWT <t>` (refresh_jwt.md) or `Bearer <t>`
+ * (disable-basic-authentication.md); authenticate.ts hands both to `verifyToken`.
+ *
+ * - HS256 with one 256-bit secret kept in the CCS at `/jwt_signing_key`, created on first issue
+ *   with a create-only write, so nodes issuing concurrently still agree on one key. Every node
+ *   reads it from the CCS, so a token issued by one node works on all. No route returns it.
+ * - A token only names its user (`uid`, a string as in RS's example token). Existence, status and
+ *   role are read from the current `/users/<uid>` record at every use, so deleting or locking a
+ *   user, or changing their role, takes effect at once rather than when the token expires.
+ * - `rotateKey()` replaces the secret; every token issued before fails at once. The spec documents
+ *   no route for it, so openrs adds none (docs/notes-jwt.md).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { RsError } from '../errors.js';
+import type { Caller } from '../api/route-types.js';
+import { JWT_TTL } from '../schemas/jwt-authorize.js';
+import type { Collection, Singleton } from '../store/object-store.js';
+import { KvConflictError } from '../store/kv.js';
+import { rsTime, type Clock } from '../util/clock.js';
+import type { TokenVerifier } from './authenticate.js';
+import type { UserRecord } from './user-record.js';
+
+/** The CCS key holding the signing secret. */
+export const JWT_KEY = '/jwt_signing_key';
+
+/** What `/jwt_signing_key` holds. Internal: never part of any API object. */
+export interface JwtSigningKey {
+  /** Written into each token's header, for diagnosis only: verification always uses `secret`. */
+  kid: string;
+  /** 32 random bytes, base64url. */
+  secret: string;
+  created: string;
+}
+
+const ALG = 'HS256';
+/** Far above any token we issue (~250 bytes); longer input is rejected before any parsing. */
+const MAX_TOKEN_LENGTH = 4096;
+const UID_CLAIM = /^[1-9][0-9]{0,14}$/;
+
+const secretOf = (k: JwtSigningKey): Uint8Array => new Uint8Array(Buffer.from(k.secret, 'base64url'));
+
+/** The caller a user record stands for (the same mapping LocalUsers applies to Basic logins). */
+export const callerOf = (u: UserRecord): Caller => ({ uid: u.uid, name: u.name, email: u.email, role: u.role });
+
+/** Only active users hold tokens; refresh_jwt.md: 401 when "the password has expired". */
+function assertActive(user: UserRecord): void {
+  if (user.status === 'password_expired') throw new RsError('password_expired');
+  if (user.status !== 'active') throw new RsError('unauthorized', `User '${user.name}' is ${user.status}`);
+}
+
+export class JwtAuth implements TokenVerifier {
+  constructor(
+    private readonly signingKey: Singleton<JwtSigningKey>,
+    private readonly users: Collection<UserRecord>,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * A token for an authenticated caller. Only users kept in the CCS get one: the token is
+   * re-checked against `/users/<uid>` at each use, and a caller known only to an external
+   * directory (LDAP) has no such record.
+   */
+  async issue(caller: Caller, ttl: number = JWT_TTL.default): Promise<string> {
+    const user = (await this.users.get(caller.uid))?.value;
+    if (!user || user.name !== caller.name || user.email !== caller.email) {
+      throw new RsError('unauthorized', 'JWT authorization is available only to users stored in the cluster');
+    }
+    assertActive(user);
+    return this.sign(user.uid, ttl);
+  }
+
+  /** Sign a token for `uid`, valid `ttl` seconds from now. No user check: `issue` does that. */
+  async sign(uid: number, ttl: number): Promise<string> {
+    const key = await this.currentKey();
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    return new SignJWT({ uid: String(uid) })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: key.kid })
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttl)
+      // A random id, so two tokens issued in the same second (e.g. a quick refresh) still differ.
+      .setJti(randomUUID())
+      .sign(secretOf(key));
+  }
+
+  /** TokenVerifier: a valid token of a user who still exists and is active → that user, as of now. */
+  async verifyToken(token: string, req: FastifyRequest): Promise<Caller> {
+    const uid = await this.verify(token).catch((e: unknown) => {
+      if (e instanceof RsError) req.log.info({ error_code: e.error_code }, 'JWT authentication failed');
+      throw e;
+    });
+    return callerOf(await this.activeUser(uid));
+  }
+
+  /** Algorithm, signature (current key only), expiry and claims; returns the token's uid. */
+  async verify(token: string): Promise<number> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new RsError('invalid_token', 'The token is too long');
+    // No key yet means no token was ever issued: do not create one for an unauthenticated request.
+    const key = (await this.signingKey.get())?.value;
+    if (!key) throw new RsError('invalid_token');
+    let payload: Record<string, unknown>;
+    try {
+      const res = await jwtVerify(token, secretOf(key), {
+        algorithms: [ALG],
+        typ: 'JWT',
+        currentDate: this.clock.now(),
+        requiredClaims: ['iat', 'exp', 'uid'],
+      });
+      payload = res.payload;
+    } catch (e) {
+      // jose checks the signature before the claims: only a genuine token can be "expired".
+      if (e instanceof errors.JWTExpired) throw new RsError('token_expired');
+      if (e instanceof errors.JWSSignatureVerificationFailed) {
+        throw new RsError('invalid_token', 'The token signature does not verify with the cluster\'s current key');
+      }
+      if (e instanceof errors.JOSEError) throw new RsError('invalid_token', `The token is invalid: ${e.message}`);
+      throw e;
+    }
+    const uid = payload.uid;
+    if (typeof uid !== 'string' || !UID_CLAIM.test(uid)) throw new RsError('invalid_token', 'The token has no valid uid claim');
+    return Number(uid);
+  }
+
+  /** Replace the signing key: every token issued so far stops working, on every node. */
+  async rotateKey(): Promise<void> {
+    await this.signingKey.update(() => this.newKey());
+  }
+
+  /** The user behind a token, re-read at each use. */
+  private async activeUser(uid: number): Promise<UserRecord> {
+    const user = (await this.users.get(uid))?.value;
+    if (!user) throw new RsError('unauthorized', 'The token\'s user no longer exists');
+    assertActive(user);
+    return user;
+  }
+
+  private async currentKey(): Promise<JwtSigningKey> {
+    const cur = await this.signingKey.get();
+    if (cur) return cur.value;
+    const fresh = this.newKey();
+    try {
+      await this.signingKey.put(fresh, 0);
+      return fresh;
+    } catch (e) {
+      // Another request or node created it first: use theirs.
+      if (!(e instanceof KvConflictError)) throw e;
+      const won = await this.signingKey.get();
+      if (!won) throw e;
+      return won.value;
+    }
+  }
+
+  private newKey(): JwtSigningKey {
+    return { kid: randomUUID(), secret: randomBytes(32).toString('base64url'), created: rsTime(this.clock.now()) };
+  }
+}

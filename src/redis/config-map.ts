@@ -1,0 +1,191 @@
+/**
+ * How bdb fields become redis-server settings (STYLE §3 habit 9: the directives live in a table).
+ *
+ * DIRECTIVE_RULES: bdb field(s) → one redis.conf directive, its value in the form CONFIG SET takes and CONFIG GET
+ * prints (so desired and observed compare as strings), and whether CONFIG SET applies it without a restart.
+ * OTHER_FIELDS: bdb fields that reach Redis another way (ACL rules, the proxy, the shard topology).
+ * Everything here is pure; the reconciler applies the results through ShardAdmin and ShardSupervisor.
+ */
+import { createHash } from 'node:crypto';
+import type { Directives } from './conf-file.js';
+
+/** RS shard roles (Redis's words). */
+export type ShardRole = 'master' | 'slave';
+
+/** The bdb fields this module reads; structurally compatible with the full bdb object. */
+export interface BdbRedisSettings {
+  type?: string;
+  memory_size?: number;
+  shards_count?: number;
+  eviction_policy?: string;
+  data_persistence?: string;
+  aof_policy?: string;
+  snapshot_policy?: readonly { secs: number; writes: number }[];
+  replication?: boolean;
+  master_persistence?: boolean;
+  maxclients?: number;
+  repl_backlog_size?: string;
+  resp3?: boolean;
+  disabled_commands?: string;
+  default_user?: boolean;
+}
+
+export interface DirectiveRule {
+  directive: string;
+  /** The bdb fields the value depends on. */
+  fields: readonly (keyof BdbRedisSettings)[];
+  /** CONFIG SET applies it to a running shard; false → the shard must restart with a new redis.conf. */
+  live: boolean;
+  value(bdb: BdbRedisSettings, role: ShardRole): string;
+}
+
+/** Redis 7.0's policies. RS also lists allkeys-lrm / volatile-lrm, which need Redis 8. */
+export const EVICTION_POLICIES = ['volatile-lru', 'volatile-ttl', 'volatile-random', 'allkeys-lru', 'allkeys-random', 'noeviction', 'volatile-lfu', 'allkeys-lfu'] as const;
+const AOF_FSYNC: Record<string, string> = { 'appendfsync-every-sec': 'everysec', 'appendfsync-always': 'always' };
+/** Connections a shard keeps beyond bdb.maxclients: proxy pools, the admin client, replicas, stats. */
+export const RESERVED_CLIENTS = 32;
+/** `snapshot` persistence without a snapshot_policy (openrs choice): every hour if anything changed. */
+export const DEFAULT_SNAPSHOT_POLICY = [{ secs: 3600, writes: 1 }];
+
+export const DIRECTIVE_RULES: readonly DirectiveRule[] = [
+  { directive: 'maxmemory', fields: ['memory_size', 'shards_count'], live: true, value: (b) => String(perShardMemory(b)) },
+  {
+    directive: 'maxmemory-policy', fields: ['eviction_policy', 'type'], live: true,
+    value: (b) => b.eviction_policy ?? (b.type === 'memcached' ? 'allkeys-lru' : 'volatile-lru'),
+  },
+  { directive: 'appendonly', fields: ['data_persistence', 'replication', 'master_persistence'], live: true, value: (b, r) => (persists(b, r) === 'aof' ? 'yes' : 'no') },
+  { directive: 'appendfsync', fields: ['aof_policy'], live: true, value: (b) => AOF_FSYNC[b.aof_policy ?? 'appendfsync-every-sec'] ?? 'everysec' },
+  {
+    directive: 'save', fields: ['data_persistence', 'snapshot_policy', 'replication', 'master_persistence'], live: true,
+    value: (b, r) => (persists(b, r) === 'snapshot' ? (b.snapshot_policy?.length ? b.snapshot_policy : DEFAULT_SNAPSHOT_POLICY).map((p) => `${p.secs} ${p.writes}`).join(' ') : ''),
+  },
+  { directive: 'maxclients', fields: ['maxclients'], live: true, value: (b) => String((b.maxclients ?? 10000) + RESERVED_CLIENTS) },
+  // 'auto' (the RS default) is Redis's own default size.
+  { directive: 'repl-backlog-size', fields: ['repl_backlog_size'], live: true, value: (b) => (/^\d+$/.test(b.repl_backlog_size ?? '') ? b.repl_backlog_size! : '1048576') },
+];
+
+export type OtherHandling = 'acl' | 'proxy' | 'topology';
+
+/** bdb fields that change shards without a redis.conf directive, and who handles them. */
+export const OTHER_FIELDS: Readonly<Record<string, OtherHandling>> = {
+  // ACL rules on database users (live, ACL SETUSER); the admin user is never restricted.
+  disabled_commands: 'acl', default_user: 'acl', authentication_redis_pass: 'acl', roles_permissions: 'acl',
+  // The proxy owns client connections: RESP3 refusal (Redis 7.0 cannot: HELLO is exempt from ACL; docs/notes-redis.md), TLS, pipelining.
+  resp3: 'proxy', tls_mode: 'proxy', enforce_client_authentication: 'proxy', authentication_ssl_client_certs: 'proxy',
+  ssl: 'proxy', max_client_pipeline: 'proxy', port: 'proxy',
+  // Which shards exist and how they replicate: new processes, not settings.
+  shards_count: 'topology', replication: 'topology', sharding: 'topology', oss_cluster: 'topology', shard_key_regex: 'topology',
+};
+
+/** maxmemory of each shard (bytes): memory_size split over the master shards; 0 = unlimited. */
+export function perShardMemory(bdb: BdbRedisSettings): number {
+  return Math.floor((bdb.memory_size ?? 0) / Math.max(1, bdb.shards_count ?? 1));
+}
+
+/**
+ * Which persistence this shard runs. As in RS, a replicated database persists on its replicas only, unless
+ * master_persistence. (So a master that restarts comes back empty: the reconciler must fail over to the replica
+ * or restart from the replica's files, never let the replica resync from an empty master.)
+ */
+export function persists(bdb: BdbRedisSettings, role: ShardRole): 'aof' | 'snapshot' | undefined {
+  const p = bdb.data_persistence;
+  if (p !== 'aof' && p !== 'snapshot') return undefined;
+  return !bdb.replication || role === 'slave' || bdb.master_persistence ? p : undefined;
+}
+
+/** The redis.conf directives for one shard of the bdb (to put in ShardSpec.directives). */
+export function directivesFor(bdb: BdbRedisSettings, role: ShardRole, rules: readonly DirectiveRule[] = DIRECTIVE_RULES): Directives {
+  const out: Directives = {};
+  for (const rule of rules) out[rule.directive] = rule.value(bdb, role);
+  return out;
+}
+
+/** The commands in disabled_commands (comma or space separated), lower case. */
+export function disabledCommands(bdb: BdbRedisSettings): string[] {
+  return [...new Set((bdb.disabled_commands ?? '').split(/[\s,]+/).map((c) => c.trim().toLowerCase()).filter(Boolean))];
+}
+
+/**
+ * Rules appended to every database user's ACL rules (the `default` user and each redis_acl user), last so they
+ * win. disabled_commands is enforced here rather than with `rename-command X ""`, which needs a restart and would
+ * also take the command from the admin user (the manager needs CONFIG, FLUSHALL, SHUTDOWN...).
+ */
+export function aclRulesFor(bdb: BdbRedisSettings): string[] {
+  return disabledCommands(bdb).map((c) => `-${c}`);
+}
+
+/**
+ * ACL SETUSER rules for the `default` user: off when bdb.default_user is false, else full access with the
+ * database's passwords (stored as SHA-256, `#hex`, so the rules are safe in redis.conf, users.acl and logs;
+ * none → nopass), minus the disabled commands.
+ */
+export function defaultUserRules(bdb: BdbRedisSettings, passwords: readonly string[]): string[] {
+  if (bdb.default_user === false) return ['reset'];
+  const auth = passwords.length ? passwords.map((p) => `#${createHash('sha256').update(p).digest('hex')}`) : ['nopass'];
+  return ['reset', 'on', ...auth, '~*', '&*', '+@all', ...aclRulesFor(bdb)];
+}
+
+export interface ConfigStep {
+  directive: string;
+  value: string;
+  live: boolean;
+}
+
+export interface ConfigChanges {
+  /** CONFIG SET these on the running shard. */
+  configSet: ConfigStep[];
+  /** Directives that changed but are not live: the shard must restart with a new redis.conf. */
+  restart: ConfigStep[];
+  /** Database users' ACL rules must be re-applied. */
+  acl: boolean;
+  /** Changed fields the proxy applies. */
+  proxy: string[];
+  /** Changed fields that change which shards exist or how they replicate. */
+  topology: string[];
+}
+
+/** What changes on a shard of this role when the bdb goes from oldBdb to newBdb. */
+export function liveChanges(oldBdb: BdbRedisSettings, newBdb: BdbRedisSettings, role: ShardRole = 'master', rules: readonly DirectiveRule[] = DIRECTIVE_RULES): ConfigChanges {
+  const steps = configDrift(directivesFor(newBdb, role, rules), directivesFor(oldBdb, role, rules) as Record<string, string>, rules);
+  const changed = Object.keys(OTHER_FIELDS).filter((f) => JSON.stringify((oldBdb as Record<string, unknown>)[f]) !== JSON.stringify((newBdb as Record<string, unknown>)[f]));
+  return {
+    configSet: steps.filter((s) => s.live),
+    restart: steps.filter((s) => !s.live),
+    acl: changed.some((f) => OTHER_FIELDS[f] === 'acl'),
+    proxy: changed.filter((f) => OTHER_FIELDS[f] === 'proxy'),
+    topology: changed.filter((f) => OTHER_FIELDS[f] === 'topology'),
+  };
+}
+
+/**
+ * Level-based comparison for the reconciler: desired directives (directivesFor) vs a shard's CONFIG GET values.
+ * Only the table's directives are compared; `save` ignores spacing.
+ */
+export function configDrift(desired: Directives, observed: Record<string, string>, rules: readonly DirectiveRule[] = DIRECTIVE_RULES): ConfigStep[] {
+  const steps: ConfigStep[] = [];
+  for (const rule of rules) {
+    const want = desired[rule.directive];
+    if (typeof want !== 'string') continue;
+    const have = observed[rule.directive];
+    if (have === undefined || normalize(have) !== normalize(want)) steps.push({ directive: rule.directive, value: want, live: rule.live });
+  }
+  return steps;
+}
+
+/** Settings openrs cannot apply on Redis 7.0, for the service to refuse (400) before anything is stored. */
+export function unsupportedSettings(bdb: BdbRedisSettings): { field: string; reason: string }[] {
+  const out: { field: string; reason: string }[] = [];
+  if (bdb.eviction_policy !== undefined && !(EVICTION_POLICIES as readonly string[]).includes(bdb.eviction_policy)) {
+    out.push({ field: 'eviction_policy', reason: `${bdb.eviction_policy} is not available on Redis 7.0 (supported: ${EVICTION_POLICIES.join(', ')})` });
+  }
+  for (const c of disabledCommands(bdb)) {
+    if (!/^[a-z][a-z0-9_.-]*(\|[a-z0-9_.-]+)?$/.test(c)) out.push({ field: 'disabled_commands', reason: `${c} is not a command name` });
+    // Redis exempts these from ACL checks (acl.c ACLSelectorCheckCmd skips CMD_NO_AUTH commands).
+    else if (c === 'auth' || c === 'hello') out.push({ field: 'disabled_commands', reason: `${c} cannot be disabled` });
+  }
+  return out;
+}
+
+function normalize(v: string): string {
+  return v.trim().split(/\s+/).join(' ');
+}

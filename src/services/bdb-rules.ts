@@ -1,0 +1,341 @@
+/**
+ * Pure checks for POST /v1/bdbs, POST /v2/bdbs and PUT /v1/bdbs/{uid}[/{action}]: no I/O, no
+ * storage; the caller passes what it knows about the cluster in `BdbRulesContext`.
+ *
+ * Errors are `BdbRuleError`s (an RsError, so the error handler sends them as they are) with
+ * the error_code and status of requests/bdbs/_index.md. That page gives codes without
+ * per-code statuses; its status tables say POST answers "409 Conflict | Database with the
+ * same UID already exists" and "406 Not Acceptable | Invalid configuration parameters
+ * provided", and PUT "406 Not Acceptable | The requested configuration is invalid" and
+ * "409 Conflict | ... busy with another configuration change". So uid_exists and busy are
+ * 409 and every configuration code is 406. Codes openrs adds (docs/notes-bdb-schema.md):
+ * unsupported_option (400, from the error catalog, shared with PUT /v1/cluster),
+ * read_only_field (400, catalog) for changing a create-only field, and invalid_memory_size
+ * (406) for a non-replicated database below the shard memory minimum.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { CertificateError, parseCertificate } from '../certs/x509.js';
+import { ERROR_CATALOG, RsError } from '../errors.js';
+import {
+  bdbDefaults, BDB_CREATE_ONLY_FIELDS, BDB_READ_ONLY_FIELDS, type Bdb, type BdbCreate, type BdbCreateV2, type BdbUpdate,
+} from '../schemas/bdb.js';
+import { BDB_FIELD_RULES, MODULE_FOR_CONFIG } from './bdb-field-rules.js';
+
+export { BDB_FIELD_RULES, classifyField, unsupportedFields, type FieldSupport } from './bdb-field-rules.js';
+
+/** error_code → [HTTP status, the page's description]. */
+export const BDB_ERRORS = {
+  // POST /v1/bdbs error codes
+  uid_exists: [409, 'The specified database UID is already in use.'],
+  missing_db_name: [406, 'DB name is a required property.'],
+  missing_memory_size: [406, 'Memory Size is a required property.'],
+  missing_module: [406, 'Modules missing from the cluster.'],
+  port_unavailable: [406, 'The specified database port is reserved or already in use.'],
+  invalid_sharding: [406, 'Invalid sharding configuration was specified.'],
+  not_rack_aware: [406, 'Cluster is not rack-aware and a rack-aware database was requested.'],
+  invalid_version: [406, 'An invalid database version was requested.'],
+  busy: [409, 'The request failed because another request is being processed at the same time on the same database.'],
+  invalid_data_persistence: [406, 'Invalid data persistence configuration.'],
+  invalid_replication: [406, 'Not enough nodes to perform replication.'],
+  insufficient_resources: [406, 'Not enough resources in cluster to host the database.'],
+  memcached_cannot_use_modules: [406, 'Cannot create a memcached database with modules.'],
+  redis_acl_unsupported: [406, 'Redis ACL is not supported for this database.'],
+  // POST and PUT
+  rack_awareness_violation: [406, 'Non rack-aware cluster / not enough nodes in unique racks.'],
+  invalid_certificate: [406, 'SSL client certificate is missing or malformed.'],
+  certificate_expired: [406, 'SSL client certificate has expired.'],
+  duplicated_certs: [406, 'An SSL client certificate appears more than once.'],
+  replication_violation: [406, 'CRDT database must use replication.'],
+  eviction_policy_violation: [406, 'LFU eviction policy is not supported on bdb version<4'],
+  invalid_oss_cluster_configuration: [406, 'BDB configuration does not meet the requirements for OSS cluster mode'],
+  missing_backup_interval: [406, 'BDB backup is enabled but backup interval is missing.'],
+  invalid_bdb_tags: [406, 'Tag objects with the same key parameter were passed.'],
+  // PUT /v1/bdbs/{uid}[/{action}] error codes
+  name_violation: [406, 'CRDT database name cannot be changed.'],
+  not_supported_action_on_crdt: [406, '`reset_admin_pass` action is not allowed on CRDT enabled BDB.'],
+  crdt_sharding_violation: [406, 'CRDB created without sharding cannot be changed to use sharding'],
+  replication_node_violation: [406, 'Not enough nodes for replication.'],
+  replication_size_violation: [406, 'Database limit too small for replication.'],
+  // openrs's
+  invalid_memory_size: [406, 'Database memory limit is below the minimum shard size.'],
+  unsupported_option: [ERROR_CATALOG.unsupported_option[0], ERROR_CATALOG.unsupported_option[1]],
+  read_only_field: [ERROR_CATALOG.read_only_field[0], 'The field can only be set when the database is created'],
+} as const satisfies Record<string, readonly [number, string]>;
+export type BdbErrorCode = keyof typeof BDB_ERRORS;
+
+/** A rejected bdb request: `{ error_code, status, description }`, sent by the error handler as is. */
+export class BdbRuleError extends RsError {
+  constructor(code: BdbErrorCode, detail?: string) {
+    const [status, text] = BDB_ERRORS[code];
+    super('internal_error', detail ?? text, { status });
+    this.name = 'BdbRuleError';
+    (this as { error_code: string }).error_code = code;
+  }
+  get status(): number { return this.statusCode; }
+  get description(): string { return this.message; }
+}
+
+export interface BdbRulesContext {
+  /** Ports taken by other databases' endpoints (and anything else bound on the nodes). */
+  usedPorts: number[];
+  /** Where database ports may be, inclusive (RS: 10000-19999). */
+  portRange: { from: number; to: number };
+  /** Cluster reserved_ports plus system ones: "11000" or "13000-13010". */
+  reservedPorts: string[];
+  /** Names of the other databases (case-sensitive, as RS names are). */
+  existingNames: string[];
+  /** Memory the cluster can give this database, in bytes. */
+  clusterMemoryBytes: number;
+  /** The installed redis-server version, e.g. "7.0.15". */
+  redisVersion: string;
+  /** Uids of existing databases (uid_exists); unchecked when absent. */
+  existingUids?: number[];
+  /** Nodes in the cluster; replication needs 2 (RS places replicas on another node). Unchecked when absent. */
+  nodeCount?: number;
+  /** Names (or uids) of the modules installed on the cluster; none when absent. */
+  installedModules?: string[];
+  /** cluster policy shards_overbooking: memory_size is then not held against the cluster's memory. */
+  shardsOverbooking?: boolean;
+  /** For certificate expiry; defaults to the current time. */
+  now?: Date;
+}
+
+/** Database names: 1-63 letters, digits and hyphens, starting and ending with a letter or digit. */
+export const BDB_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+/** openrs's smallest shard (memory_size per shard, replicas included); a bare redis-server uses ~1 MiB. */
+export const MIN_SHARD_MEMORY_BYTES = 16 * 1024 * 1024;
+/** LFU policies need Redis 4 (the page); LRM policies are new in Redis 8.6. */
+const POLICY_MIN_VERSION: Record<string, [number, number]> = {
+  'volatile-lfu': [4, 0], 'allkeys-lfu': [4, 0], 'volatile-lrm': [8, 6], 'allkeys-lrm': [8, 6],
+};
+
+type Mode = 'create' | 'update';
+type Rec = Partial<Bdb> & Record<string, unknown>;
+const fail = (code: BdbErrorCode, detail?: string): never => { throw new BdbRuleError(code, detail); };
+const READ_ONLY = new Set<string>(BDB_READ_ONLY_FIELDS);
+
+/** The request schemas already refuse these; repeated here for callers that skip them. */
+function refuseReadOnly(body: Rec): void {
+  const ro = Object.keys(body).filter((k) => READ_ONLY.has(k));
+  if (ro.length) fail('read_only_field', `Read-only field(s) cannot be set: ${ro.join(', ')}`);
+}
+
+/** Checks a POST /v1/bdbs body; returns the new database's record (defaults, then the body). */
+export function checkCreate(body: BdbCreate, ctx: BdbRulesContext): Partial<Bdb> {
+  const b = body as Rec;
+  refuseReadOnly(b);
+  if (typeof b.name !== 'string' || b.name === '') fail('missing_db_name');
+  if (b.memory_size === undefined) fail('missing_memory_size');
+  if (b.uid !== undefined && ctx.existingUids?.includes(b.uid)) fail('uid_exists', `Database uid ${b.uid} is already in use`);
+  checkName(b.name as string, ctx.existingNames);
+  for (const f of ['version', 'redis_version'] as const) if (b[f] !== undefined) checkVersion(f, b[f], ctx.redisVersion);
+  if (b.port !== undefined) checkPort(b.port, ctx);
+  const eff = { ...bdbDefaults(), ...b } as Rec;
+  checkConfig(eff, new Set(Object.keys(b)), 'create', ctx, undefined);
+  return eff;
+}
+
+/** Checks a POST /v2/bdbs body: the bdb as for v1, and a recovery plan with one master per shard. */
+export function checkCreateV2(body: BdbCreateV2, ctx: BdbRulesContext): Partial<Bdb> {
+  const eff = checkCreate(body.bdb, ctx);
+  const plan = body.recovery_plan;
+  if (plan) {
+    const masters = plan.original_bdb_shards.filter((s) => s.role === 'master').length;
+    if (masters !== eff.shards_count) {
+      fail('invalid_sharding', `The recovery plan has ${masters} master shard(s) but the database asks for ${eff.shards_count}`);
+    }
+  }
+  return eff;
+}
+
+/** Checks a PUT /v1/bdbs/{uid} body against the current database; returns the merged record. */
+export function checkUpdate(current: Partial<Bdb>, patch: BdbUpdate, ctx: BdbRulesContext): Partial<Bdb> {
+  const cur = current as Rec;
+  const p = patch as Rec;
+  refuseReadOnly(p);
+  const changed = new Set(Object.keys(p).filter((k) => !isDeepStrictEqual(p[k], cur[k])));
+  const frozen = BDB_CREATE_ONLY_FIELDS.filter((f) => changed.has(f));
+  if (frozen.length) fail('read_only_field', `Can only be set when the database is created: ${frozen.join(', ')}`);
+  if (changed.has('name')) {
+    if (cur.crdt) fail('name_violation');
+    checkName(p.name as string, ctx.existingNames.filter((n) => n !== cur.name));
+  }
+  if (changed.has('sharding') && p.sharding === true && cur.crdt && !cur.sharding) fail('crdt_sharding_violation');
+  const eff = { ...cur, ...p } as Rec;
+  checkConfig(eff, changed, 'update', ctx, cur);
+  return eff;
+}
+
+/** PUT /v1/bdbs/{uid}/{action}: the action-specific rule (the body goes through checkUpdate). */
+export function checkUpdateAction(current: Partial<Bdb>, action: 'flush' | 'reset_admin_pass'): void {
+  if (action === 'reset_admin_pass' && current.crdt) fail('not_supported_action_on_crdt');
+}
+
+function checkName(name: string, others: string[]): void {
+  if (!BDB_NAME_RE.test(name)) {
+    fail('name_violation', `Invalid database name '${name}': 1-63 letters, digits or hyphens, starting and ending with a letter or digit`);
+  }
+  if (others.includes(name)) fail('name_violation', `A database named '${name}' already exists`);
+}
+
+function versionParts(v: string): number[] | null {
+  return /^\d+(\.\d+)*$/.test(v) ? v.split('.').map(Number) : null;
+}
+
+/**
+ * A requested version must name the installed redis-server's major.minor: "7", "7.0" and
+ * "7.0.0" all match 7.0.15 (the capture reports version "8.0.0" with redis_version "8.0").
+ */
+function checkVersion(field: string, requested: unknown, installed: string): void {
+  const want = versionParts(String(requested));
+  const have = versionParts(installed) ?? [];
+  if (!want || want.length > 3 || want.slice(0, 2).some((n, i) => n !== have[i])) {
+    fail('invalid_version', `${field} '${String(requested)}' is not available: this cluster runs Redis ${installed}`);
+  }
+}
+
+function atLeast(installed: string, [major, minor]: [number, number]): boolean {
+  const [a = 0, b = 0] = versionParts(installed.split('-')[0] ?? '') ?? [];
+  return a > major || (a === major && b >= minor);
+}
+
+function inReserved(port: number, reserved: string[]): boolean {
+  return reserved.some((r) => {
+    const [a, b = a] = r.split('-').map((s) => Number(s.trim()));
+    return port >= (a as number) && port <= (b as number);
+  });
+}
+
+/** 0 asks for an automatic port; otherwise it must be in range, not reserved and not in use. */
+function checkPort(port: number, ctx: BdbRulesContext): void {
+  if (port === 0) return;
+  const { from, to } = ctx.portRange;
+  if (port < from || port > to) fail('port_unavailable', `Port ${port} is outside the database port range ${from}-${to}`);
+  if (inReserved(port, ctx.reservedPorts)) fail('port_unavailable', `Port ${port} is reserved`);
+  if (ctx.usedPorts.includes(port)) fail('port_unavailable', `Port ${port} is already in use`);
+}
+
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.keys(v).length === 0);
+
+/** Rules on the effective record that fire when one of their fields is in `changed`. */
+function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesContext, cur: Rec | undefined): void {
+  const any = (...fields: string[]) => fields.some((f) => changed.has(f));
+  const modules = (eff.module_list ?? []) as { module_name?: string; module_id?: string }[];
+
+  if (eff.type === 'memcached' && any('type', 'module_list') && modules.length) fail('memcached_cannot_use_modules');
+  if (eff.type === 'memcached' && any('type', 'roles_permissions') && !isEmpty(eff.roles_permissions)) fail('redis_acl_unsupported');
+  if (eff.crdt && !eff.replication && any('crdt', 'replication')) fail('replication_violation');
+
+  if (any('sharding', 'shards_count', 'shard_key_regex', 'oss_sharding')) {
+    if ((eff.shards_count ?? 1) > 1 && !eff.sharding) fail('invalid_sharding', 'shards_count above 1 requires sharding: true');
+    if (eff.sharding && isEmpty(eff.shard_key_regex) && !eff.oss_sharding) {
+      fail('invalid_sharding', 'sharding: true requires shard hashing rules in shard_key_regex');
+    }
+  }
+
+  if (any('memory_size', 'replication', 'shards_count')) checkMemory(eff, ctx);
+  if (eff.replication && changed.has('replication') && ctx.nodeCount !== undefined && ctx.nodeCount < 2) {
+    fail(mode === 'create' ? 'invalid_replication' : 'replication_node_violation',
+      `Replication needs at least 2 nodes; the cluster has ${ctx.nodeCount}`);
+  }
+
+  if (eff.data_persistence === 'snapshot' && isEmpty(eff.snapshot_policy) && any('data_persistence', 'snapshot_policy')) {
+    fail('invalid_data_persistence', "data_persistence 'snapshot' requires a snapshot_policy");
+  }
+  if (changed.has('aof_policy') && eff.data_persistence !== 'aof' && eff.aof_policy !== bdbDefaults().aof_policy) {
+    fail('invalid_data_persistence', "aof_policy applies only with data_persistence 'aof'");
+  }
+  if (eff.backup && any('backup', 'backup_interval') && !eff.backup_interval) fail('missing_backup_interval');
+
+  if (changed.has('eviction_policy')) {
+    const need = POLICY_MIN_VERSION[eff.eviction_policy as string];
+    if (need && !atLeast(ctx.redisVersion, need)) {
+      fail('eviction_policy_violation', `eviction_policy '${eff.eviction_policy}' needs Redis ${need.join('.')} or later (installed: ${ctx.redisVersion})`);
+    }
+  }
+  if (changed.has('tags')) {
+    const keys = ((eff.tags ?? []) as { key: string }[]).map((t) => t.key);
+    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (dup !== undefined) fail('invalid_bdb_tags', `Tag key '${dup}' appears more than once`);
+  }
+  if (any('authentication_ssl_client_certs', 'authentication_ssl_crdt_certs', 'tls_mode', 'ssl', 'enforce_client_authentication')) {
+    checkCerts(eff, changed, ctx.now ?? new Date());
+  }
+  if (eff.oss_cluster && any('oss_cluster', 'hash_slots_policy', 'proxy_policy', 'shard_key_regex', 'module_list')) checkOssCluster(eff, modules);
+
+  if (eff.rack_aware && changed.has('rack_aware')) {
+    fail(mode === 'create' ? 'not_rack_aware' : 'rack_awareness_violation', 'openrs clusters are not rack-aware');
+  }
+  if (changed.has('module_list')) {
+    const installed = new Set((ctx.installedModules ?? []).map((m) => m.toLowerCase()));
+    const missing = modules.filter((m) => ![m.module_name, m.module_id].some((n) => n !== undefined && installed.has(n.toLowerCase())));
+    if (missing.length) fail('missing_module', `Modules missing from the cluster: ${missing.map((m) => m.module_name ?? m.module_id ?? '?').join(', ')}`);
+  }
+  checkSupported(eff, changed, cur, modules);
+}
+
+function checkMemory(eff: Rec, ctx: BdbRulesContext): void {
+  const size = eff.memory_size ?? 0;
+  if (size === 0) return; // unlimited
+  const copies = eff.replication ? 2 : 1;
+  const perShard = size / ((eff.shards_count ?? 1) * copies);
+  if (perShard < MIN_SHARD_MEMORY_BYTES) {
+    const detail = `memory_size ${size} gives ${Math.floor(perShard)} bytes per shard; the minimum is ${MIN_SHARD_MEMORY_BYTES}`;
+    fail(eff.replication ? 'replication_size_violation' : 'invalid_memory_size', detail);
+  }
+  if (!ctx.shardsOverbooking && size > ctx.clusterMemoryBytes) {
+    fail('insufficient_resources', `memory_size ${size} exceeds the ${ctx.clusterMemoryBytes} bytes the cluster can provide`);
+  }
+}
+
+function checkCerts(eff: Rec, changed: Set<string>, now: Date): void {
+  const entries = [
+    ...((eff.authentication_ssl_client_certs ?? []) as { client_cert: string }[]),
+    ...((eff.authentication_ssl_crdt_certs ?? []) as { client_cert: string }[]),
+  ];
+  const seen = new Set<string>();
+  for (const { client_cert } of entries) {
+    let parsed;
+    try {
+      parsed = parseCertificate(client_cert);
+    } catch (e) {
+      if (e instanceof CertificateError) fail('invalid_certificate', `Malformed client certificate: ${e.message}`);
+      throw e;
+    }
+    if (Date.parse(parsed.not_after) < now.getTime()) fail('certificate_expired', `Client certificate ${parsed.subject} expired on ${parsed.not_after}`);
+    if (seen.has(parsed.fingerprint_sha256)) fail('duplicated_certs', `Client certificate ${parsed.subject} appears more than once`);
+    seen.add(parsed.fingerprint_sha256);
+  }
+  // "If set to 'enabled', a certificate should be provided": enforced when the request asks for it.
+  const tls = eff.tls_mode === 'enabled' || eff.ssl === true;
+  if (tls && changed.has('enforce_client_authentication') && eff.enforce_client_authentication === 'enabled' && !entries.length) {
+    fail('invalid_certificate', 'enforce_client_authentication is enabled but no client certificate is configured');
+  }
+}
+
+/** objects/bdb (hash_slots_policy) and databases/configure/oss-cluster-api.md "Prerequisites". */
+function checkOssCluster(eff: Rec, modules: { module_name?: string }[]): void {
+  const why = eff.hash_slots_policy === 'legacy' ? "hash_slots_policy 'legacy'"
+    : !['all-master-shards', 'all-nodes'].includes(eff.proxy_policy as string) ? `proxy_policy '${eff.proxy_policy}' (needs all-master-shards or all-nodes)`
+    : modules.some((m) => m.module_name === 'timeseries') ? 'the timeseries module'
+    : undefined;
+  if (why) fail('invalid_oss_cluster_configuration', `OSS Cluster API cannot be enabled with ${why}`);
+}
+
+/** Fields openrs cannot honour: accepted only with the default (or, on update, the current) value. */
+function checkSupported(eff: Rec, changed: Set<string>, cur: Rec | undefined, modules: { module_name?: string }[]): void {
+  const defaults = bdbDefaults() as Rec;
+  const listed = new Set(modules.map((m) => m.module_name?.toLowerCase()));
+  const bad: string[] = [];
+  for (const field of changed) {
+    const rule = BDB_FIELD_RULES[field as keyof typeof BDB_FIELD_RULES];
+    if (!rule || rule.support === 'supported' || rule.code) continue;
+    const v = eff[field];
+    const module = MODULE_FOR_CONFIG[field];
+    const ok = isDeepStrictEqual(v, defaults[field]) || (cur !== undefined && isDeepStrictEqual(v, cur[field]))
+      || rule.allowed?.(v) === true || (module !== undefined && listed.has(module));
+    if (!ok) bad.push(`${field} (${rule.reason})`);
+  }
+  if (bad.length) fail('unsupported_option', `openrs does not support: ${bad.join('; ')}`);
+}
