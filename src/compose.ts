@@ -29,6 +29,11 @@ import type { LdapMapping } from './schemas/ldap.js';
 import type { KvBackend } from './store/kv.js';
 import { Collection, Singleton } from './store/object-store.js';
 import { openStore } from './store/open-store.js';
+import { composeDataPlane } from './controller/compose-data-plane.js';
+import type { ControllerManager } from './controller/manager.js';
+import type { ActionService } from './services/action-service.js';
+import type { BdbService } from './services/bdb-service.js';
+import type { ShardService } from './services/shard-service.js';
 import type { EventStore } from './store/event-store.js';
 import { SqliteEventStore } from './store/sqlite/sqlite-events.js';
 import { EventLog } from './events/event-log.js';
@@ -48,9 +53,15 @@ export interface Services {
   roles: RoleService;
   redisAcls: RedisAclService;
   health: { ccsReachable(): Promise<boolean> };
+  bdbs: BdbService;
+  actions: ActionService;
+  controllers: ControllerManager;
+  shardViews: ShardService;
 }
 
 export interface Composed {
+  /** Start the reconcilers (once the node is part of a cluster); idempotent. */
+  startControllers(): Promise<void>;
   /** Tell the services which port the API listens on (the configured port may be 0). */
   setListeningPort(port: number): void;
   kv: KvBackend;
@@ -91,6 +102,10 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const redis = await detectRedisVersion(config.redis_server);
   if (!redis) log.warn({ redis_server: config.redis_server }, 'redis-server not found: databases cannot be created until it is installed');
 
+  const dataPlane = await composeDataPlane({ config, kv, log, clock, eventLog, shards, cluster, policy, nodes, redis });
+  let controllersStarted: Promise<void> | undefined;
+  const startControllers = () => (controllersStarted ??= dataPlane.manager.start());
+
   const clusterName = async () => (await cluster.get())?.value.name ?? '';
   const certificates = new CertificateService(kv, tls, clusterName, clock);
   const license = new LicenseService(licenseRec, shards, clusterName, clock);
@@ -108,7 +123,10 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     apiPort: () => listeningPort ?? config.api_port,
     storeDir: storeFile && storeFile !== ':memory:' ? path.dirname(path.resolve(storeFile)) : undefined,
     defaultRedisVersion: redis?.redis_version ?? '7.0',
-    onCompleted: (api) => tls.setPair(api),
+    onCompleted: (api) => {
+      tls.setPair(api);
+      void startControllers().catch((e: unknown) => log.error({ err: e }, 'cannot start the database controllers'));
+    },
   });
   await bootstrap.init();
   if (bootstrap.isBootstrapped()) {
@@ -120,6 +138,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   if (bootstrap.isBootstrapped()) await roleService.ensureDefaults();
 
   return {
+    startControllers,
     setListeningPort: (port) => (listeningPort = port),
     kv,
     events,
@@ -140,6 +159,10 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
       users: userService,
       roles: roleService,
       redisAcls: redisAclService,
+      bdbs: dataPlane.bdbs,
+      actions: dataPlane.actions,
+      controllers: dataPlane.manager,
+      shardViews: dataPlane.shardViews,
       health: {
         async ccsReachable() {
           try {

@@ -14,6 +14,7 @@ export const ConfigSchema = Type.Object({
   api_addr: Type.String({ minLength: 1, description: 'Address the HTTPS REST API listens on' }),
   api_port: Port,
   db_port_range: Type.String({ pattern: '^[0-9]+-[0-9]+$', description: 'Database endpoint port range, FROM-TO' }),
+  shard_port_range: Type.String({ pattern: '^[0-9]+-[0-9]+$', description: 'Loopback ports for shard (redis-server) processes, FROM-TO' }),
   store: Type.String({ pattern: '^(sqlite)://.+$', description: 'Cluster configuration store URL (sqlite://PATH or sqlite://:memory:)' }),
   log_level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   bootstrap: Type.Boolean({ description: 'Create a single-node cluster on first start instead of waiting for the bootstrap API' }),
@@ -22,7 +23,8 @@ export const ConfigSchema = Type.Object({
   cluster_name: Type.String({ minLength: 1, maxLength: 64 }),
   redis_server: Type.String({ minLength: 1, description: 'redis-server executable' }),
 });
-export type Config = Readonly<Static<typeof ConfigSchema>> & { readonly db_ports: { readonly from: number; readonly to: number } };
+export interface PortRange { readonly from: number; readonly to: number }
+export type Config = Readonly<Static<typeof ConfigSchema>> & { readonly db_ports: PortRange; readonly shard_ports: PortRange };
 
 /** Every setting: its flag (kebab-case), its env twin, its default and how to read a string. */
 interface Setting {
@@ -36,6 +38,7 @@ const SETTINGS: Setting[] = [
   { key: 'api_addr', kind: 'string', def: () => '0.0.0.0', help: 'REST API listen address' },
   { key: 'api_port', kind: 'int', def: () => 9443, help: 'REST API HTTPS port' },
   { key: 'db_port_range', kind: 'string', def: () => '10000-19999', help: 'database port range' },
+  { key: 'shard_port_range', kind: 'string', def: () => '20000-29999', help: 'shard (redis-server) port range' },
   { key: 'store', kind: 'string', def: (c) => `sqlite://${path.join(String(c.data_dir), 'ccs.db')}`, help: 'store URL' },
   { key: 'log_level', kind: 'string', def: () => 'info', help: 'log level' },
   { key: 'bootstrap', kind: 'bool', def: () => true, help: 'bootstrap a single-node cluster on first start' },
@@ -97,9 +100,17 @@ export function loadConfig(env: Record<string, string | undefined>, argv: string
     const key = err.path.replace(/^\//, '');
     throw new ConfigError(`--${flagName(key)} / ${envName(key)}: ${err.message} (got ${JSON.stringify(err.value)})`);
   }
-  const [from, to] = (out.db_port_range as string).split('-').map(Number) as [number, number];
-  if (from < 1024 || to > 65535 || from > to) {
-    throw new ConfigError(`--db-port-range / OPENRS_DB_PORT_RANGE: expected FROM-TO within 1024-65535, got '${out.db_port_range}'`);
+  const range = (key: 'db_port_range' | 'shard_port_range'): PortRange => {
+    const [from, to] = (out[key] as string).split('-').map(Number) as [number, number];
+    if (from < 1024 || to > 65535 || from > to) {
+      throw new ConfigError(`--${flagName(key)} / ${envName(key)}: expected FROM-TO within 1024-65535, got '${out[key]}'`);
+    }
+    return Object.freeze({ from, to });
+  };
+  const db_ports = range('db_port_range');
+  const shard_ports = range('shard_port_range');
+  if (db_ports.from <= shard_ports.to && shard_ports.from <= db_ports.to) {
+    throw new ConfigError(`--db-port-range and --shard-port-range overlap (${out.db_port_range}, ${out.shard_port_range})`);
   }
-  return Object.freeze({ ...(out as Static<typeof ConfigSchema>), db_ports: Object.freeze({ from, to }) });
+  return Object.freeze({ ...(out as Static<typeof ConfigSchema>), db_ports, shard_ports });
 }

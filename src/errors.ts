@@ -49,6 +49,16 @@ export const ERROR_CATALOG = {
   unsupported_rotation: [403, 'Unsupported certificate rotation'],
   certificate_not_found: [404, 'Unknown certificate name'],
 
+  // Databases, shards and actions (requests/bdbs, requests/shards, requests/actions).
+  db_not_exist: [404, 'Database does not exist'],
+  shard_not_exist: [404, 'Shard does not exist'],
+  shard_is_slave: [400, 'Shard is a replica'],
+  shard_uids_required: [404, 'List of shard UIDs is required and not given'],
+  failover_shards_different_bdb: [400, 'All failover shards should be in the same database'],
+  db_busy: [409, 'Database is currently busy'],
+  action_not_exist: [404, 'Action does not exist'],
+  unsupported_action: [400, 'This database action is not supported'],
+
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],
 

@@ -20,7 +20,11 @@ export interface RunningNode {
   port: number;
   /** Set when this start created the cluster with a generated password. */
   generatedPassword?: string;
-  close(): Promise<void>;
+  /**
+   * Stop the manager. Databases and their endpoints keep serving (as when RS's cluster manager
+   * stops) unless `stopDatabases`, which also stops every shard and the proxy.
+   */
+  close(opts?: { stopDatabases?: boolean }): Promise<void>;
 }
 
 export async function startNode(config: Config, log: Logger, opts: { print?: (line: string) => void } = {}): Promise<RunningNode> {
@@ -36,6 +40,7 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
     await app.listen({ host: config.api_addr, port: config.api_port });
     composed.setListeningPort((app.server.address() as AddressInfo).port);
     generatedPassword = await autoBootstrap(config, composed, log, opts.print ?? ((l) => process.stdout.write(`${l}\n`)));
+    if (composed.services.bootstrap.isBootstrapped()) await composed.startControllers();
   } catch (e) {
     await app.close().catch(() => undefined);
     composed.events.close();
@@ -51,10 +56,11 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
     composed,
     port,
     generatedPassword,
-    close() {
+    close(closeOpts = {}) {
       closing ??= (async () => {
         await app.close();
         await composed.services.bootstrap.settled();
+        await composed.services.controllers.stop({ stopDatabases: closeOpts.stopDatabases === true });
         composed.events.close();
         await composed.kv.close();
       })();

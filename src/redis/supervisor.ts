@@ -113,20 +113,22 @@ export class ShardSupervisor {
       const deadline = Date.now() + this.startTimeoutMs;
       for (;;) {
         if (exited !== undefined || (child.pid !== undefined && !processExists(child.pid))) {
-          await new Promise((r) => setImmediate(r)); // let 'exit' land so the reason is known
+          // /proc may show it gone before Node has reaped it: give 'exit' a moment to land so the reason is known.
+          for (let i = 0; i < 50 && exited === undefined; i++) await new Promise((r) => setTimeout(r, 10));
           throw new ShardError(`shard redis:${spec.uid} (port ${spec.port}): redis-server failed to start (${exited ?? 'exited'})\n${why()}`.trimEnd());
         }
+        // PONG (or an auth refusal) from another process holding the port is not our shard; ours is about to
+        // fail to bind and exit, which the check above reports with redis-server's own words.
         const state = await probeWith(admin);
-        // PONG from another process holding the port (ours is about to fail to bind) is not our shard.
         if (state === 'pong' && (foreign = await serverPid(admin)) === child.pid) break;
-        if (state === 'auth' || Date.now() > deadline) {
+        if (Date.now() > deadline) {
           if (child.pid !== undefined) {
             killGroup(child.pid);
             await waitGone(child.pid, 5000);
           }
           const reason = state === 'auth' ? 'the admin user was refused'
             : foreign !== undefined ? `port ${spec.port} is answered by another process (pid ${foreign})`
-            : `no PING answer within ${this.startTimeoutMs} ms`;
+            : `no PING answer within ${this.startTimeoutMs} ms (last: ${state})`;
           throw new ShardError(`shard redis:${spec.uid} (port ${spec.port}): ${reason}\n${why()}`.trimEnd());
         }
         await new Promise((r) => setTimeout(r, 20));

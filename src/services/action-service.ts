@@ -55,6 +55,11 @@ export class ActionService {
     return { action, op: { type: 'put', key: PREFIX + action.action_uid, value: action } };
   }
 
+  /** Store an action created with `create` outside a larger transaction. */
+  async record(op: Op): Promise<void> {
+    await this.kv.txn([], [op]);
+  }
+
   async get(uid: string): Promise<ActionRecord | undefined> {
     return (await this.kv.get<ActionRecord>(PREFIX + uid))?.value;
   }

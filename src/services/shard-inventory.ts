@@ -13,6 +13,11 @@ export interface ShardSummary {
   /** Bytes the shard may use (its share of the database's memory_size). */
   memory_limit?: number;
   flash?: boolean;
+  /** Loopback port of the shard's redis-server. */
+  port?: number;
+  /** The shard's directory (redis.conf, pid file, persistence files). */
+  dir?: string;
+  assigned_slots?: string;
 }
 
 export const SHARDS_PREFIX = '/shards/';

@@ -19,7 +19,7 @@ export interface TestNode {
   /** Request as the admin unless `auth` is given (null = no credentials). */
   req(method: string, path: string, opts?: ReqOpts): Promise<Resp>;
   stop(): Promise<void>;
-  /** Stop, and remove the data dir. */
+  /** Stop everything (shards and proxy too), and remove the data dir. */
   close(): Promise<void>;
 }
 
@@ -47,7 +47,7 @@ export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: strin
     req: (method, p, o = {}) => request(node.port, method, p, { ...o, auth: o.auth === undefined ? ADMIN : o.auth }),
     stop: () => node.close(),
     async close() {
-      await node.close();
+      await node.close({ stopDatabases: true });
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

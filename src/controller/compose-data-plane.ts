@@ -1,0 +1,79 @@
+/**
+ * Composition of the database side: shard supervisor, proxy client, reconciler, watchdog and the
+ * bdb service. Called from compose.ts (kept apart so the composition root stays readable).
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { EventLog } from '../events/event-log.js';
+import { ProxyClient } from '../proxy/control.js';
+import type { AdminCredentials } from '../redis/conf-file.js';
+import { PortAllocator } from '../redis/ports.js';
+import { ShardSupervisor } from '../redis/supervisor.js';
+import type { ClusterSettings } from '../schemas/cluster-settings.js';
+import { ActionService } from '../services/action-service.js';
+import { ShardService } from '../services/shard-service.js';
+import { BdbService, BDBS_PREFIX } from '../services/bdb-service.js';
+import type { BdbRecord } from '../services/bdb-view.js';
+import type { ClusterRecord } from '../services/cluster-defaults.js';
+import type { NodeRecord } from '../services/node-service.js';
+import { SHARDS_PREFIX, type ShardInventory, type ShardSummary } from '../services/shard-inventory.js';
+import type { KvBackend } from '../store/kv.js';
+import { Collection, Singleton } from '../store/object-store.js';
+import type { Clock } from '../util/clock.js';
+import type { DatabaseVersion } from '../util/product.js';
+import { BdbController } from './bdb-controller.js';
+import { DataPlane } from './data-plane.js';
+import { ControllerManager } from './manager.js';
+
+export interface DataPlaneParts {
+  bdbs: BdbService;
+  actions: ActionService;
+  manager: ControllerManager;
+  plane: DataPlane;
+  shardViews: ShardService;
+}
+
+export async function composeDataPlane(o: {
+  config: Config;
+  kv: KvBackend;
+  log: Logger;
+  clock: Clock;
+  eventLog: EventLog;
+  shards: ShardInventory;
+  cluster: Singleton<ClusterRecord>;
+  policy: Singleton<ClusterSettings>;
+  nodes: Collection<NodeRecord>;
+  redis: DatabaseVersion | undefined;
+}): Promise<DataPlaneParts> {
+  const { kv, config, log } = o;
+  // The shards' internal admin user: one random password per cluster, kept in the CCS.
+  const adminStore = new Singleton<AdminCredentials>(kv, '/internal/shard_admin');
+  const admin = await adminStore.update((cur) => cur ?? { user: 'openrs-admin', password: randomBytes(24).toString('base64url') });
+  const supervisor = new ShardSupervisor({ redisServer: config.redis_server, log, admin });
+  const runDir = path.join(path.resolve(config.data_dir), 'run');
+  const proxy = new ProxyClient({
+    socketPath: path.join(runDir, 'proxy.sock'),
+    stateFile: path.join(runDir, 'proxy-state.json'),
+    logFile: path.join(path.resolve(config.data_dir), 'logs', 'proxy.log'),
+    logLevel: config.log_level === 'silent' ? 'warn' : config.log_level,
+  });
+  const plane = new DataPlane(supervisor, proxy);
+  const bdbStore = new Collection<BdbRecord>(kv, BDBS_PREFIX);
+  const shardsStore = new Collection<ShardSummary>(kv, SHARDS_PREFIX);
+  const actions = new ActionService(kv, o.clock);
+  const controller = new BdbController({
+    kv, bdbs: bdbStore, shardsStore, shards: o.shards, actions, plane, events: o.eventLog, log, endpointAddr: config.api_addr,
+  });
+  const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log);
+  const bdbs = new BdbService({
+    kv, bdbs: bdbStore, shardsStore, shards: o.shards, cluster: o.cluster, policy: o.policy, nodes: o.nodes, actions,
+    ports: new PortAllocator(config.api_addr), config, clock: o.clock, events: o.eventLog,
+    redisVersion: () => o.redis?.version, totalMemory: () => os.totalmem(),
+    runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
+  });
+  const shardViews = new ShardService(o.shards, controller, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined);
+  return { bdbs, actions, manager, plane, shardViews };
+}

@@ -1,0 +1,72 @@
+/**
+ * What the reconcilers drive: the shard supervisor (redis-server processes), one admin client
+ * per shard, and the node's proxy. Nothing else in openrs touches these.
+ */
+import type { ShardAdmin } from '../redis/admin.js';
+import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+/** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
+export interface EndpointProxy {
+  ensureRunning(): Promise<unknown>;
+  setEndpoint(ep: { uid: string; port: number; addr?: string; target: Target; max_connections?: number; traffic?: 'on' | 'off' }): Promise<unknown>;
+  removeEndpoint(uid: string): Promise<unknown>;
+  setTarget(uid: string, target: Target): Promise<unknown>;
+  shutdown(): Promise<unknown>;
+  close(): void;
+}
+
+export class DataPlane {
+  /** Shard processes this manager started or adopted, by shard uid. */
+  readonly handles = new Map<number, ShardHandle>();
+  private readonly admins = new Map<number, ShardAdmin>();
+  private proxyReady: Promise<unknown> | undefined;
+
+  constructor(readonly supervisor: ShardSupervisor, readonly proxy: EndpointProxy) {}
+
+  /** A cached admin connection to a shard; dropped by `forget` when the shard goes away. */
+  admin(shard: { uid: number; port?: number }): ShardAdmin {
+    let a = this.admins.get(shard.uid);
+    if (!a) {
+      if (shard.port === undefined) throw new Error(`shard ${shard.uid} has no port`);
+      a = this.supervisor.admin({ port: shard.port });
+      this.admins.set(shard.uid, a);
+    }
+    return a;
+  }
+
+  /**
+   * Start (or adopt) the proxy the first time an endpoint needs it, not at every manager start:
+   * a node without databases runs no proxy process.
+   */
+  ensureProxy(): Promise<unknown> {
+    this.proxyReady ??= this.proxy.ensureRunning().catch((e: unknown) => {
+      this.proxyReady = undefined;
+      throw e;
+    });
+    return this.proxyReady;
+  }
+
+  /** Stop the proxy if this manager started or adopted it. */
+  async stopProxy(): Promise<void> {
+    if (!this.proxyReady) return;
+    this.proxyReady = undefined;
+    await this.proxy.shutdown();
+  }
+
+  forget(shardUid: number): void {
+    this.admins.get(shardUid)?.close();
+    this.admins.delete(shardUid);
+    this.handles.delete(shardUid);
+  }
+
+  closeClients(): void {
+    for (const a of this.admins.values()) a.close();
+    this.admins.clear();
+    this.proxy.close();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs the reconcilers: a work queue fed by the CCS watch on bdbs and shards, a full resync at
+ * start (so a restarted manager re-adopts or restarts everything), and the watchdog.
+ */
+import type { Logger } from 'pino';
+import type { KvBackend, Unwatch } from '../store/kv.js';
+import { BDBS_PREFIX } from '../services/bdb-service.js';
+import { SHARDS_PREFIX, type ShardInventory } from '../services/shard-inventory.js';
+import type { Collection } from '../store/object-store.js';
+import type { BdbRecord } from '../services/bdb-view.js';
+import { bdbKey, type BdbController } from './bdb-controller.js';
+import type { DataPlane } from './data-plane.js';
+import { WorkQueue } from './queue.js';
+import { Watchdog } from './watchdog.js';
+
+export class ControllerManager {
+  readonly queue: WorkQueue;
+  private readonly watchdog: Watchdog;
+  private unwatch: Unwatch[] = [];
+
+  constructor(
+    private readonly kv: KvBackend,
+    private readonly bdbs: Collection<BdbRecord>,
+    private readonly shards: ShardInventory,
+    readonly controller: BdbController,
+    private readonly plane: DataPlane,
+    private readonly log: Logger,
+  ) {
+    this.queue = new WorkQueue((key) => controller.reconcile(key), {
+      onError: (key, err, attempt) => log.warn({ key, attempt, err: (err as Error).message }, 'reconcile failed'),
+    });
+    this.watchdog = new Watchdog(plane, shards, controller, (uid) => this.queue.add(bdbKey(uid)), log);
+  }
+
+  async start(): Promise<void> {
+    const rev = await this.kv.revision();
+    const existing = await this.bdbs.list();
+    // Re-adopt the proxy at once when databases exist, so their endpoints are checked early.
+    if (existing.length) await this.plane.ensureProxy();
+    for (const b of existing) this.queue.add(bdbKey(b.uid));
+    const uidOf = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
+    this.unwatch.push(this.kv.watch(BDBS_PREFIX, rev, (evs) => evs.forEach((e) => this.queue.add(bdbKey(uidOf(e.key))))));
+    this.unwatch.push(this.kv.watch(SHARDS_PREFIX, rev, (evs) => evs.forEach((e) => {
+      const bdb = (e.value as { bdb_uid?: number } | undefined)?.bdb_uid;
+      if (bdb !== undefined) this.queue.add(bdbKey(bdb));
+    })));
+    this.watchdog.start();
+  }
+
+  /**
+   * Stop reconciling. Shards and the proxy keep serving (RS semantics: the data plane outlives
+   * the manager) unless `stopDatabases`: then every shard in the CCS (saving what it persists)
+   * and the proxy are stopped too.
+   */
+  async stop(opts: { stopDatabases?: boolean } = {}): Promise<void> {
+    this.watchdog.stop();
+    this.unwatch.forEach((u) => u());
+    this.unwatch = [];
+    await this.queue.stop();
+    if (opts.stopDatabases) {
+      for (const s of await this.shards.all()) {
+        if (s.port === undefined || s.dir === undefined) continue;
+        await this.plane.supervisor.stop(this.plane.handles.get(s.uid) ?? { uid: s.uid, port: s.port, dir: s.dir }, { save: true }).catch(() => undefined);
+      }
+      this.plane.handles.clear();
+      await this.plane.stopProxy().catch(() => undefined);
+    }
+    this.plane.closeClients();
+  }
+}

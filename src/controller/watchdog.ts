@@ -1,0 +1,78 @@
+/**
+ * Watches master shards. A replicated master whose process died, or that stops answering PING
+ * (hung, SIGSTOP), is failed over to its replica; any other dead shard makes its database
+ * reconcile (which restarts it from its persistence files).
+ */
+import type { Logger } from 'pino';
+import type { ShardInventory } from '../services/shard-inventory.js';
+import type { BdbController } from './bdb-controller.js';
+import type { DataPlane } from './data-plane.js';
+
+export interface WatchdogOptions {
+  /** How often process liveness is checked (cheap: a signal 0). */
+  intervalMs?: number;
+  /** PING deadline for a hung master. */
+  pingTimeoutMs?: number;
+  /** Consecutive failed PINGs before a live but silent master counts as hung. */
+  pingFailures?: number;
+}
+
+export class Watchdog {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private readonly misses = new Map<number, number>();
+  private tick = 0;
+
+  constructor(
+    private readonly plane: DataPlane,
+    private readonly shards: ShardInventory,
+    private readonly controller: BdbController,
+    private readonly enqueue: (bdbUid: number) => void,
+    private readonly log: Logger,
+    private readonly opts: WatchdogOptions = {},
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.opts.intervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async check(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const all = await this.shards.all();
+      const pingRound = this.tick++ % 3 === 0;
+      for (const s of all) {
+        const h = this.plane.handles.get(s.uid);
+        if (!h) continue; // not (yet) started by this manager: the reconciler owns it
+        const replicated = all.some((o) => o.bdb_uid === s.bdb_uid && o.role === 'slave');
+        let failed = !this.plane.supervisor.isAlive(h);
+        if (!failed && pingRound && s.role === 'master' && replicated) {
+          const ok = await this.plane.supervisor.ping(h, this.opts.pingTimeoutMs ?? 300);
+          const n = ok ? 0 : (this.misses.get(s.uid) ?? 0) + 1;
+          this.misses.set(s.uid, n);
+          failed = n >= (this.opts.pingFailures ?? 2);
+        }
+        if (!failed) continue;
+        this.misses.delete(s.uid);
+        if (s.role === 'master' && replicated) {
+          const done = await this.controller.failover(s.bdb_uid, this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited');
+          if (!done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid }, 'master down and no replica answering');
+        } else {
+          this.plane.handles.delete(s.uid);
+        }
+        this.enqueue(s.bdb_uid);
+      }
+    } catch (e) {
+      this.log.warn({ err: e }, 'watchdog check failed');
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The manager's handle on the node's proxy process. `ensureRunning()` adopts a live proxy (one
+ * that answers `ping` on the control socket) or spawns a new one, detached so that it outlives
+ * the manager. Requests travel over one long-lived unix socket connection, re-opened on demand
+ * if it drops; every op is idempotent, so a request cut off by a dropped connection is re-sent
+ * once over the new one.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureDir } from '../util/fs.js';
+import { readLines } from './lines.js';
+import {
+  MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError,
+  type EndpointInfo, type EndpointSpec, type EndpointStats, type Op, type OpArgs, type OpResults, type PingResult, type ProxyResponse, type Target,
+} from './protocol.js';
+
+export { ProxyError } from './protocol.js';
+export type { EndpointInfo, EndpointSpec, EndpointStats, EndpointTls, PingResult, Target } from './protocol.js';
+
+export interface ProxyClientOpts {
+  socketPath: string;
+  stateFile: string;
+  /** The proxy's stdout and stderr, appended. */
+  logFile: string;
+  /** The proxy entry point; default: main.ts or main.js next to this module, whichever this build is. */
+  entry?: string;
+  logLevel?: string;
+  /** How long a spawned proxy may take to answer ping (default 15 s). */
+  startTimeoutMs?: number;
+  /** Per-request timeout (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const POLL_MS = 25;
+
+export class ProxyClient {
+  private readonly opts: Required<Omit<ProxyClientOpts, 'entry'>> & { entry: string };
+  private sock: net.Socket | undefined;
+  private connecting: Promise<net.Socket> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(opts: ProxyClientOpts) {
+    this.opts = {
+      socketPath: path.resolve(opts.socketPath),
+      stateFile: path.resolve(opts.stateFile),
+      logFile: path.resolve(opts.logFile),
+      entry: path.resolve(opts.entry ?? defaultEntry()),
+      logLevel: opts.logLevel ?? 'info',
+      startTimeoutMs: opts.startTimeoutMs ?? 15_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
+    };
+  }
+
+  /** Adopt the running proxy, or start one and wait (polling ping) until it answers. */
+  async ensureRunning(): Promise<{ pid: number; adopted: boolean }> {
+    const live = await this.ping().catch(() => undefined);
+    if (live) return { pid: checkProtocol(live).pid, adopted: true };
+
+    const { socketPath, stateFile, logFile, entry, logLevel } = this.opts;
+    for (const f of [socketPath, stateFile, logFile]) ensureDir(path.dirname(f));
+    const fd = fs.openSync(logFile, 'a', 0o600);
+    let exit: string | undefined;
+    try {
+      const child = spawn(process.execPath, [...entryArgs(entry), '--socket', socketPath, '--state', stateFile, '--log-level', logLevel], {
+        // Own session and process group: no signal aimed at the manager's group reaches it.
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        cwd: path.dirname(stateFile),
+      });
+      child.once('error', (err) => (exit = `spawn failed: ${err.message}`));
+      child.once('exit', (code, signal) => (exit = `exited with ${signal ?? `code ${code}`}`));
+      child.unref();
+    } finally {
+      fs.closeSync(fd);
+    }
+    const deadline = Date.now() + this.opts.startTimeoutMs;
+    for (;;) {
+      const p = await this.ping().catch(() => undefined);
+      // The pid may differ from our child's: a concurrent start may have won, and ours exited.
+      if (p) return { pid: checkProtocol(p).pid, adopted: false };
+      if (exit) throw new ProxyError('unavailable', `proxy ${exit}; see ${logFile}: ${tail(logFile)}`);
+      if (Date.now() > deadline) throw new ProxyError('timeout', `proxy did not answer within ${this.opts.startTimeoutMs} ms; see ${logFile}`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  ping(): Promise<PingResult> {
+    return this.request('ping', {});
+  }
+  /** Idempotent upsert of one endpoint; an omitted `traffic` keeps the current value. */
+  setEndpoint(spec: EndpointSpec): Promise<EndpointInfo> {
+    return this.request('set_endpoint', spec);
+  }
+  removeEndpoint(uid: string): Promise<{ removed: boolean }> {
+    return this.request('remove_endpoint', { uid });
+  }
+  setTarget(uid: string, target: Target): Promise<EndpointInfo> {
+    return this.request('set_target', { uid, target });
+  }
+  stopTraffic(uid: string): Promise<EndpointInfo> {
+    return this.request('stop_traffic', { uid });
+  }
+  resumeTraffic(uid: string): Promise<EndpointInfo> {
+    return this.request('resume_traffic', { uid });
+  }
+  async list(): Promise<EndpointInfo[]> {
+    return (await this.request('list', {})).endpoints;
+  }
+  async stats(uid?: string): Promise<Record<string, EndpointStats>> {
+    return (await this.request('stats', uid === undefined ? {} : { uid })).endpoints;
+  }
+
+  /** Stop the proxy (its endpoints close; the state file stays) and wait until the process is gone. */
+  async shutdown(): Promise<void> {
+    const { pid } = await this.request('shutdown', {}, false);
+    this.close();
+    const deadline = Date.now() + this.opts.startTimeoutMs;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) throw new ProxyError('timeout', `proxy ${pid} did not exit`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** Close the control connection only; the proxy keeps running. Later requests reconnect. */
+  close(): void {
+    this.failPending(new ProxyError('closed', 'control connection closed'));
+    this.sock?.destroy();
+    this.sock = undefined;
+  }
+
+  private async request<O extends Op>(op: O, args: OpArgs<O>, retry = true): Promise<OpResults[O]> {
+    try {
+      return await this.send(op, args);
+    } catch (err) {
+      if (!retry || !(err instanceof ProxyError) || err.code !== 'disconnected') throw err;
+      return this.send(op, args);
+    }
+  }
+
+  private async send<O extends Op>(op: O, args: OpArgs<O>): Promise<OpResults[O]> {
+    const sock = await this.connection();
+    const id = this.nextId++;
+    return new Promise<OpResults[O]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ProxyError('timeout', `${op}: no answer from the proxy within ${this.opts.requestTimeoutMs} ms`));
+      }, this.opts.requestTimeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      sock.write(JSON.stringify({ ...args, id, op }) + '\n');
+    });
+  }
+
+  private connection(): Promise<net.Socket> {
+    if (this.sock && !this.sock.destroyed) return Promise.resolve(this.sock);
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private connect(): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(this.opts.socketPath);
+      sock.once('error', (err) => reject(new ProxyError('unavailable', `proxy control socket ${this.opts.socketPath}: ${err.message}`)));
+      sock.once('connect', () => {
+        sock.removeAllListeners('error');
+        sock.on('error', () => undefined); // 'close' follows and fails what is pending
+        // An idle control connection must not keep the manager process alive; pending requests' timers do.
+        sock.unref();
+        sock.once('close', () => {
+          if (this.sock === sock) this.sock = undefined;
+          this.failPending(new ProxyError('disconnected', 'control connection to the proxy dropped'));
+        });
+        readLines(sock, MAX_LINE_CHARS, (line) => this.onResponse(line), () => sock.destroy());
+        this.sock = sock;
+        resolve(sock);
+      });
+    });
+  }
+
+  private onResponse(line: string): void {
+    let resp: ProxyResponse;
+    try {
+      resp = JSON.parse(line) as ProxyResponse;
+    } catch {
+      return; // not ours to answer; a proxy never sends this
+    }
+    if (typeof resp.id !== 'number') return;
+    const p = this.pending.get(resp.id);
+    if (!p) return;
+    this.pending.delete(resp.id);
+    clearTimeout(p.timer);
+    if (resp.ok) p.resolve(resp.result);
+    else p.reject(new ProxyError(resp.error.code, resp.error.message));
+  }
+
+  private failPending(err: ProxyError): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+}
+
+/** main.ts when this module runs from source under tsx, main.js in the compiled build. */
+function defaultEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  return path.join(path.dirname(here), here.endsWith('.ts') ? 'main.ts' : 'main.js');
+}
+
+/**
+ * Node arguments to run `entry`. A .ts entry needs the tsx loader, resolved from the entry's own
+ * location so that the manager's working directory does not matter.
+ */
+function entryArgs(entry: string): string[] {
+  if (!entry.endsWith('.ts')) return [entry];
+  let loader = 'tsx';
+  try {
+    loader = pathToFileURL(createRequire(entry).resolve('tsx')).href;
+  } catch {
+    // fall back to resolving `tsx` from the working directory
+  }
+  return ['--import', loader, entry];
+}
+
+function checkProtocol(p: PingResult): PingResult {
+  if (p.protocol !== PROTOCOL_VERSION) {
+    throw new ProxyError('incompatible', `proxy ${p.pid} speaks control protocol ${p.protocol}, expected ${PROTOCOL_VERSION}`);
+  }
+  return p;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    return '(no log)';
+  }
+}

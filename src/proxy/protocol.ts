@@ -1,0 +1,163 @@
+/**
+ * The control protocol between the manager and the node's proxy process: newline-delimited JSON
+ * over a unix domain socket. One request per line, `{ id, op, ...args }`; one response per
+ * request, `{ id, ok: true, result }` or `{ id, ok: false, error: { code, message } }`. Shared by
+ * both sides (proxy/main.ts serves it, proxy/control.ts speaks it), so the schema is written once.
+ */
+import { createHash } from 'node:crypto';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Bumped on incompatible changes; `ping` reports it so a manager can refuse an old proxy. */
+export const PROTOCOL_VERSION = 1;
+
+/** One request line may carry certificates and keys, but never megabytes. */
+export const MAX_LINE_CHARS = 4 * 1024 * 1024;
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+/** Where an endpoint sends its traffic: one redis-server shard (the current master). */
+export const Target = Type.Object(
+  { host: Type.String({ minLength: 1, maxLength: 255 }), port: Port },
+  { additionalProperties: false },
+);
+export type Target = Static<typeof Target>;
+
+/** TLS termination on the endpoint; client certificates are enforced only with `ca` + `requestClientCert`. */
+export const EndpointTls = Type.Object(
+  {
+    cert: Type.String({ minLength: 1, description: 'PEM certificate (chain, leaf first)' }),
+    key: Type.String({ minLength: 1, description: 'PEM private key' }),
+    ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA(s) client certificates must chain to' })),
+    requestClientCert: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type EndpointTls = Static<typeof EndpointTls>;
+
+export const Traffic = Type.Union([Type.Literal('on'), Type.Literal('off')]);
+export type Traffic = Static<typeof Traffic>;
+
+/**
+ * The desired state of one endpoint, as `set_endpoint` takes it and the state file stores it.
+ * `set_endpoint` replaces the whole spec, except that an omitted `traffic` keeps the current
+ * value (so re-sending a spec never silently resumes a stopped endpoint).
+ */
+export const EndpointSpec = Type.Object(
+  {
+    uid: Type.String({ minLength: 1, maxLength: 200, description: 'e.g. the RS endpoint uid `1:1`' }),
+    port: Port,
+    addr: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'bind address, default 0.0.0.0' })),
+    target: Target,
+    max_connections: Type.Optional(Type.Integer({ minimum: 0, description: '0 or absent: unlimited' })),
+    tls: Type.Optional(Type.Union([EndpointTls, Type.Null()])),
+    traffic: Type.Optional(Traffic),
+  },
+  { additionalProperties: false },
+);
+export type EndpointSpec = Static<typeof EndpointSpec>;
+
+/** An endpoint as `list` reports it: the spec without key material, plus what the proxy observes. */
+export interface EndpointInfo {
+  uid: string;
+  port: number;
+  addr: string;
+  target: Target;
+  max_connections: number;
+  traffic: Traffic;
+  /** null for plain TCP; `digest` = tlsDigest(spec.tls), so a manager can compare without reading keys back. */
+  tls: { digest: string; request_client_cert: boolean; client_cert_enforced: boolean } | null;
+  /** false when the port could not be bound (see `error`); the proxy retries in the background. */
+  listening: boolean;
+  error?: string;
+}
+
+/** Counters since the proxy process started (they are not persisted). */
+export interface EndpointStats {
+  /** Connections accepted and handed to a shard (or to the TLS handshake). */
+  total_connections: number;
+  current_connections: number;
+  /** Connections closed at once: max_connections reached or traffic stopped. */
+  refused_connections: number;
+  /** Bytes forwarded from clients to the shard. */
+  bytes_in: number;
+  /** Bytes forwarded from the shard to clients. */
+  bytes_out: number;
+}
+
+export interface PingResult {
+  pid: number;
+  version: string;
+  protocol: number;
+  uptime_ms: number;
+}
+
+const strict = { additionalProperties: false } as const;
+const Uid = Type.Object({ uid: Type.String({ minLength: 1 }) }, strict);
+
+/** Arguments of each op: the request object without `id` and `op`. */
+export const OP_ARGS = {
+  ping: Type.Object({}, strict),
+  list: Type.Object({}, strict),
+  set_endpoint: EndpointSpec,
+  remove_endpoint: Uid,
+  set_target: Type.Object({ uid: Type.String({ minLength: 1 }), target: Target }, strict),
+  stop_traffic: Uid,
+  resume_traffic: Uid,
+  stats: Type.Object({ uid: Type.Optional(Type.String({ minLength: 1 })) }, strict),
+  shutdown: Type.Object({}, strict),
+} satisfies Record<string, TSchema>;
+export type Op = keyof typeof OP_ARGS;
+export type OpArgs<O extends Op> = Static<(typeof OP_ARGS)[O]>;
+
+export interface OpResults {
+  ping: PingResult;
+  list: { endpoints: EndpointInfo[] };
+  set_endpoint: EndpointInfo;
+  remove_endpoint: { removed: boolean };
+  set_target: EndpointInfo;
+  stop_traffic: EndpointInfo;
+  resume_traffic: EndpointInfo;
+  stats: { endpoints: Record<string, EndpointStats> };
+  shutdown: { pid: number };
+}
+
+/**
+ * Error codes in `{ ok: false, error: { code } }`. Bind failures carry the errno code instead
+ * (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`), which is what a caller acts on.
+ */
+export type ProxyErrorCode =
+  | 'bad_request' | 'unknown_op' | 'invalid_args' | 'not_found' | 'invalid_tls' | 'shutting_down' | 'internal_error'
+  | 'unavailable' | 'disconnected' | 'closed' | 'timeout' | 'incompatible' | (string & {});
+
+export interface ProxyRequest { id: number | string; op: string; [arg: string]: unknown }
+export type ProxyResponse =
+  | { id: number | string | null; ok: true; result: unknown }
+  | { id: number | string | null; ok: false; error: { code: ProxyErrorCode; message: string } };
+
+/** An error either side can throw; `code` is one of ProxyErrorCode. */
+export class ProxyError extends Error {
+  constructor(readonly code: ProxyErrorCode, message: string) {
+    super(message);
+    this.name = 'ProxyError';
+  }
+}
+
+/** Check `value` against an op's argument schema; the first problem becomes the message. */
+export function checkArgs<O extends Op>(op: O, value: unknown): OpArgs<O> {
+  const schema = OP_ARGS[op];
+  if (Value.Check(schema, value)) return value as OpArgs<O>;
+  const first = Value.Errors(schema, value).First();
+  throw new ProxyError('invalid_args', `${op}: ${first ? `${first.path || '/'} ${first.message}` : 'invalid arguments'}`);
+}
+
+/** Stable digest of a TLS spec, so the manager can tell whether the proxy holds the cert it wants. */
+export function tlsDigest(tls: EndpointTls): string {
+  const h = createHash('sha256');
+  for (const part of [tls.cert, tls.key, tls.ca ?? '', String(tls.requestClientCert ?? false)]) h.update(part).update('\0');
+  return h.digest('hex');
+}
+
+export function isOp(op: unknown): op is Op {
+  return typeof op === 'string' && Object.hasOwn(OP_ARGS, op);
+}

@@ -1,0 +1,273 @@
+/**
+ * Databases (requests/bdbs): validate against the spec's rules, then write the desired bdb, its
+ * shard layout and a state-machine action in ONE transaction and return at once; the reconciler
+ * (controller/bdb-controller.ts) makes real redis-server processes and the proxy endpoint match.
+ */
+import path from 'node:path';
+import { RsError } from '../errors.js';
+import type { Config } from '../config.js';
+import { expandReserved, type PortAllocator } from '../redis/ports.js';
+import type { Bdb, BdbCreate, BdbUpdate } from '../schemas/bdb.js';
+import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
+import type { Collection, Singleton } from '../store/object-store.js';
+import { rsTime, type Clock } from '../util/clock.js';
+import type { EventLog } from '../events/event-log.js';
+import type { ActionService } from './action-service.js';
+import { BdbRuleError, checkCreate, checkUpdate, type BdbRulesContext } from './bdb-rules.js';
+import { bdbView, type BdbRecord } from './bdb-view.js';
+import type { ClusterRecord } from './cluster-defaults.js';
+import type { NodeRecord } from './node-service.js';
+import { SHARDS_PREFIX, type ShardInventory, type ShardSummary } from './shard-inventory.js';
+import type { ClusterSettings } from '../schemas/cluster-settings.js';
+
+export const BDBS_PREFIX = '/bdbs/';
+
+export interface BdbServiceDeps {
+  kv: KvBackend;
+  bdbs: Collection<BdbRecord>;
+  shardsStore: Collection<ShardSummary>;
+  shards: ShardInventory;
+  cluster: Singleton<ClusterRecord>;
+  policy: Singleton<ClusterSettings>;
+  nodes: Collection<NodeRecord>;
+  actions: ActionService;
+  ports: PortAllocator;
+  config: Config;
+  clock: Clock;
+  events: EventLog;
+  redisVersion: () => string | undefined;
+  totalMemory: () => number;
+  /** Runs a command on the master shard (the controller owns shard connections). */
+  runCommand: (bdbUid: number, command: string, args: (string | number)[]) => Promise<unknown>;
+}
+
+export type WithAction<T> = T & { action_uid: string };
+
+export class BdbService {
+  constructor(private readonly d: BdbServiceDeps) {}
+
+  private async rec(uid: number): Promise<{ value: BdbRecord; modRevision: number }> {
+    const r = await this.d.bdbs.get(uid);
+    if (!r) throw new RsError('db_not_exist', `Database ${uid} does not exist`);
+    return r;
+  }
+
+  async view(rec: BdbRecord): Promise<Bdb> {
+    const cluster = (await this.d.cluster.get())!.value;
+    const node = (await this.d.nodes.list())[0];
+    return bdbView(rec, await this.d.shards.all(), {
+      clusterName: cluster.name, nodeAddr: node?.addr ?? '127.0.0.1', maskCredentials: cluster.mask_bdb_credentials === true,
+    });
+  }
+
+  async list(): Promise<Bdb[]> {
+    return Promise.all((await this.d.bdbs.list()).map((r) => this.view(r)));
+  }
+
+  async get(uid: number): Promise<Bdb> {
+    return this.view((await this.rec(uid)).value);
+  }
+
+  /** The raw record (controller and password routes). */
+  async record(uid: number): Promise<BdbRecord> {
+    return (await this.rec(uid)).value;
+  }
+
+  private async rulesContext(excludeUid?: number): Promise<BdbRulesContext> {
+    const all = (await this.d.bdbs.list()).filter((b) => b.uid !== excludeUid);
+    const cluster = (await this.d.cluster.get())!.value;
+    const policy = (await this.d.policy.get())?.value;
+    const version = this.d.redisVersion();
+    if (!version) throw RsError.custom('insufficient_resources', 406, 'redis-server is not installed on this node (see README: scripts/setup.sh)');
+    return {
+      usedPorts: all.map((b) => b.endpoint_port),
+      portRange: this.d.config.db_ports,
+      reservedPorts: [...(cluster.reserved_ports ?? []), ...(cluster.system_reserved_ports ?? []).map(String)],
+      existingNames: all.map((b) => b.name),
+      clusterMemoryBytes: this.d.totalMemory(),
+      redisVersion: version,
+      existingUids: all.map((b) => b.uid),
+      shardsOverbooking: policy?.shards_overbooking ?? true,
+      now: this.d.clock.now(),
+    };
+  }
+
+  async create(body: BdbCreate, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
+    const ctx = await this.rulesContext();
+    const eff = checkCreate(body, ctx);
+    if (opts.dryRun) return this.view({ ...(eff as BdbRecord), uid: eff.uid ?? 0, endpoint_port: eff.port ?? 0, passwords: [], traffic: 'on' });
+
+    const requestedPort = eff.port ?? 0;
+    let endpointPort = requestedPort;
+    if (!endpointPort) {
+      const taken = new Set([...ctx.usedPorts, ...expandReserved(ctx.reservedPorts)]);
+      const p = await this.d.ports.allocate(this.d.config.db_ports, taken);
+      if (p === undefined) throw new BdbRuleError('port_unavailable', 'No free port is left in the database port range');
+      endpointPort = p;
+    } else if (!(await this.d.ports.isFree(endpointPort))) {
+      throw new BdbRuleError('port_unavailable', `Port ${endpointPort} is in use on this node`);
+    }
+    const uid = eff.uid ?? (await this.d.bdbs.allocateUid());
+    const now = rsTime(this.d.clock.now());
+    const version = this.d.redisVersion()!;
+    const password = eff.authentication_redis_pass ?? '';
+    const rec: BdbRecord = {
+      ...(eff as BdbRecord),
+      uid,
+      port: requestedPort,
+      endpoint_port: endpointPort,
+      passwords: password ? [password] : [],
+      traffic: 'on',
+      status: 'pending',
+      created_time: now,
+      last_changed_time: now,
+      version,
+      redis_version: version.split('.').slice(0, 2).join('.'),
+    };
+    const shardOps = await this.layoutShards(rec, []);
+    const { action, op } = this.d.actions.create('SMCreateBDB', `bdb:${uid}`);
+    const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: 0 }], [this.d.bdbs.putOp(rec), ...shardOps, op]);
+    if (!res.succeeded) throw new BdbRuleError('uid_exists', `Database uid ${uid} is already in use`);
+    this.d.events.write('cluster_bdb_created', { bdb_uid: String(uid), bdb_name: rec.name });
+    await this.d.actions.prune();
+    return { ...(await this.view(rec)), action_uid: action.action_uid };
+  }
+
+  /**
+   * Shard records for the bdb's topology: one master per shard, plus a replica each when
+   * replication is on. Existing shards are kept (matched by role order); missing ones get a
+   * uid, a loopback port and a directory; extra ones are deleted.
+   */
+  private async layoutShards(rec: BdbRecord, existing: ShardSummary[]): Promise<Op[]> {
+    const node = (await this.d.nodes.list())[0]!;
+    const wanted: ('master' | 'slave')[] = ['master', ...(rec.replication ? ['slave' as const] : [])];
+    const keep = [...existing].sort((a, b) => (a.role === b.role ? a.uid - b.uid : a.role === 'master' ? -1 : 1));
+    const ops: Op[] = [];
+    const all = await this.d.shards.all();
+    const takenPorts = new Set(all.map((s) => s.port).filter((p): p is number => p !== undefined));
+    const memory = Math.floor((rec.memory_size ?? 0) / Math.max(1, rec.shards_count ?? 1));
+    for (let i = 0; i < wanted.length; i++) {
+      const cur = keep.find((s) => s.role === wanted[i] && !ops.some((o) => o.type === 'put' && (o.value as ShardSummary).uid === s.uid))
+        ?? keep.find((s) => !ops.some((o) => o.type === 'put' && (o.value as ShardSummary).uid === s.uid));
+      if (cur) {
+        ops.push(this.d.shardsStore.putOp({ ...cur, memory_limit: memory }));
+        continue;
+      }
+      const port = await this.d.ports.allocate(this.d.config.shard_ports, takenPorts);
+      if (port === undefined) throw new BdbRuleError('insufficient_resources', 'No free port is left in the shard port range');
+      takenPorts.add(port);
+      const suid = await this.d.shardsStore.allocateUid();
+      ops.push(this.d.shardsStore.putOp({
+        uid: suid, bdb_uid: rec.uid, node_uid: node.uid, role: wanted[i]!, memory_limit: memory, port,
+        dir: path.join(node.persistent_storage_path, `bdb-${rec.uid}`, `shard-${suid}`), assigned_slots: '0-16383',
+      }));
+    }
+    const kept = new Set(ops.map((o) => (o.type === 'put' ? (o.value as ShardSummary).uid : -1)));
+    for (const s of existing) if (!kept.has(s.uid)) ops.push(this.d.shardsStore.deleteOp(s.uid));
+    return ops;
+  }
+
+  private async ensureIdle(uid: number): Promise<void> {
+    if (await this.d.actions.openFor(`bdb:${uid}`)) {
+      throw new BdbRuleError('busy', `Database ${uid} is busy with another configuration change; retry later`);
+    }
+  }
+
+  /** Write a changed record with a new action (status → active-change-pending). */
+  private async commit(cur: { value: BdbRecord; modRevision: number }, next: BdbRecord, sm: string, extraOps: Op[] = []): Promise<string> {
+    const { action, op } = this.d.actions.create(sm, `bdb:${next.uid}`);
+    const rec: BdbRecord = { ...next, status: sm === 'SMDeleteBDB' ? 'delete-pending' : 'active-change-pending', last_changed_time: rsTime(this.d.clock.now()) };
+    try {
+      const res = await this.d.kv.txn([{ key: this.d.bdbs.key(next.uid), modRevision: cur.modRevision }], [this.d.bdbs.putOp(rec), ...extraOps, op]);
+      if (!res.succeeded) throw new KvConflictError(this.d.bdbs.key(next.uid));
+    } catch (e) {
+      if (e instanceof KvConflictError) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
+      throw e;
+    }
+    return action.action_uid;
+  }
+
+  async update(uid: number, patch: BdbUpdate, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
+    const cur = await this.rec(uid);
+    if (cur.value.status === 'delete-pending') throw new BdbRuleError('busy', `Database ${uid} is being deleted`);
+    const eff = checkUpdate(cur.value, patch, await this.rulesContext(uid)) as BdbRecord;
+    if (patch.authentication_redis_pass !== undefined) {
+      eff.passwords = patch.authentication_redis_pass ? [patch.authentication_redis_pass] : [];
+    }
+    if (opts.dryRun) return this.view(eff);
+    await this.ensureIdle(uid);
+    const topology = patch.replication !== undefined && patch.replication !== cur.value.replication;
+    const shardOps = topology || patch.memory_size !== undefined
+      ? await this.layoutShards(eff, (await this.d.shards.all()).filter((s) => s.bdb_uid === uid))
+      : [];
+    const action_uid = await this.commit(cur, eff, 'SMUpdateBDB', shardOps);
+    this.d.events.write('bdb_updated', { bdb_uid: String(uid), bdb_name: eff.name, fields: Object.keys(patch) });
+    return { ...(await this.get(uid)), action_uid };
+  }
+
+  async delete(uid: number): Promise<{ action_uid: string }> {
+    const cur = await this.rec(uid);
+    const st = cur.value.status;
+    if (st !== 'active' && st !== 'creation-failed' && st !== 'recovery') {
+      throw new BdbRuleError('busy', `Database ${uid} is '${st}' and cannot be deleted now`);
+    }
+    await this.ensureIdle(uid);
+    const action_uid = await this.commit(cur, cur.value, 'SMDeleteBDB');
+    this.d.events.write('cluster_bdb_deleted', { bdb_uid: String(uid), bdb_name: cur.value.name });
+    return { action_uid };
+  }
+
+  /** The multi-password API of the default user (requests/bdbs/passwords.md). */
+  async passwords(uid: number, op: 'set' | 'add' | 'delete', password: string): Promise<void> {
+    if (password === '') throw RsError.custom('invalid_schema', 406, 'password must not be empty');
+    for (;;) {
+      const cur = await this.rec(uid);
+      const list = cur.value.passwords;
+      let next: string[];
+      if (op === 'set') next = [password];
+      else if (op === 'add') {
+        if (list.includes(password)) throw RsError.custom('password_exists', 406, 'The database already has this password');
+        next = [...list, password];
+      } else {
+        if (!list.includes(password)) throw RsError.custom('password_not_exist', 406, 'The database has no such password');
+        next = list.filter((p) => p !== password);
+      }
+      try {
+        await this.d.bdbs.kvPut({ ...cur.value, passwords: next, authentication_redis_pass: next[0] ?? '' }, cur.modRevision);
+        this.d.events.write('bdb_password_changed', { bdb_uid: String(uid), operation: op });
+        return;
+      } catch (e) {
+        if (!(e instanceof KvConflictError)) throw e;
+      }
+    }
+  }
+
+  /** stop_traffic / resume_traffic: recorded as desired state; the controller tells the proxy. */
+  async setTraffic(uid: number, traffic: 'on' | 'off'): Promise<{ action_uid: string }> {
+    const cur = await this.rec(uid);
+    if (cur.value.status !== 'active') throw new BdbRuleError('busy', `Database ${uid} is '${cur.value.status}'`);
+    await this.ensureIdle(uid);
+    const action_uid = await this.commit(cur, { ...cur.value, traffic }, traffic === 'off' ? 'SMStopTraffic' : 'SMResumeTraffic');
+    this.d.events.write(traffic === 'off' ? 'bdb_stop_traffic' : 'bdb_resume_traffic', { bdb_uid: String(uid) });
+    return { action_uid };
+  }
+
+  /** POST /v1/bdbs/{uid}/command: `OK`/`PONG` replies read as `true`, as the RS endpoint answers. */
+  async command(uid: number, command: string, args: (string | number)[]): Promise<unknown> {
+    const rec = (await this.rec(uid)).value;
+    if (rec.status !== 'active' && rec.status !== 'active-change-pending') throw new BdbRuleError('busy', `Database ${uid} is '${rec.status}'`);
+    try {
+      const reply = await this.d.runCommand(uid, command, args);
+      return reply === 'OK' || reply === 'PONG' ? true : reply instanceof Buffer ? reply.toString() : reply;
+    } catch (e) {
+      throw RsError.custom('command_failed', 400, (e as Error).message);
+    }
+  }
+
+  async shardsOf(uid: number): Promise<ShardSummary[]> {
+    await this.rec(uid);
+    return (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
+  }
+}
+
+export { SHARDS_PREFIX };

@@ -1,0 +1,41 @@
+/** The bdb object as the API returns it: the stored record plus what is derived (endpoints, shard_list). */
+import type { Bdb } from '../schemas/bdb.js';
+import type { ShardSummary } from './shard-inventory.js';
+
+/** What is kept at `/bdbs/<uid>`: the RS fields plus openrs's own bookkeeping (never returned). */
+export type BdbRecord = Partial<Bdb> & {
+  uid: number;
+  name: string;
+  /** The endpoint port actually serving (the `port` field stays 0 when it was auto-assigned, as in RS). */
+  endpoint_port: number;
+  /** Passwords of the default user (the multi-password API); authentication_redis_pass is the first. */
+  passwords: string[];
+  /** stop_traffic / resume_traffic. */
+  traffic: 'on' | 'off';
+};
+
+const INTERNAL = ['endpoint_port', 'passwords', 'traffic'] as const;
+
+export interface ViewContext {
+  clusterName: string;
+  nodeAddr: string;
+  maskCredentials: boolean;
+}
+
+export function bdbView(rec: BdbRecord, shards: ShardSummary[], ctx: ViewContext): Bdb {
+  const out: Record<string, unknown> = { ...rec };
+  for (const k of INTERNAL) delete out[k];
+  out.shard_list = shards.filter((s) => s.bdb_uid === rec.uid).map((s) => s.uid).sort((a, b) => a - b);
+  out.endpoints = [{
+    uid: `${rec.uid}:1`,
+    addr: [ctx.nodeAddr],
+    addr_type: 'external',
+    dns_name: `redis-${rec.endpoint_port}.${ctx.clusterName}`,
+    oss_cluster_api_preferred_endpoint_type: 'ip',
+    oss_cluster_api_preferred_ip_type: 'internal',
+    port: rec.endpoint_port,
+    proxy_policy: 'single',
+  }];
+  if (ctx.maskCredentials && out.authentication_redis_pass) out.authentication_redis_pass = '********';
+  return out as Bdb;
+}

@@ -1,0 +1,207 @@
+/** Databases through the REST API, verified from inside real redis-server processes. */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startTestNode();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('create', () => {
+  it('returns the full object with an action, becomes active, and serves real data at its endpoint', async () => {
+    const r = await t.req('POST', '/v1/bdbs', { body: { name: 'db-create', memory_size: 64 * 1024 * 1024, eviction_policy: 'allkeys-lru' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json).toMatchObject({ name: 'db-create', status: 'pending', memory_size: 64 * 1024 * 1024 });
+    expect(typeof r.json.action_uid).toBe('string');
+    expect(r.json.port).toBe(0); // auto-assigned ports show in endpoints[], as in the RS capture
+    const bdb = await waitStatus(t, r.json.uid);
+    const ep = bdb.endpoints[0];
+    expect(ep).toMatchObject({ uid: `${bdb.uid}:1`, addr_type: 'external', proxy_policy: 'single' });
+    expect(ep.port).toBeGreaterThanOrEqual(10000);
+    expect(ep.dns_name).toBe(`redis-${ep.port}.cluster.test.local`);
+    expect(bdb.shard_list).toHaveLength(1);
+
+    const c = client(ep.port);
+    await c.connect();
+    await c.set('greeting', 'hello');
+    expect(await c.get('greeting')).toBe('hello');
+    expect(await c.config('GET', 'maxmemory')).toEqual(['maxmemory', String(64 * 1024 * 1024)]);
+    expect(await c.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
+    c.disconnect();
+
+    const action = await t.req('GET', `/v1/actions/${r.json.action_uid}`);
+    expect(action.json).toMatchObject({ name: 'SMCreateBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
+    const all = await t.req('GET', '/v1/actions');
+    expect(all.json['state-machines'].some((a: any) => a.action_uid === r.json.action_uid)).toBe(true);
+  });
+
+  it('honours a requested port and refuses duplicates and bad input without creating anything', async () => {
+    const bdb = await createBdb(t, { name: 'db-port', port: 12345 });
+    expect(bdb.port).toBe(12345);
+    expect(bdb.endpoints[0].port).toBe(12345);
+    const before = (await t.req('GET', '/v1/bdbs')).json.length;
+    const cases: [Record<string, unknown>, number, string][] = [
+      [{ name: 'db-port', memory_size: 1e8 }, 406, 'name_violation'],
+      [{ name: 'other', memory_size: 1e8, port: 12345 }, 406, 'port_unavailable'],
+      [{ name: 'bad name!', memory_size: 1e8 }, 406, 'name_violation'],
+      [{ name: 'x1', memory_size: 1e8, eviction_policy: 'sometimes' }, 400, 'invalid_schema'],
+      [{ name: 'x2', memory_size: 1e8, bigstore: true }, 400, 'unsupported_option'],
+      [{ name: 'x3', memory_size: 1e8, no_such_field: 1 }, 400, 'invalid_schema'],
+      [{ name: 'x4' }, 406, 'missing_memory_size'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await t.req('POST', '/v1/bdbs', { body });
+      expect({ body, status: r.status, code: r.json?.error_code }).toEqual({ body, status, code });
+    }
+    expect((await t.req('GET', '/v1/bdbs')).json.length).toBe(before);
+  });
+
+  it('v2 form {"bdb": {...}} creates the same way; dry_run creates nothing', async () => {
+    const dry = await t.req('POST', '/v1/bdbs?dry_run=1', { body: { name: 'db-dry', memory_size: 1e8 } });
+    expect(dry.status).toBe(200);
+    expect((await t.req('GET', '/v1/bdbs')).json.some((b: any) => b.name === 'db-dry')).toBe(false);
+    const r = await t.req('POST', '/v2/bdbs', { body: { bdb: { name: 'db-v2', memory_size: 1e8 } } });
+    expect(r.status, r.text).toBe(200);
+    await waitStatus(t, r.json.uid);
+  });
+});
+
+describe('update', () => {
+  it('applies memory, eviction and password changes live, keeping the data and the process', async () => {
+    const bdb = await createBdb(t, { name: 'db-update' });
+    const [shard] = await shardsOf(t, bdb.uid);
+    const pid = pidOf(shard!.dir);
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    await c.set('keep', 'me');
+    c.disconnect();
+
+    const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { memory_size: 200 * 1024 * 1024, eviction_policy: 'noeviction', authentication_redis_pass: 's3cret-pass' } });
+    expect(r.status, r.text).toBe(200);
+    expect(typeof r.json.action_uid).toBe('string');
+    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'update action' });
+    await waitStatus(t, bdb.uid);
+
+    const anon = client(bdb.endpoints[0].port);
+    await anon.connect();
+    await expect(anon.get('keep')).rejects.toThrow(/NOAUTH/);
+    anon.disconnect();
+    const c2 = client(bdb.endpoints[0].port, { password: 's3cret-pass' });
+    await c2.connect();
+    expect(await c2.get('keep')).toBe('me');
+    expect(await c2.config('GET', 'maxmemory')).toEqual(['maxmemory', String(200 * 1024 * 1024)]);
+    expect(await c2.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    c2.disconnect();
+    expect(pidOf(shard!.dir)).toBe(pid);
+  });
+
+  it('dry_run validates without changing; a change while another runs is refused with 409', async () => {
+    const bdb = await createBdb(t, { name: 'db-busy' });
+    const dry = await t.req('PUT', `/v1/bdbs/${bdb.uid}?dry_run=1`, { body: { eviction_policy: 'allkeys-lfu' } });
+    expect(dry.status).toBe(200);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.eviction_policy).toBe('volatile-lru');
+    const first = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { eviction_policy: 'allkeys-lfu' } });
+    expect(first.status).toBe(200);
+    const second = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { eviction_policy: 'allkeys-lru' } });
+    // Either the first change is still running (409 busy), or it already finished (200): never a lost update.
+    if (second.status === 409) expect(second.json.error_code).toBe('busy');
+    else expect(second.status).toBe(200);
+    await waitStatus(t, bdb.uid);
+    expect((await t.req('PUT', '/v1/bdbs/99999', { body: { eviction_policy: 'allkeys-lru' } })).status).toBe(404);
+  });
+});
+
+describe('passwords API', () => {
+  it('PUT sets a single password, POST adds one, DELETE removes one', async () => {
+    const bdb = await createBdb(t, { name: 'db-pass' });
+    const port = bdb.endpoints[0].port;
+    const uid = bdb.uid;
+    const canAuth = async (password: string) => {
+      const c = client(port, { password });
+      try {
+        await c.connect();
+        await c.ping();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        c.disconnect();
+      }
+    };
+    expect((await t.req('PUT', `/v1/bdbs/${uid}/passwords`, { body: { password: 'first-pass' } })).status).toBe(200);
+    await waitFor(() => canAuth('first-pass'), { what: 'first password' });
+    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'second-pass' } })).status).toBe(200);
+    await waitFor(() => canAuth('second-pass'), { what: 'second password' });
+    expect(await canAuth('first-pass')).toBe(true);
+    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'first-pass' } })).status).toBe(200);
+    await waitFor(async () => !(await canAuth('first-pass')), { what: 'first password removed' });
+    expect(await canAuth('second-pass')).toBe(true);
+    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'never-set' } })).status).toBe(406);
+  });
+});
+
+describe('traffic and commands', () => {
+  it('stop_traffic drops clients and refuses new ones until resume_traffic', async () => {
+    const bdb = await createBdb(t, { name: 'db-traffic' });
+    const port = bdb.endpoints[0].port;
+    const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/stop_traffic`);
+    expect(r.status, r.text).toBe(200);
+    await waitFor(async () => {
+      const c = client(port);
+      try {
+        await c.connect();
+        await c.ping();
+        return false;
+      } catch {
+        return true;
+      } finally {
+        c.disconnect();
+      }
+    }, { what: 'traffic stopped' });
+    expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/resume_traffic`)).status).toBe(200);
+    await waitFor(async () => {
+      const c = client(port);
+      try {
+        await c.connect();
+        return (await c.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        c.disconnect();
+      }
+    }, { what: 'traffic resumed' });
+  });
+
+  it('POST /v1/bdbs/{uid}/command runs a command on the master (PING → true)', async () => {
+    const bdb = await createBdb(t, { name: 'db-cmd' });
+    const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'PING', args: [] } });
+    expect(r.json).toEqual({ response: true });
+    expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'SET', args: ['a', '1'] } })).json).toEqual({ response: true });
+    expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'GET', args: ['a'] } })).json).toEqual({ response: '1' });
+  });
+});
+
+describe('delete', () => {
+  it('stops the processes, frees the port and removes the files', async () => {
+    const bdb = await createBdb(t, { name: 'db-delete' });
+    const port = bdb.endpoints[0].port;
+    const [shard] = await shardsOf(t, bdb.uid);
+    const pid = pidOf(shard!.dir)!;
+    const r = await t.req('DELETE', `/v1/bdbs/${bdb.uid}`);
+    expect(r.status).toBe(200);
+    await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).status === 404, { what: 'bdb gone' });
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { what: 'shard process gone' });
+    expect(fs.existsSync(shard!.dir)).toBe(false);
+    expect(await shardsOf(t, bdb.uid)).toEqual([]);
+    // The port is free again: a new database can take it.
+    const again = await createBdb(t, { name: 'db-delete-2', port });
+    expect(again.endpoints[0].port).toBe(port);
+    expect((await t.req('DELETE', `/v1/bdbs/${bdb.uid}`)).status).toBe(404);
+  });
+});

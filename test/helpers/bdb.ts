@@ -1,0 +1,37 @@
+/** Helpers for database tests: create and wait, connect a client to the endpoint, read shard pids. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { TestNode } from './test-node.js';
+import { waitFor } from './wait-for.js';
+
+export async function waitStatus(t: TestNode, uid: number, status = 'active', timeoutMs = 20_000): Promise<any> {
+  return waitFor(async () => {
+    const r = await t.req('GET', `/v1/bdbs/${uid}`);
+    return r.json?.status === status ? r.json : undefined;
+  }, { timeoutMs, what: `bdb ${uid} ${status}` });
+}
+
+export async function createBdb(t: TestNode, body: Record<string, unknown>): Promise<any> {
+  const r = await t.req('POST', '/v1/bdbs', { body: { memory_size: 100 * 1024 * 1024, ...body } });
+  if (r.status !== 200) throw new Error(`create failed: ${r.status} ${r.text}`);
+  return waitStatus(t, r.json.uid);
+}
+
+export function client(port: number, opts: { password?: string; username?: string } = {}): Redis {
+  // Errors surface through the rejected commands the tests check; the event copy is noise.
+  return new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...opts }).on('error', () => undefined);
+}
+
+/** Shard records straight from the CCS (uid, role, port, dir). */
+export async function shardsOf(t: TestNode, bdbUid: number): Promise<{ uid: number; role: string; port: number; dir: string }[]> {
+  return (await t.node.composed.kv.list<any>('/shards/')).map((e) => e.value).filter((s) => s.bdb_uid === bdbUid);
+}
+
+export function pidOf(dir: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(dir, 'redis.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  DIRECTIVE_RULES, OTHER_FIELDS, RESERVED_CLIENTS, aclRulesFor, configDrift, defaultUserRules, directivesFor, liveChanges,
+  perShardMemory, persists, unsupportedSettings, type BdbRedisSettings, type DirectiveRule,
+} from '../../src/redis/config-map.js';
+import { shardHarness } from './harness.js';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe('directivesFor', () => {
+  it('RS defaults: unlimited memory, volatile-lru, no persistence, 10000 clients', () => {
+    expect(directivesFor({}, 'master')).toEqual({
+      maxmemory: '0',
+      'maxmemory-policy': 'volatile-lru',
+      appendonly: 'no',
+      appendfsync: 'everysec',
+      save: '',
+      maxclients: String(10000 + RESERVED_CLIENTS),
+      'repl-backlog-size': '1048576',
+    });
+    expect(directivesFor({ type: 'memcached' }, 'master')['maxmemory-policy']).toBe('allkeys-lru');
+  });
+
+  it('memory_size is split over the shards; eviction_policy passes through', () => {
+    expect(perShardMemory({ memory_size: 1 << 30, shards_count: 4 })).toBe(1 << 28);
+    expect(perShardMemory({ memory_size: 1000, shards_count: 3 })).toBe(333);
+    expect(directivesFor({ memory_size: 1 << 30, shards_count: 2, eviction_policy: 'allkeys-lfu' }, 'master')).toMatchObject({
+      maxmemory: String(1 << 29),
+      'maxmemory-policy': 'allkeys-lfu',
+    });
+  });
+
+  it('persistence: aof with its fsync policy; snapshot with its policy (or the default)', () => {
+    expect(directivesFor({ data_persistence: 'aof', aof_policy: 'appendfsync-always' }, 'master')).toMatchObject({ appendonly: 'yes', appendfsync: 'always', save: '' });
+    expect(directivesFor({ data_persistence: 'snapshot', snapshot_policy: [{ secs: 900, writes: 1 }, { secs: 60, writes: 10000 }] }, 'master'))
+      .toMatchObject({ appendonly: 'no', save: '900 1 60 10000' });
+    expect(directivesFor({ data_persistence: 'snapshot' }, 'master').save).toBe('3600 1');
+  });
+
+  it('a replicated database persists on replicas only, unless master_persistence', () => {
+    const bdb: BdbRedisSettings = { data_persistence: 'aof', replication: true };
+    expect(persists(bdb, 'master')).toBeUndefined();
+    expect(persists(bdb, 'slave')).toBe('aof');
+    expect(directivesFor(bdb, 'master').appendonly).toBe('no');
+    expect(directivesFor(bdb, 'slave').appendonly).toBe('yes');
+    expect(directivesFor({ ...bdb, master_persistence: true }, 'master').appendonly).toBe('yes');
+    expect(directivesFor({ data_persistence: 'snapshot', replication: true }, 'master').save).toBe('');
+  });
+
+  it('maxclients keeps room for the manager and replication; repl_backlog_size bytes or auto', () => {
+    expect(directivesFor({ maxclients: 100 }, 'master').maxclients).toBe(String(100 + RESERVED_CLIENTS));
+    expect(directivesFor({ repl_backlog_size: '10485760' }, 'master')['repl-backlog-size']).toBe('10485760');
+    expect(directivesFor({ repl_backlog_size: 'auto' }, 'master')['repl-backlog-size']).toBe('1048576');
+  });
+
+  it('every rule is live on Redis 7.0, and the table and OTHER_FIELDS do not overlap on directive-only fields', () => {
+    expect(DIRECTIVE_RULES.filter((r) => !r.live)).toEqual([]);
+    for (const f of ['resp3', 'disabled_commands', 'tls_mode']) expect(DIRECTIVE_RULES.some((r) => r.fields.includes(f as never))).toBe(false);
+    expect(OTHER_FIELDS).toMatchObject({ resp3: 'proxy', disabled_commands: 'acl', tls_mode: 'proxy', shards_count: 'topology' });
+  });
+});
+
+describe('ACL rules', () => {
+  it('disabled_commands become -cmd rules, comma or space separated, deduplicated', () => {
+    expect(aclRulesFor({ disabled_commands: 'FLUSHALL, keys config|set  flushall' })).toEqual(['-flushall', '-keys', '-config|set']);
+    expect(aclRulesFor({})).toEqual([]);
+  });
+
+  it('default user: passwords as SHA-256, nopass without any, reset (off) when default_user is false', () => {
+    expect(defaultUserRules({ disabled_commands: 'keys' }, ['p1', 'p2'])).toEqual(['reset', 'on', `#${sha('p1')}`, `#${sha('p2')}`, '~*', '&*', '+@all', '-keys']);
+    expect(defaultUserRules({}, [])).toEqual(['reset', 'on', 'nopass', '~*', '&*', '+@all']);
+    expect(defaultUserRules({ default_user: false }, ['p1'])).toEqual(['reset']);
+  });
+
+  it('unsupportedSettings: Redis 8 eviction policies, bad names, AUTH/HELLO', () => {
+    expect(unsupportedSettings({ eviction_policy: 'allkeys-lru', disabled_commands: 'keys,config|set' })).toEqual([]);
+    expect(unsupportedSettings({ eviction_policy: 'allkeys-lrm' })).toEqual([{ field: 'eviction_policy', reason: expect.stringMatching(/not available on Redis 7\.0/) }]);
+    expect(unsupportedSettings({ disabled_commands: 'hello, x y;z' }).map((u) => u.reason)).toEqual(['hello cannot be disabled', 'y;z is not a command name']);
+  });
+});
+
+describe('liveChanges and configDrift', () => {
+  it('only the changed directives, as CONFIG SET steps; no restart on Redis 7.0', () => {
+    const a: BdbRedisSettings = { memory_size: 1 << 30, eviction_policy: 'volatile-lru', data_persistence: 'disabled' };
+    const b: BdbRedisSettings = { ...a, memory_size: 2 << 30, data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 1 }] };
+    expect(liveChanges(a, b)).toEqual({
+      configSet: [{ directive: 'maxmemory', value: String(2 << 30), live: true }, { directive: 'save', value: '60 1', live: true }],
+      restart: [],
+      acl: false,
+      proxy: [],
+      topology: [],
+    });
+    expect(liveChanges(a, a)).toEqual({ configSet: [], restart: [], acl: false, proxy: [], topology: [] });
+  });
+
+  it('depends on the role: enabling AOF on a replicated database touches replicas only', () => {
+    const a: BdbRedisSettings = { replication: true };
+    const b: BdbRedisSettings = { replication: true, data_persistence: 'aof' };
+    expect(liveChanges(a, b, 'master').configSet).toEqual([]);
+    expect(liveChanges(a, b, 'slave').configSet).toEqual([{ directive: 'appendonly', value: 'yes', live: true }]);
+  });
+
+  it('flags ACL, proxy and topology fields, and restart-only directives', () => {
+    const c = liveChanges({ resp3: true, shards_count: 1 }, { resp3: false, disabled_commands: 'keys', shards_count: 2, memory_size: 0 });
+    expect(c).toMatchObject({ acl: true, proxy: ['resp3'], topology: ['shards_count'] });
+    const rules: DirectiveRule[] = [{ directive: 'databases', fields: ['shards_count'], live: false, value: (x) => String(x.shards_count ?? 1) }];
+    expect(liveChanges({}, { shards_count: 3 }, 'master', rules).restart).toEqual([{ directive: 'databases', value: '3', live: false }]);
+  });
+
+  it('configDrift compares desired directives with CONFIG GET output', () => {
+    const desired = directivesFor({ memory_size: 100, data_persistence: 'snapshot', snapshot_policy: [{ secs: 10, writes: 1 }] }, 'master');
+    const observed = { ...(desired as Record<string, string>), save: '10  1' };
+    expect(configDrift(desired, observed)).toEqual([]);
+    expect(configDrift(desired, { ...observed, maxmemory: '0' })).toEqual([{ directive: 'maxmemory', value: '100', live: true }]);
+  });
+});
+
+describe('the table against a real redis-server', () => {
+  const h = shardHarness();
+
+  it('directivesFor values start a shard and read back unchanged (no drift); liveChanges apply with CONFIG SET', async () => {
+    const sup = h.supervisor();
+    const before: BdbRedisSettings = { memory_size: 100 << 20, eviction_policy: 'allkeys-lru', data_persistence: 'snapshot', snapshot_policy: [{ secs: 900, writes: 1 }], maxclients: 500, repl_backlog_size: '2097152' };
+    const shard = h.track(await sup.start(await h.spec(directivesFor(before, 'master'))));
+    const admin = sup.admin(shard);
+    const directives = DIRECTIVE_RULES.map((r) => r.directive);
+    expect(configDrift(directivesFor(before, 'master'), await admin.configGetAll(...directives))).toEqual([]);
+
+    const after: BdbRedisSettings = { ...before, memory_size: 50 << 20, eviction_policy: 'volatile-ttl', data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 1000 };
+    for (const s of liveChanges(before, after).configSet) await admin.configSet(s.directive, s.value);
+    expect(configDrift(directivesFor(after, 'master'), await admin.configGetAll(...directives))).toEqual([]);
+    admin.close();
+    await sup.stop(shard);
+  });
+});
