@@ -114,7 +114,10 @@ export class LocalUsers implements BasicVerifier {
       req.log.info({ login }, 'authentication refused: password expired');
       throw new RsError('password_expired', 'The password has expired: set a new one with PUT /v1/users/password (allowed with the expired password) or ask an admin to reset it');
     }
-    if (!cached) await this.succeeded(user, matched, password, status, scheme, now);
+    // A cached success still clears what an earlier lock left behind (the pair may have been
+    // cached while the account was locked), so the record's status does not stay stale.
+    const stale = user.failed_logins !== undefined || user.locked_at !== undefined || user.status !== status;
+    if (!cached || stale) await this.succeeded(user, matched, password, status, scheme, now, !cached);
     return { uid: user.uid, name: user.name, email: user.email, role: user.role };
   }
 
@@ -139,11 +142,12 @@ export class LocalUsers implements BasicVerifier {
    * matching password re-hashed when the cluster's hashing algorithm changed since it was set
    * (openrs cannot re-hash without the password; docs/notes-users-roles.md).
    */
-  private async succeeded(user: UserRecord, matched: string, password: string, status: string, scheme: HashScheme, now: number): Promise<void> {
-    this.event('user_login_succeeded', user, {}, 'INFO');
+  private async succeeded(user: UserRecord, matched: string, password: string, status: string, scheme: HashScheme, now: number, isLogin: boolean): Promise<void> {
+    if (isLogin) this.event('user_login_succeeded', user, {}, 'INFO');
     const rehashed = hashSchemeOf(matched) !== scheme ? await hashPassword(password, scheme) : undefined;
     const updated = await this.updateRecord(user.uid, (u) => {
-      const changes: Partial<UserRecord> = { ...clearedLockout(u), last_login: Math.floor(now / 1000) };
+      const changes: Partial<UserRecord> = clearedLockout(u);
+      if (isLogin) changes.last_login = Math.floor(now / 1000);
       if (status !== 'active') changes.status = status as UserRecord['status'];
       const i = u.password_hashes.indexOf(matched);
       if (rehashed && i >= 0) changes.password_hashes = u.password_hashes.map((h, j) => (j === i ? rehashed : h));

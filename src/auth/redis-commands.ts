@@ -6,12 +6,23 @@
  */
 
 const REDIS_7_0: Record<string, readonly string[]> = {
-  acl: ['cat', 'deluser', 'dryrun', 'genpass', 'getuser', 'help', 'list', 'load', 'log', 'save', 'setuser', 'users', 'whoami'],
+  acl: [
+    'cat', 'deluser', 'dryrun', 'genpass', 'getuser', 'help', 'list', 'load', 'log', 'save', 'setuser',
+    'users', 'whoami',
+  ],
   append: [], asking: [], auth: [], bgrewriteaof: [], bgsave: [], bitcount: [], bitfield: [],
   bitfield_ro: [], bitop: [], bitpos: [], blmove: [], blmpop: [], blpop: [], brpop: [],
   brpoplpush: [], bzmpop: [], bzpopmax: [], bzpopmin: [],
-  client: ['caching', 'getname', 'getredir', 'help', 'id', 'info', 'kill', 'list', 'no-evict', 'pause', 'reply', 'setname', 'tracking', 'trackinginfo', 'unblock', 'unpause'],
-  cluster: ['addslots', 'addslotsrange', 'bumpepoch', 'count-failure-reports', 'countkeysinslot', 'delslots', 'delslotsrange', 'failover', 'flushslots', 'forget', 'getkeysinslot', 'help', 'info', 'keyslot', 'links', 'meet', 'myid', 'nodes', 'replicas', 'replicate', 'reset', 'saveconfig', 'set-config-epoch', 'setslot', 'shards', 'slaves', 'slots'],
+  client: [
+    'caching', 'getname', 'getredir', 'help', 'id', 'info', 'kill', 'list', 'no-evict', 'pause', 'reply',
+    'setname', 'tracking', 'trackinginfo', 'unblock', 'unpause',
+  ],
+  cluster: [
+    'addslots', 'addslotsrange', 'bumpepoch', 'count-failure-reports', 'countkeysinslot', 'delslots',
+    'delslotsrange', 'failover', 'flushslots', 'forget', 'getkeysinslot', 'help', 'info', 'keyslot', 'links',
+    'meet', 'myid', 'nodes', 'replicas', 'replicate', 'reset', 'saveconfig', 'set-config-epoch', 'setslot',
+    'shards', 'slaves', 'slots',
+  ],
   command: ['count', 'docs', 'getkeys', 'getkeysandflags', 'help', 'info', 'list'],
   config: ['get', 'help', 'resetstat', 'rewrite', 'set'],
   copy: [], dbsize: [], debug: [], decr: [], decrby: [], del: [], discard: [], dump: [], echo: [],

@@ -44,7 +44,10 @@ export class RedisAclService {
     if (acl.trim() === '') throw new RsError('invalid_param', 'acl must contain at least one rule');
     const pubsubDefault = (await this.policy.get())?.value.acl_pubsub_default ?? 'resetchannels';
     const err = checkAclRules(acl, { dialect: 'rs', pubsubDefault });
-    if (err) throw new RsError('invalid_param', `Invalid ACL rule '${err.rule}': ${err.message}`, { extra: { rule: err.rule } });
+    if (!err) return;
+    // A refused password rule is not echoed back (nor into debug logs of the error).
+    const rule = /^[<>#!]/.test(err.rule) ? `${err.rule[0]}***` : err.rule;
+    throw new RsError('invalid_param', `Invalid ACL rule '${rule}': ${err.message}`, { extra: { rule } });
   }
 
   private async check(a: RedisAcl): Promise<void> {

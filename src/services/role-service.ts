@@ -12,7 +12,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Role, RoleCreate, RoleUpdate } from '../schemas/role.js';
 import type { KvBackend, Op } from '../store/kv.js';
 import type { Collection, Versioned } from '../store/object-store.js';
-import { accessControlOps, READ_ONLY_ROLE_UIDS } from './access-defaults.js';
+import { accessControlOps, builtinRoleFor, READ_ONLY_ROLE_UIDS } from './access-defaults.js';
 import { effectiveRole } from './user-rules.js';
 
 /** Where databases and LDAP mappings are kept (bdb.md roles_permissions, ldap_mapping.md role_uids). */
@@ -38,12 +38,21 @@ export class RoleService {
     private readonly events: EventLog,
   ) {}
 
-  /** Clusters bootstrapped before roles existed get the predefined ones at start. */
+  /**
+   * Clusters bootstrapped before roles existed get the predefined ones at start, and their users
+   * (role only, empty role_uids) the predefined role of their management role.
+   */
   async ensureDefaults(): Promise<void> {
     if (await this.kv.get('/counters/roles')) return;
     const ops = accessControlOps();
-    // Create-only: if any of these keys exists already, leave everything as it is.
-    await this.kv.txn(ops.map((op) => ({ key: op.key, modRevision: 0 })), ops);
+    const compares = ops.map((op) => ({ key: op.key, modRevision: 0 }));
+    for (const e of await this.kv.list<UserRecord>(this.users.prefix)) {
+      if (e.value.role_uids?.length) continue;
+      ops.push(this.users.putOp({ ...e.value, role_uids: [builtinRoleFor(e.value.role).uid] }));
+      compares.push({ key: e.key, modRevision: e.modRevision });
+    }
+    // Create-only: if any of these keys exists already (or a user changed meanwhile), leave everything as it is.
+    await this.kv.txn(compares, ops);
   }
 
   list(): Promise<Role[]> {

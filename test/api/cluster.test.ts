@@ -31,7 +31,6 @@ const OMITTED_CLUSTER_FIELDS: Record<string, string> = {
   handle_metrics_redirects: 'undocumented metrics-exporter redirect switch; no metrics exporter yet',
   metrics_system: 'undocumented metrics pipeline selector; no metrics exporter yet',
   module_upload_max_size_mb: 'undocumented module upload limit; module upload comes with the modules API',
-  password_hashing_algorithm: 'comes with the access-control work (requests/cluster/change_password_hashing_algorithm)',
   s3_certificate_verification: 'undocumented; S3 backup locations are not supported',
 };
 

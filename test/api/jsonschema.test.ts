@@ -14,7 +14,7 @@ import { Node } from '../../src/schemas/node.js';
 import type { Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
 
-const OBJECTS = ['bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node'];
+const OBJECTS = ['bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node', 'redis_acl', 'role', 'user'];
 
 const expectRsError = (r: Resp, status: number, code?: string) => {
   expect(r.status, r.text).toBe(status);
