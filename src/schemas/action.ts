@@ -91,6 +91,7 @@ export const StateMachine = Type.Object({
   error: Type.Optional(Type.String({ description: 'A descriptive error string for failed state machine, when known' })),
   heartbeat: Type.Optional(Type.Integer({ description: 'Unix seconds of the last progress (capture)' })),
   progress: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Percent of completed steps' })),
+  node_uid: Type.Optional(Type.String({ description: 'UID of the node where the operation runs (requests/actions)' })),
   pending_ops: Type.Optional(PendingOps),
 }, { additionalProperties: false, description: 'A state machine tracking a database action (objects/state-machine.md)' });
 export type StateMachine = Static<typeof StateMachine>;

@@ -3,6 +3,7 @@
  * shard layout and a state-machine action in ONE transaction and return at once; the reconciler
  * (controller/bdb-controller.ts) makes real redis-server processes and the proxy endpoint match.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { RsError } from '../errors.js';
 import type { Config } from '../config.js';
@@ -118,6 +119,8 @@ export class BdbService {
       endpoint_port: endpointPort,
       passwords: password ? [password] : [],
       traffic: 'on',
+      // RS generates the admin password (replication/SYNC access) itself; reset_admin_pass renews it.
+      authentication_admin_pass: eff.authentication_admin_pass || randomBytes(24).toString('base64url'),
       status: 'pending',
       created_time: now,
       last_changed_time: now,

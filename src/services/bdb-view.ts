@@ -36,6 +36,8 @@ export function bdbView(rec: BdbRecord, shards: ShardSummary[], ctx: ViewContext
     port: rec.endpoint_port,
     proxy_policy: 'single',
   }];
-  if (ctx.maskCredentials && out.authentication_redis_pass) out.authentication_redis_pass = '********';
+  if (ctx.maskCredentials) {
+    for (const k of ['authentication_redis_pass', 'authentication_admin_pass'] as const) if (out[k]) out[k] = '********';
+  }
   return out as Bdb;
 }

@@ -5,6 +5,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import net, { type AddressInfo } from 'node:net';
+import { waitFor } from '../helpers/wait-for.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import { Bootstrap } from '../../src/schemas/bootstrap.js';
@@ -14,7 +15,7 @@ import { Node } from '../../src/schemas/node.js';
 import type { Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
 
-const OBJECTS = ['bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node', 'redis_acl', 'role', 'user'];
+const OBJECTS = ['action', 'bdb', 'bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node', 'redis_acl', 'role', 'shard', 'state_machine', 'user'];
 
 const expectRsError = (r: Resp, status: number, code?: string) => {
   expect(r.status, r.text).toBe(status);
@@ -148,6 +149,19 @@ describe('the schemas describe the live objects', () => {
     expect(one.status).toBe(200);
     expectDescribes(schema, one.json, 'node 1');
     for (const n of (await t.req('GET', '/v1/nodes')).json) expectDescribes(schema, n, `node ${n.uid}`);
+  });
+
+  it('bdb validates GET /v1/bdbs/{uid} of a real database; shard and state_machine validate theirs', async () => {
+    const created = await t.req('POST', '/v1/bdbs', { body: { name: 'schema-db', memory_size: 64 * 1024 * 1024 } });
+    expect(created.status, created.text).toBe(200);
+    const uid = created.json.uid;
+    await waitFor(async () => (await t.req('GET', `/v1/bdbs/${uid}`)).json.status === 'active', { what: 'bdb active' });
+    expectDescribes(await schemaOf('bdb'), (await t.req('GET', `/v1/bdbs/${uid}`)).json, 'GET /v1/bdbs/{uid}');
+    const shardSchema = await schemaOf('shard');
+    for (const sh of (await t.req('GET', `/v1/bdbs/${uid}/shards`)).json) expectDescribes(shardSchema, sh, 'shard');
+    const action = (await t.req('GET', `/v1/actions/${created.json.action_uid}`)).json;
+    const v = compile(await schemaOf('state_machine'));
+    expect(v(action), JSON.stringify(v.errors)).toBe(true);
   });
 
   it('license validates GET /v1/license', async () => {
