@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { registerConventions } from './api/conventions.js';
 import { bootstrapRoutes } from './api/bootstrap.js';
 import { bdbRoutes } from './api/bdbs.js';
+import { bdbAvailabilityRoutes } from './api/bdb-availability.js';
+import { bdbActionRoutes } from './api/bdb-actions.js';
 import { shardRoutes } from './api/shards.js';
 import { actionRoutes } from './api/actions.js';
 import { certificateRoutes } from './api/certificates.js';
@@ -20,6 +22,10 @@ import { nodeRoutes } from './api/nodes.js';
 import { redisAclRoutes } from './api/redis-acls.js';
 import { roleRoutes } from './api/roles.js';
 import { userRoutes } from './api/users.js';
+import { ssoRoutes } from './api/sso.js';
+import { statsRoutes } from './api/stats.js';
+import { logRoutes } from './api/logs.js';
+import { alertRoutes } from './api/alerts.js';
 import type { Composed } from './compose.js';
 import './api/route-types.js';
 
@@ -39,6 +45,7 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
     isBootstrapped: () => c.services.bootstrap.isBootstrapped(),
     authenticate: (req) => c.authenticator.authenticate(req),
     verifyCredentials: (login, password, req) => c.authenticator.verifyCredentials(login, password, req),
+    bdbScope: (caller) => c.bdbScope(caller),
     // If the store cannot be read, nobody can be authenticated either; let the healthcheck answer
     // "inactive" (its handler checks the store) instead of failing with 500.
     healthcheckNeedsAuth: async () => {
@@ -58,6 +65,8 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(jsonschemaRoutes());
   await app.register(healthRoutes(c.services));
   await app.register(bdbRoutes(c.services));
+  await app.register(bdbAvailabilityRoutes(c.services));
+  await app.register(bdbActionRoutes(c.services));
   await app.register(shardRoutes(c.services));
   await app.register(actionRoutes(c.services));
   await app.register(jwtRoutes(c.services));
@@ -66,5 +75,9 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(userRoutes(c.services));
   await app.register(roleRoutes(c.services));
   await app.register(redisAclRoutes(c.services));
+  await app.register(ssoRoutes(c.services));
+  await app.register(statsRoutes(c.stats.stats));
+  await app.register(logRoutes(c.events));
+  await app.register(alertRoutes(c.alerts));
   return app;
 }

@@ -23,6 +23,10 @@ import { REDIS_ACLS_PREFIX } from './services/access-defaults.js';
 import { RedisAclService } from './services/redis-acl-service.js';
 import { RoleService } from './services/role-service.js';
 import { UserService } from './services/user-service.js';
+import { SsoService } from './services/sso-service.js';
+import type { SsoRecord } from './schemas/sso.js';
+import { bdbScopeOf, type BdbScope } from './auth/bdb-scope.js';
+import type { Caller } from './api/route-types.js';
 import type { RedisAcl } from './schemas/redis-acl.js';
 import type { Role } from './schemas/role.js';
 import type { LdapMapping } from './schemas/ldap.js';
@@ -30,10 +34,17 @@ import type { KvBackend } from './store/kv.js';
 import { Collection, Singleton } from './store/object-store.js';
 import { openStore } from './store/open-store.js';
 import { composeDataPlane } from './controller/compose-data-plane.js';
+import { composeStats, type StatsParts } from './stats/compose-stats.js';
+import { composeAlerts } from './events/alerts-compose.js';
+import type { AlertService } from './events/alerts.js';
+import { composeMetrics } from './metrics/compose-metrics.js';
+import type { MetricsExporter } from './metrics/exporter.js';
 import type { ControllerManager } from './controller/manager.js';
 import type { ActionService } from './services/action-service.js';
 import type { BdbService } from './services/bdb-service.js';
 import type { ShardService } from './services/shard-service.js';
+import type { BdbBackupService } from './services/bdb-backup-service.js';
+import type { AvailabilityService } from './services/availability-service.js';
 import type { EventStore } from './store/event-store.js';
 import { SqliteEventStore } from './store/sqlite/sqlite-events.js';
 import { EventLog } from './events/event-log.js';
@@ -52,11 +63,14 @@ export interface Services {
   users: UserService;
   roles: RoleService;
   redisAcls: RedisAclService;
+  sso: SsoService;
   health: { ccsReachable(): Promise<boolean> };
   bdbs: BdbService;
   actions: ActionService;
   controllers: ControllerManager;
   shardViews: ShardService;
+  availability: AvailabilityService;
+  bdbData: BdbBackupService;
 }
 
 export interface Composed {
@@ -71,6 +85,14 @@ export interface Composed {
   services: Services;
   authenticator: Authenticator;
   policy: Singleton<ClusterSettings>;
+  /** Stats sampler, rollups and the stats API (started with the controllers). */
+  stats: StatsParts;
+  /** Cluster, node and database alerts, evaluated at every stats sample. */
+  alerts: AlertService;
+  /** The Prometheus exporter (node-runtime makes it listen on metrics_port). */
+  metrics: MetricsExporter;
+  /** The databases a caller's roles limit it to (role.md `resources`), undefined = all. */
+  bdbScope(caller: Caller): Promise<BdbScope | undefined>;
 }
 
 export async function compose(config: Config, log: Logger, clock: Clock = systemClock): Promise<Composed> {
@@ -95,7 +117,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const roleService = new RoleService(kv, roles, users, eventLog);
   const redisAclService = new RedisAclService(kv, new Collection<RedisAcl>(kv, REDIS_ACLS_PREFIX), policy, eventLog);
   const localUsers = new LocalUsers(users, { settings: () => userService.loginSettings(), events: eventLog, clock });
-  const jwt = new JwtAuth(new Singleton<JwtSigningKey>(kv, JWT_KEY), users, clock);
+  const jwt = new JwtAuth(new Singleton<JwtSigningKey>(kv, JWT_KEY), users, clock, async () => (await userService.loginSettings()).policy);
   const ldapConfig = new LdapConfigService(kv);
   const ldapMappings = new LdapMappingService(kv, new Collection<LdapMapping>(kv, '/ldap_mappings/'), new Collection<RoleRef>(kv, ROLES_PREFIX));
 
@@ -104,11 +126,20 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
 
   const dataPlane = await composeDataPlane({ config, kv, log, clock, eventLog, shards, cluster, policy, nodes, redis });
   let controllersStarted: Promise<void> | undefined;
-  const startControllers = () => (controllersStarted ??= dataPlane.manager.start());
+  const stats = composeStats({ config, log, clock, kv, plane: dataPlane.plane, shards, nodes, shardViews: dataPlane.shardViews });
+  const startControllers = () => (controllersStarted ??= dataPlane.manager.start().then(() => stats.start()));
 
   const clusterName = async () => (await cluster.get())?.value.name ?? '';
   const certificates = new CertificateService(kv, tls, clusterName, clock);
   const license = new LicenseService(licenseRec, shards, clusterName, clock);
+  const alerts = composeAlerts({
+    kv, log, clock, eventLog, cluster, nodes, sampler: stats.sampler,
+    licenseExpiry: async () => new Date((await license.get()).expiration_date),
+    certificates: () => certificates.list(),
+  });
+  const metrics = composeMetrics({
+    config, log, clock, tls, kv, stats, cluster, nodes, users, license: () => license.get(), certificates: () => certificates.list(),
+  });
   let bootstrap: BootstrapService;
   const nodeService = new NodeService(nodes, shards, clock, redis ? [redis] : [], () => (bootstrap?.isBootstrapped() ? 1 : undefined));
   const clusterService = new ClusterService(cluster, policy, cmSettings, certificates, tls);
@@ -143,10 +174,16 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     kv,
     events,
     eventLog,
+    stats,
+    alerts,
+    metrics,
     tls,
     policy,
     authenticator: new Authenticator([localUsers, new LdapAuth(ldapConfig, ldapMappings)], jwt,
-      (login) => eventLog.write('user_login_failed', { login, reason: 'unknown_user' }, 'WARNING')),
+      (login) => eventLog.write('user_login_failed', { login, reason: 'unknown_user' }, 'WARNING'),
+      // disable-basic-authentication.md: cluster-wide switch, read at each request.
+      async () => (await cluster.get())?.value.control_plane_basic_authentication !== false),
+    bdbScope: (caller) => bdbScopeOf(caller, roles, () => shards.all()),
     services: {
       bootstrap,
       cluster: clusterService,
@@ -159,10 +196,13 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
       users: userService,
       roles: roleService,
       redisAcls: redisAclService,
+      sso: new SsoService(new Singleton<SsoRecord>(kv, '/sso'), cluster, async () => (await certificates.get('sso_service'))?.key !== undefined),
       bdbs: dataPlane.bdbs,
       actions: dataPlane.actions,
       controllers: dataPlane.manager,
       shardViews: dataPlane.shardViews,
+      availability: dataPlane.availability,
+      bdbData: dataPlane.bdbData,
       health: {
         async ccsReachable() {
           try {

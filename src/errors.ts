@@ -57,6 +57,11 @@ export const ERROR_CATALOG = {
   failover_shards_different_bdb: [400, 'All failover shards should be in the same database'],
   db_busy: [409, 'Database is currently busy'],
   action_not_exist: [404, 'Action does not exist'],
+  // Availability (requests/bdbs/availability.md); bdb_unavailable gets documented suffixes (services/availability-service.ts).
+  db_not_found: [404, 'Database does not exist in the cluster'],
+  no_quorum: [503, 'Master healthcheck failed (no quorum in the cluster)'],
+  bdb_unavailable: [503, 'Database is not available'],
+  bdb_endpoint_unavailable: [503, 'Local database endpoint is not available'],
   unsupported_action: [400, 'This database action is not supported'],
 
   // jsonschema.
@@ -98,6 +103,11 @@ export const ERROR_CATALOG = {
   redis_acl_not_exist: [404, 'Redis ACL does not exist'], // (openrs)
   redis_acl_in_use: [406, 'The Redis ACL is in use'], // (openrs)
   password_hashing_algorithm_already_set: [400, 'This password hashing algorithm is already set'], // (openrs)
+
+  // Single sign-on (requests/cluster/sso.md): codes and statuses from the page.
+  missing_param: [400, 'A required parameter is missing while SSO is being enabled'],
+  missing_certificate: [406, 'SSO certificate is not found'],
+  saml_metadata_parsing_error: [400, 'IdP metadata is not a valid base64-encoded XML'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -39,10 +39,12 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
     // node, and bootstrap records the real port (the configured one may be 0).
     await app.listen({ host: config.api_addr, port: config.api_port });
     composed.setListeningPort((app.server.address() as AddressInfo).port);
+    await composed.metrics.listen();
     generatedPassword = await autoBootstrap(config, composed, log, opts.print ?? ((l) => process.stdout.write(`${l}\n`)));
     if (composed.services.bootstrap.isBootstrapped()) await composed.startControllers();
   } catch (e) {
     await app.close().catch(() => undefined);
+    await composed.metrics.close().catch(() => undefined);
     composed.events.close();
     await composed.kv.close().catch(() => undefined);
     throw e;
@@ -60,6 +62,8 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
       closing ??= (async () => {
         await app.close();
         await composed.services.bootstrap.settled();
+        await composed.metrics.close();
+        await composed.stats.stop();
         await composed.services.controllers.stop({ stopDatabases: closeOpts.stopDatabases === true });
         composed.events.close();
         await composed.kv.close();

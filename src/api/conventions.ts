@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RsError } from '../errors.js';
 import { roleAllows } from '../auth/permissions.js';
 import { parseToken } from '../auth/authenticate.js';
+import { bdbScopeRuleFor, bdbUidOf, filterByScope, OutOfScope, type BdbScope } from '../auth/bdb-scope.js';
 import { ANY_MANAGEMENT_ROLE, type Caller } from './route-types.js';
 
 export interface ConventionDeps {
@@ -18,6 +19,22 @@ export interface ConventionDeps {
   healthcheckNeedsAuth(): Promise<boolean>;
   /** Check a username and password (as Basic would), for `access: 'login'` bodies; 401 if wrong. */
   verifyCredentials?(login: string, password: string, req: FastifyRequest): Promise<Caller>;
+  /** The databases a caller's role is limited to (role.md `resources`), undefined = all. */
+  bdbScope?(caller: Caller): Promise<BdbScope | undefined>;
+}
+
+/** One registered route as declared (HEAD twins included), for tests and tooling. */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  config: import('fastify').FastifyContextConfig;
+}
+
+const declared = new WeakMap<FastifyInstance, DeclaredRoute[]>();
+
+/** Every route registered on `app` since registerConventions, with its permission config. */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  return declared.get(app) ?? [];
 }
 
 /** `x-api-version` values we answer: 1 or 2, optionally with a leading v and minor parts. */
@@ -25,6 +42,8 @@ const API_VERSION = /^v?[12](\.[0-9]+)*$/i;
 
 export function registerConventions(app: FastifyInstance, deps: ConventionDeps): void {
   const routes: { methods: string[]; pattern: RegExp }[] = [];
+  const table: DeclaredRoute[] = [];
+  declared.set(app, table);
 
   app.addHook('onRoute', (opts) => {
     const methods = ([] as string[]).concat(opts.method);
@@ -38,6 +57,12 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
       .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('/');
     routes.push({ methods, pattern: new RegExp(`^${source}/?$`) });
+    if (opts.config && opts.config.bdbScope === undefined) {
+      // A copy: plugins often share one config object between several routes.
+      const rule = bdbScopeRuleFor(methods[0]!, opts.url);
+      if (rule) opts.config = { ...opts.config, bdbScope: rule };
+    }
+    for (const method of methods) table.push({ method, url: opts.url, config: opts.config ?? {} });
   });
 
   // JSON only. An empty body is "no body" (clients often send Content-Type on body-less POSTs);
@@ -102,9 +127,37 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     if (!roleAllows(req.caller.role, cfg.permission)) {
       throw new RsError('insufficient_permissions', `Role '${req.caller.role}' lacks permission '${cfg.permission}'`);
     }
+    // Roles limited to some databases (bdb-scope.ts): check the database the route names.
+    const rule = cfg.bdbScope;
+    if (!rule || !deps.bdbScope) return;
+    const scope = await deps.bdbScope(req.caller);
+    if (!scope) return;
+    req.bdbScope = scope;
+    const outOfScope = (what: string) => new RsError('insufficient_permissions', `Role '${req.caller!.role}' has no access to ${what}`);
+    if (rule.deny) throw outOfScope(`this operation: it is limited to databases ${[...scope.bdbs].join(', ') || '(none)'}`);
+    const params = (req.params ?? {}) as Record<string, string | undefined>;
+    if (rule.param) {
+      const uid = /^[0-9]{1,9}$/.test(params[rule.param] ?? '') ? Number(params[rule.param]) : undefined;
+      if (uid === undefined || !scope.bdbs.has(uid)) throw outOfScope(`database ${params[rule.param]}`);
+    }
+    if (rule.shardParam) {
+      // A shard that does not exist is left to the handler (404); one of another database is refused.
+      const owner = (await scope.shardBdbs()).get(bdbUidOf(params[rule.shardParam]) ?? -1);
+      if (owner !== undefined && !scope.bdbs.has(owner)) throw outOfScope(`shard ${params[rule.shardParam]}`);
+    }
   });
 
-  app.addHook('preSerialization', async (req: FastifyRequest<{ Querystring: { fields?: string } }>, _reply, payload) => {
+  app.addHook('preSerialization', async (req: FastifyRequest<{ Querystring: { fields?: string } }>, reply, payload) => {
+    // Scoped callers see only their databases (before `fields=` may drop the field that tells).
+    const rule = req.routeOptions.config?.bdbScope;
+    if (req.bdbScope && rule && (rule.field || rule.shardField) && reply.statusCode < 300) {
+      try {
+        payload = filterByScope(payload, rule, req.bdbScope.bdbs, rule.shardField ? await req.bdbScope.shardBdbs() : undefined);
+      } catch (e) {
+        if (e instanceof OutOfScope) throw new RsError('insufficient_permissions', `Role '${req.caller?.role}' has no access to this database`);
+        throw e;
+      }
+    }
     const fields = req.method === 'GET' ? req.query?.fields : undefined;
     if (typeof fields !== 'string' || fields === '' || payload === null || typeof payload !== 'object') return payload;
     const wanted = fields.split(',').map((f) => f.trim()).filter(Boolean);

@@ -8,6 +8,7 @@
  *   JSON body, objects/jwt_authorize.md; conventions.ts verifies them before the permission check).
  */
 import type { ManagementRole } from '../auth/permissions.js';
+import type { BdbScope, BdbScopeRule } from '../auth/bdb-scope.js';
 
 export type RouteAccess = 'cluster' | 'bootstrap' | 'healthcheck' | 'login';
 
@@ -24,6 +25,11 @@ export interface Caller {
   name: string;
   email: string;
   role: ManagementRole;
+  /**
+   * The roles the caller holds (user.md role_uids; for LDAP callers, the roles of the matched
+   * mappings). Read by the bdb scope check (auth/bdb-scope.ts) for roles limited by `resources`.
+   */
+  role_uids?: readonly number[];
 }
 
 declare module 'fastify' {
@@ -38,8 +44,15 @@ declare module 'fastify' {
     selfService?: boolean;
     /** A caller whose password has expired may call this route (PUT /v1/users/password, to set a new one). */
     allowExpiredPassword?: boolean;
+    /**
+     * How the route touches databases, for callers whose role is limited to some databases
+     * (role.md `resources`). Inferred from the URL by auth/bdb-scope.ts when not given.
+     */
+    bdbScope?: BdbScopeRule;
   }
   interface FastifyRequest {
     caller?: Caller;
+    /** The databases a scoped caller may see (set by conventions.ts); absent = all. */
+    bdbScope?: BdbScope;
   }
 }

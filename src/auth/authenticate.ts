@@ -1,7 +1,8 @@
 /**
  * Resolve the caller of a request. `Authorization: JWT <token>` / `Bearer <token>` goes to the
  * token verifier; Basic credentials go to each Basic verifier in order (local users, then LDAP):
- * the first that recognises the login decides. Anything else → 401.
+ * the first that recognises the login decides. Anything else → 401. When the cluster turns Basic
+ * off, Basic headers are refused (401) except on `access: 'login'` routes.
  */
 import type { FastifyRequest } from 'fastify';
 import { RsError } from '../errors.js';
@@ -41,6 +42,8 @@ export class Authenticator {
     private readonly token?: TokenVerifier,
     /** Told when no verifier knows a login (e.g. to write a user_login_failed event). */
     private readonly onUnknownLogin?: (login: string) => void,
+    /** False when the cluster refuses Basic credentials (control_plane_basic_authentication). */
+    private readonly basicEnabled?: () => Promise<boolean>,
   ) {}
 
   async authenticate(req: FastifyRequest): Promise<Caller> {
@@ -52,6 +55,12 @@ export class Authenticator {
     }
     const creds = parseBasic(header);
     if (!creds) throw new RsError('unauthorized');
+    // disable-basic-authentication.md: with Basic off, clients get a JWT from POST
+    // /v1/users/authorize (access 'login', which still takes a username and password) and use it
+    // everywhere else. Refused before any password check, so Basic cannot even be used to guess.
+    if (this.basicEnabled && req.routeOptions?.config?.access !== 'login' && !(await this.basicEnabled())) {
+      throw new RsError('unauthorized', 'Basic authentication is disabled on this cluster (control_plane_basic_authentication); use a JWT from POST /v1/users/authorize');
+    }
     return this.verifyCredentials(creds.username, creds.password, req);
   }
 

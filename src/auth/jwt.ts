@@ -8,7 +8,9 @@
  *   reads it from the CCS, so a token issued by one node works on all. No route returns it.
  * - A token only names its user (`uid`, a string as in RS's example token). Existence, status and
  *   role are read from the current `/users/<uid>` record at every use, so deleting or locking a
- *   user, or changing their role, takes effect at once rather than when the token expires.
+ *   user, or changing their role, takes effect at once rather than when the token expires. The
+ *   status is computed with `userStatus()` (login-policy.ts) under the cluster's current policy,
+ *   so a password that expires by time, or a lock that runs out, counts without any write.
  * - `rotateKey()` replaces the secret; every token issued before fails at once. The spec documents
  *   no route for it, so openrs adds none (docs/notes-jwt.md).
  */
@@ -22,6 +24,7 @@ import type { Collection, Singleton } from '../store/object-store.js';
 import { KvConflictError } from '../store/kv.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { TokenVerifier } from './authenticate.js';
+import { DEFAULT_LOGIN_POLICY, userStatus, type LoginPolicy } from './login-policy.js';
 import type { UserRecord } from './user-record.js';
 
 /** The CCS key holding the signing secret. */
@@ -44,12 +47,16 @@ const UID_CLAIM = /^[1-9][0-9]{0,14}$/;
 const secretOf = (k: JwtSigningKey): Uint8Array => new Uint8Array(Buffer.from(k.secret, 'base64url'));
 
 /** The caller a user record stands for (the same mapping LocalUsers applies to Basic logins). */
-export const callerOf = (u: UserRecord): Caller => ({ uid: u.uid, name: u.name, email: u.email, role: u.role });
+export const callerOf = (u: UserRecord): Caller => ({ uid: u.uid, name: u.name, email: u.email, role: u.role, role_uids: u.role_uids });
 
-/** Only active users hold tokens; refresh_jwt.md: 401 when "the password has expired". */
-function assertActive(user: UserRecord): void {
-  if (user.status === 'password_expired') throw new RsError('password_expired');
-  if (user.status !== 'active') throw new RsError('unauthorized', `User '${user.name}' is ${user.status}`);
+/**
+ * Only active users hold tokens; refresh_jwt.md: 401 when "the password has expired". The status
+ * is the computed one (lock duration, password age), not the stored hint.
+ */
+function assertActive(user: UserRecord, policy: LoginPolicy, nowMs: number): void {
+  const status = userStatus(user, policy, nowMs);
+  if (status === 'password_expired') throw new RsError('password_expired');
+  if (status !== 'active') throw new RsError('unauthorized', `User '${user.name}' is ${status}`);
 }
 
 export class JwtAuth implements TokenVerifier {
@@ -57,7 +64,13 @@ export class JwtAuth implements TokenVerifier {
     private readonly signingKey: Singleton<JwtSigningKey>,
     private readonly users: Collection<UserRecord>,
     private readonly clock: Clock,
+    /** The cluster's current login policy (lockout duration, password expiration), read at each use. */
+    private readonly loginPolicy: () => Promise<LoginPolicy> = async () => DEFAULT_LOGIN_POLICY,
   ) {}
+
+  private async checkActive(user: UserRecord): Promise<void> {
+    assertActive(user, await this.loginPolicy(), this.clock.now().getTime());
+  }
 
   /**
    * A token for an authenticated caller. Only users kept in the CCS get one: the token is
@@ -69,7 +82,7 @@ export class JwtAuth implements TokenVerifier {
     if (!user || user.name !== caller.name || user.email !== caller.email) {
       throw new RsError('unauthorized', 'JWT authorization is available only to users stored in the cluster');
     }
-    assertActive(user);
+    await this.checkActive(user);
     return this.sign(user.uid, ttl);
   }
 
@@ -133,7 +146,7 @@ export class JwtAuth implements TokenVerifier {
   private async activeUser(uid: number): Promise<UserRecord> {
     const user = (await this.users.get(uid))?.value;
     if (!user) throw new RsError('unauthorized', 'The token\'s user no longer exists');
-    assertActive(user);
+    await this.checkActive(user);
     return user;
   }
 

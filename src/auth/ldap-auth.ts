@@ -75,7 +75,7 @@ export class LdapAuth implements BasicVerifier {
       req.log.info({ login, dn: found.dn }, 'LDAP user is in no mapped group');
       throw new RsError('unauthorized', 'Invalid credentials (no LDAP mapping grants access)');
     }
-    return { uid: LDAP_CALLER_UID, name: login, email: found.email, role };
+    return { uid: LDAP_CALLER_UID, name: login, email: found.email, role, role_uids: await this.mappings.roleUidsForGroups(found.groups) };
   }
 
   private cached(key: string): Found | undefined {

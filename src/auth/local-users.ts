@@ -118,7 +118,7 @@ export class LocalUsers implements BasicVerifier {
     // cached while the account was locked), so the record's status does not stay stale.
     const stale = user.failed_logins !== undefined || user.locked_at !== undefined || user.status !== status;
     if (!cached || stale) await this.succeeded(user, matched, password, status, scheme, now, !cached);
-    return { uid: user.uid, name: user.name, email: user.email, role: user.role };
+    return { uid: user.uid, name: user.name, email: user.email, role: user.role, role_uids: user.role_uids };
   }
 
   private event(type: string, user: UserRecord, fields: Record<string, unknown>, severity: 'INFO' | 'WARNING'): void {

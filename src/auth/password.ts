@@ -7,7 +7,7 @@
  * Parameters are part of the stored form, so they can be raised later without invalidating
  * existing hashes.
  */
-import { pbkdf2 as pbkdf2Cb, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, pbkdf2 as pbkdf2Cb, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const scrypt = (pw: string, salt: Buffer, len: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(pw, salt, len, opts, (err, key) => (err ? reject(err) : resolve(key))));
@@ -86,4 +86,12 @@ export function generatePassword(length = 24): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
   const bytes = randomBytes(length);
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}
+
+/**
+ * The form a password takes in Redis ACL rules (`#<sha256 hex>`), kept beside the scrypt/PBKDF2 hash so that
+ * the user can sign in to databases (UserRecord.db_password_sha256; docs/notes-data-plane.md).
+ */
+export function redisPasswordHash(password: string): string {
+  return createHash('sha256').update(password).digest('hex');
 }

@@ -40,6 +40,13 @@ export interface UserRecord {
   password_issue_date: string;
   /** Hashes (auth/password.ts); a user may hold several valid passwords at once. */
   password_hashes: string[];
+  /**
+   * SHA-256 (hex) of each password, set together with `password_hashes`: the form Redis ACL rules take
+   * (`#<hex>`), for the database users made from bdb roles_permissions. Redis needs the password or this
+   * hash and cannot use a salted scrypt one (docs/notes-data-plane.md). Absent for passwords set before
+   * openrs kept it: such a user gets database access once a password is set again.
+   */
+  db_password_sha256?: string[];
   /** UNIX time (s) of the last successful login (at most once per verification cache window). */
   last_login?: number;
   /** Failed logins counted towards the lockout threshold, and when the last one happened (ms). */

@@ -5,16 +5,22 @@
  * Level-based: it never asks "what changed", so a restart at any point converges.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
+import type { ShardAdmin } from '../redis/admin.js';
 import { configDrift, defaultUserRules, directivesFor } from '../redis/config-map.js';
-import type { ShardSpec } from '../redis/supervisor.js';
+import { killGroup, processState, waitGone } from '../redis/proc.js';
+import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
+import { isDataAction } from '../services/bdb-data-ops.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 import type { ShardInventory, ShardSummary } from '../services/shard-inventory.js';
 import type { EventLog } from '../events/event-log.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
 import type { DataPlane } from './data-plane.js';
+import { dbUsersFor, type DbUsersInput } from './db-users.js';
+import { endpointSpec, endpointUid, type CertPair } from './endpoint-spec.js';
 import { TerminalError, type ReconcileResult } from './queue.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -32,20 +38,54 @@ export interface BdbControllerDeps {
   log: Logger;
   /** Address endpoints listen on (the API address: 0.0.0.0 by default). */
   endpointAddr: string;
+  /** Users, roles' Redis ACLs and the cluster pub/sub default, and the proxy certificate: read at every pass. */
+  access: AccessReader;
+  /** The shards' internal admin ACL user (never touched by database user rules). */
+  adminUser: string;
 }
+
+/** What the reconciler reads besides bdbs and shards. */
+export interface AccessReader {
+  dbUsersInput(): Promise<Omit<DbUsersInput, 'reserved'>>;
+  proxyCertificate(): Promise<CertPair | undefined>;
+}
+
+/** How long a graceful (FAILOVER command) switch may take before openrs promotes the replica itself. */
+const GRACEFUL_FAILOVER_MS = 5_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
 
 export class BdbController {
   private readonly attempts = new Map<number, number>();
+  /** Per-bdb serialization: a reconcile and a watchdog or API failover never run at once on one database. */
+  private readonly locks = new Map<number, Promise<unknown>>();
+  /** Database users skipped last time (name → reason), so a skip is logged once, not at every pass. */
+  private readonly skipped = new Map<number, string>();
 
   constructor(private readonly d: BdbControllerDeps) {}
 
+  private async locked<T>(uid: number, fn: () => Promise<T>): Promise<T> {
+    const run = (this.locks.get(uid) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(uid, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(uid) === tail) this.locks.delete(uid);
+    }
+  }
+
   async reconcile(key: string): Promise<ReconcileResult | void> {
     const uid = Number(key.split(':')[1]);
+    return this.locked(uid, () => this.reconcileLocked(key, uid));
+  }
+
+  private async reconcileLocked(key: string, uid: number): Promise<ReconcileResult | void> {
     const rec = (await this.d.bdbs.get(uid))?.value;
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
-    const action = await this.d.actions.openFor(key);
+    // Dataset operations (export, import, backup, recover) are run by backup-controller.ts.
+    const open = await this.d.actions.openFor(key);
+    const action = open && !isDataAction(open.name) ? open : undefined;
     if (action?.status === 'pending') await this.d.actions.transition(action.action_uid, 'active', { progress: 10, state: 'running' });
     try {
       if (!rec) {
@@ -59,9 +99,12 @@ export class BdbController {
         this.attempts.delete(uid);
         return;
       }
+      // Shards that could not be restarted wait for POST /v1/bdbs/{uid}/actions/recover (backup-controller.ts).
+      if (rec.status === 'recovery') return;
       const res = await this.converge(rec, shards, action?.action_uid);
       if (res) return res;
-      if (rec.status !== 'active') await this.setStatus(uid, 'active');
+      // 'import-pending' ends when the import does (backup-controller.ts).
+      if (rec.status !== 'active' && rec.status !== 'import-pending') await this.setStatus(uid, 'active');
       if (action) await this.d.actions.transition(action.action_uid, 'completed');
       this.attempts.delete(uid);
     } catch (err) {
@@ -89,13 +132,12 @@ export class BdbController {
   }
 
   private spec(rec: BdbRecord, s: ShardSummary, master?: ShardSummary): ShardSpec {
-    return {
-      uid: s.uid,
-      port: s.port!,
-      dir: s.dir!,
-      directives: { ...directivesFor(rec, s.role), ...(master ? { replicaof: `${LOOPBACK} ${master.port}` } : {}) },
-      aclFile: true,
-    };
+    const directives: Directives = { ...directivesFor(rec, s.role), ...(master ? { replicaof: `${LOOPBACK} ${master.port}` } : {}) };
+    // A shard whose newest data is its AOF (a replica promoted after a crash of everything) must
+    // load it: redis-server reads the AOF only with appendonly yes. The reconcile that follows
+    // sets the role's own setting live.
+    if (rec.replication && rec.data_persistence === 'aof' && directives.appendonly === 'no' && aofIsNewest(s.dir!)) directives.appendonly = 'yes';
+    return { uid: s.uid, port: s.port!, dir: s.dir!, directives, aclFile: true };
   }
 
   /** Make processes, config, ACL users, replication and the endpoint match; undefined when done. */
@@ -109,8 +151,18 @@ export class BdbController {
     // A dead master with a live replica must fail over, never restart: a replicated master may
     // not persist, and a replica resyncing from an empty master would lose the data.
     if (replicas.length && !(await this.alive(master)) && (await this.anyAlive(replicas))) {
-      await this.failover(rec.uid, 'master not running');
+      await this.doFailover(rec.uid, 'master not running');
       return { requeueAfterMs: 0 };
+    }
+    // Nothing runs (a crash of the whole node): the shard with the newest persistence files
+    // starts as the master, so the others resync from the data rather than from an empty master.
+    if (replicas.length && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
+      const newest = [master, ...replicas].map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
+      if (newest.s.uid !== master.uid && newest.at > persistedAt(master.dir!)) {
+        await this.d.kv.txn([], [this.d.shardsStore.putOp({ ...newest.s, role: 'master' }), this.d.shardsStore.putOp({ ...master, role: 'slave' })]);
+        this.d.log.warn({ bdb: rec.uid, from: master.uid, to: newest.s.uid }, 'no shard running: restarting from the replica with the newest data');
+        return { requeueAfterMs: 0 };
+      }
     }
     for (const s of [master, ...replicas]) {
       let h = plane.handles.get(s.uid);
@@ -123,33 +175,55 @@ export class BdbController {
     }
     if (actionUid) await this.d.actions.transition(actionUid, 'active', { progress: 50, state: 'configuring' });
 
+    const users = await this.dbUsers(rec);
     for (const s of [master, ...replicas]) {
       const admin = plane.admin(s);
       const desired = directivesFor(rec, s.role);
       const observed = await admin.configGetAll(...Object.keys(desired));
       for (const step of configDrift(desired, observed)) await admin.configSet(step.directive, step.value);
-      await admin.aclSetUser('default', defaultUserRules(rec, rec.passwords));
-      await admin.command('ACL', ['SAVE']);
+      await this.applyUsers(admin, rec, users);
       const role = await admin.role();
       if (s.role === 'master' && role.role !== 'master') await admin.replicaOfNoOne();
       if (s.role === 'slave' && (role.role !== 'slave' || role.masterPort !== master.port)) await admin.replicaOf(LOOPBACK, master.port!);
     }
 
     await plane.ensureProxy();
-    await plane.proxy.setEndpoint({
-      uid: `${rec.uid}:1`,
-      port: rec.endpoint_port,
+    await plane.proxy.setEndpoint(endpointSpec(rec, {
       addr: this.d.endpointAddr,
-      target: { host: LOOPBACK, port: master.port! },
-      ...(rec.max_connections ? { max_connections: rec.max_connections } : {}),
-      traffic: rec.traffic,
-    });
+      master: { host: LOOPBACK, port: master.port! },
+      proxyCert: await this.d.access.proxyCertificate(),
+    }));
 
     for (const r of replicas) {
       const info = (await plane.admin(r).info('replication')).replication ?? {};
       if (info.master_link_status !== 'up' || info.master_sync_in_progress === '1') return { requeueAfterMs: 50 };
     }
     return undefined;
+  }
+
+  /** The database users this bdb's roles_permissions give (name → ACL SETUSER rules). */
+  private async dbUsers(rec: BdbRecord): Promise<Map<string, string[]>> {
+    if (!rec.roles_permissions?.length) return new Map();
+    const plan = dbUsersFor(rec, { ...(await this.d.access.dbUsersInput()), reserved: ['default', this.d.adminUser] });
+    const note = JSON.stringify(plan.skipped);
+    if (plan.skipped.length && this.skipped.get(rec.uid) !== note) this.d.log.warn({ bdb: rec.uid, skipped: plan.skipped }, 'users mapped to the database get no database access');
+    this.skipped.set(rec.uid, note);
+    return plan.users;
+  }
+
+  /**
+   * ACL users of one shard: `default` (password, or off), one user per mapped RS user, nothing else but the
+   * admin user. ACL SETUSER keeps the user's connections (Redis 7.0); DELUSER closes them, and so does
+   * switching `default` off here (CLIENT KILL USER), as a deactivated default user must not keep serving.
+   */
+  private async applyUsers(admin: ShardAdmin, rec: BdbRecord, users: Map<string, string[]>): Promise<void> {
+    await admin.aclSetUser('default', defaultUserRules(rec, rec.passwords));
+    for (const [name, rules] of users) await admin.aclSetUser(name, rules);
+    for (const name of await admin.aclUsers()) {
+      if (name !== 'default' && name !== this.d.adminUser && !users.has(name)) await admin.aclDelUser(name);
+    }
+    if (rec.default_user === false) await admin.command('CLIENT', ['KILL', 'USER', 'default']);
+    await admin.command('ACL', ['SAVE']);
   }
 
   private async alive(s: ShardSummary): Promise<boolean> {
@@ -164,34 +238,82 @@ export class BdbController {
   }
 
   /**
-   * Promote the first answering replica: REPLICAOF NO ONE, swap the roles in the CCS, point the
-   * endpoint at it, and stop the old master (the next reconcile restarts it as a replica).
+   * Make a replica the master: the watchdog (dead or hung master), the reconciler and
+   * POST /v1/shards/{uid}/actions/failover call this. Serialized with the bdb's reconcile.
    */
-  async failover(bdbUid: number, reason: string): Promise<boolean> {
+  failover(bdbUid: number, reason: string): Promise<boolean> {
+    return this.locked(bdbUid, () => this.doFailover(bdbUid, reason));
+  }
+
+  /**
+   * A master that still answers hands over with Redis's FAILOVER command (writes pause until the
+   * replica has caught up, then the two swap roles: nothing acknowledged is lost, no process
+   * restarts); if the handover fails, nothing changes and false is returned. A dead or hung
+   * master cannot hand over: the first answering replica is promoted
+   * (REPLICAOF NO ONE) and the old master is stopped (SIGKILL when hung); the next reconcile
+   * restarts it as a replica. Either way the endpoint moves to the new master and the CCS roles swap.
+   */
+  private async doFailover(bdbUid: number, reason: string): Promise<boolean> {
     const { plane } = this.d;
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
     const master = shards.find((s) => s.role === 'master');
     let replica: ShardSummary | undefined;
     for (const r of shards.filter((s) => s.role === 'slave')) {
-      if (await plane.supervisor.ping({ uid: r.uid, port: r.port!, dir: r.dir! }, 300)) {
+      if (await plane.supervisor.ping(this.ref(r), 300)) {
         replica = r;
         break;
       }
     }
     if (!master || !replica) return false;
-    await plane.admin(replica).replicaOfNoOne();
+    // A master that answers keeps its role unless the handover works: promoting a replica that may
+    // lag behind a live master would lose acknowledged writes.
+    const graceful = await plane.supervisor.ping(this.ref(master), 300);
+    if (graceful && !(await this.gracefulSwitch(master, replica))) return false;
+    if (!graceful) await plane.admin(replica).replicaOfNoOne();
     await plane.ensureProxy();
-    await plane.proxy.setTarget(`${bdbUid}:1`, { host: LOOPBACK, port: replica.port! });
+    await plane.proxy.setTarget(endpointUid(bdbUid), { host: LOOPBACK, port: replica.port! });
     await this.d.kv.txn([], [
       this.d.shardsStore.putOp({ ...replica, role: 'master' }),
       this.d.shardsStore.putOp({ ...master, role: 'slave' }),
     ]);
-    const old = plane.handles.get(master.uid);
-    plane.forget(master.uid);
-    await plane.supervisor.stop(old ?? { uid: master.uid, port: master.port!, dir: master.dir! }, { save: false }).catch(() => undefined);
+    if (!graceful) await this.discard(master);
     this.d.events.write('shard_failover', { bdb_uid: String(bdbUid), old_master: String(master.uid), new_master: String(replica.uid), reason }, 'WARNING');
-    this.d.log.warn({ bdb: bdbUid, from: master.uid, to: replica.uid, reason }, 'failover');
+    this.d.log.warn({ bdb: bdbUid, from: master.uid, to: replica.uid, reason, graceful }, 'failover');
     return true;
+  }
+
+  /** FAILOVER TO the replica and wait until it reports itself master; false if that does not happen in time. */
+  private async gracefulSwitch(master: ShardSummary, replica: ShardSummary): Promise<boolean> {
+    const { plane } = this.d;
+    try {
+      await plane.admin(master).command('FAILOVER', ['TO', LOOPBACK, replica.port!, 'TIMEOUT', GRACEFUL_FAILOVER_MS]);
+      const deadline = Date.now() + GRACEFUL_FAILOVER_MS + 1000;
+      while (Date.now() < deadline) {
+        if ((await plane.admin(replica).role().catch(() => undefined))?.role === 'master') return true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined);
+    } catch (e) {
+      this.d.log.warn({ shard: master.uid, err: (e as Error).message }, 'graceful failover refused');
+    }
+    return false;
+  }
+
+  /** Stop a master that died or hung. Its data is given up (the replica has it); a hung one is killed outright. */
+  private async discard(s: ShardSummary): Promise<void> {
+    const { plane } = this.d;
+    const h = plane.handles.get(s.uid);
+    plane.forget(s.uid);
+    const pid = h && plane.supervisor.isAlive(h) ? h.pid : plane.supervisor.pidOf(s.dir!);
+    if (pid !== undefined && (processState(pid) === 'T' || !(await plane.supervisor.ping(this.ref(s), 300)))) {
+      killGroup(pid);
+      await waitGone(pid, 5000);
+    }
+    await plane.supervisor.stop(h ?? this.ref(s), { save: false }).catch((e: unknown) => this.d.log.warn({ shard: s.uid, err: String(e) }, 'cannot stop the old master'));
+  }
+
+  private ref(s: ShardSummary): { uid: number; port: number; dir: string } {
+    return { uid: s.uid, port: s.port!, dir: s.dir! };
   }
 
   /** Run one Redis command on the database's master shard (POST /v1/bdbs/{uid}/command). */
@@ -221,7 +343,7 @@ export class BdbController {
   /** Delete: stop every shard, remove the endpoint and the files. */
   private async teardown(bdbUid: number, shards: ShardSummary[]): Promise<void> {
     const { plane } = this.d;
-    await plane.ensureProxy().then(() => plane.proxy.removeEndpoint(`${bdbUid}:1`)).catch(() => undefined);
+    await plane.ensureProxy().then(() => plane.proxy.removeEndpoint(endpointUid(bdbUid))).catch(() => undefined);
     for (const s of shards) {
       const h = plane.handles.get(s.uid);
       await plane.supervisor.stop(h ?? { uid: s.uid, port: s.port!, dir: s.dir! }, { save: false }).catch(() => undefined);
@@ -231,5 +353,35 @@ export class BdbController {
     await this.stopRemovedShards(bdbUid, []);
     const bdbDir = shards[0]?.dir?.replace(/\/shard-[0-9]+$/, '');
     if (bdbDir) fs.rmSync(bdbDir, { recursive: true, force: true });
+  }
+}
+
+/** When a shard last persisted (newest mtime of its RDB or AOF files, ms); 0 without any. */
+function persistedAt(dir: string): number {
+  return Math.max(mtime(path.join(dir, 'dump.rdb')), aofAt(dir));
+}
+
+/** Newest mtime of the files in the shard's appendonlydir (0 without). */
+function aofAt(dir: string): number {
+  const aof = path.join(dir, 'appendonlydir');
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(aof);
+  } catch {
+    return 0;
+  }
+  return Math.max(0, ...names.map((f) => mtime(path.join(aof, f))));
+}
+
+function aofIsNewest(dir: string): boolean {
+  const aof = aofAt(dir);
+  return aof > 0 && aof >= mtime(path.join(dir, 'dump.rdb'));
+}
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
   }
 }

@@ -24,7 +24,12 @@ import type { KvBackend } from '../store/kv.js';
 import { Collection, Singleton } from '../store/object-store.js';
 import type { Clock } from '../util/clock.js';
 import type { DatabaseVersion } from '../util/product.js';
+import { AvailabilityService } from '../services/availability-service.js';
+import { KvAccessReader } from './access-reader.js';
+import { AvailabilityProbe } from './availability.js';
 import { BdbController } from './bdb-controller.js';
+import { composeBackups } from './backup-compose.js';
+import type { BdbBackupService } from '../services/bdb-backup-service.js';
 import { DataPlane } from './data-plane.js';
 import { ControllerManager } from './manager.js';
 
@@ -34,6 +39,9 @@ export interface DataPlaneParts {
   manager: ControllerManager;
   plane: DataPlane;
   shardViews: ShardService;
+  availability: AvailabilityService;
+  /** Export, import, backups and recovery (services/bdb-backup-service.ts). */
+  bdbData: BdbBackupService;
 }
 
 export async function composeDataPlane(o: {
@@ -66,6 +74,7 @@ export async function composeDataPlane(o: {
   const actions = new ActionService(kv, o.clock);
   const controller = new BdbController({
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, actions, plane, events: o.eventLog, log, endpointAddr: config.api_addr,
+    access: new KvAccessReader(kv), adminUser: admin.user,
   });
   const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log);
   const bdbs = new BdbService({
@@ -75,5 +84,7 @@ export async function composeDataPlane(o: {
     runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
   });
   const shardViews = new ShardService(o.shards, controller, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined);
-  return { bdbs, actions, manager, plane, shardViews };
+  const availability = new AvailabilityService(kv, bdbStore, o.cluster, new AvailabilityProbe(plane, o.shards));
+  const backups = composeBackups({ config, kv, log, clock: o.clock, events: o.eventLog, bdbs: bdbStore, shards: o.shards, actions, plane, manager, admin });
+  return { bdbs, actions, manager, plane, shardViews, availability, bdbData: backups.service };
 }

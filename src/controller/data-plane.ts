@@ -2,6 +2,7 @@
  * What the reconcilers drive: the shard supervisor (redis-server processes), one admin client
  * per shard, and the node's proxy. Nothing else in openrs touches these.
  */
+import type { EndpointInfo, EndpointSpec, ProbeResult } from '../proxy/protocol.js';
 import type { ShardAdmin } from '../redis/admin.js';
 import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 
@@ -13,9 +14,12 @@ export interface Target {
 /** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
 export interface EndpointProxy {
   ensureRunning(): Promise<unknown>;
-  setEndpoint(ep: { uid: string; port: number; addr?: string; target: Target; max_connections?: number; traffic?: 'on' | 'off' }): Promise<unknown>;
+  setEndpoint(ep: EndpointSpec): Promise<unknown>;
   removeEndpoint(uid: string): Promise<unknown>;
   setTarget(uid: string, target: Target): Promise<unknown>;
+  list(): Promise<EndpointInfo[]>;
+  /** PING the endpoint's target from the proxy (availability checks). */
+  probe(uid: string): Promise<ProbeResult>;
   shutdown(): Promise<unknown>;
   close(): void;
 }

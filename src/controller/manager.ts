@@ -8,15 +8,23 @@ import { BDBS_PREFIX } from '../services/bdb-service.js';
 import { SHARDS_PREFIX, type ShardInventory } from '../services/shard-inventory.js';
 import type { Collection } from '../store/object-store.js';
 import type { BdbRecord } from '../services/bdb-view.js';
+import { ACCESS_WATCHES, PROXY_CERT_KEY } from './access-reader.js';
 import { bdbKey, type BdbController } from './bdb-controller.js';
+import { tlsEnabled } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue } from './queue.js';
 import { Watchdog } from './watchdog.js';
+
+export interface Sidecar {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 export class ControllerManager {
   readonly queue: WorkQueue;
   private readonly watchdog: Watchdog;
   private unwatch: Unwatch[] = [];
+  private readonly sidecars: Sidecar[] = [];
 
   constructor(
     private readonly kv: KvBackend,
@@ -44,7 +52,25 @@ export class ControllerManager {
       const bdb = (e.value as { bdb_uid?: number } | undefined)?.bdb_uid;
       if (bdb !== undefined) this.queue.add(bdbKey(bdb));
     })));
+    // Database users come from users, roles and Redis ACLs: a change to any re-applies them on the
+    // databases that map roles; a new proxy certificate goes to the TLS endpoints.
+    for (const prefix of ACCESS_WATCHES) this.unwatch.push(this.kv.watch(prefix, rev, () => void this.enqueueWhere((b) => !!b.roles_permissions?.length)));
+    this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
     this.watchdog.start();
+    for (const c of this.sidecars) await c.start();
+  }
+
+  /** Another controller that starts after this one and stops before it (e.g. backups: controller/backup-controller.ts). */
+  addSidecar(c: Sidecar): void {
+    this.sidecars.push(c);
+  }
+
+  private async enqueueWhere(match: (b: BdbRecord) => boolean): Promise<void> {
+    try {
+      for (const b of await this.bdbs.list()) if (match(b)) this.queue.add(bdbKey(b.uid));
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot list databases to re-apply access settings');
+    }
   }
 
   /**
@@ -53,6 +79,7 @@ export class ControllerManager {
    * and the proxy are stopped too.
    */
   async stop(opts: { stopDatabases?: boolean } = {}): Promise<void> {
+    for (const c of this.sidecars) await c.stop();
     this.watchdog.stop();
     this.unwatch.forEach((u) => u());
     this.unwatch = [];

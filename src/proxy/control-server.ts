@@ -153,6 +153,8 @@ export class ControlServer {
         return table.setTraffic(checkArgs(op, raw).uid, 'on');
       case 'stats':
         return { endpoints: table.stats(checkArgs(op, raw).uid) };
+      case 'probe':
+        return table.probe(checkArgs(op, raw).uid);
       case 'shutdown':
         checkArgs(op, raw);
         this.shuttingDown = true;

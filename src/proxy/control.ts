@@ -15,11 +15,11 @@ import { ensureDir } from '../util/fs.js';
 import { readLines } from './lines.js';
 import {
   MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError,
-  type EndpointInfo, type EndpointSpec, type EndpointStats, type Op, type OpArgs, type OpResults, type PingResult, type ProxyResponse, type Target,
+  type EndpointInfo, type EndpointSpec, type EndpointStats, type Op, type OpArgs, type OpResults, type PingResult, type ProbeResult, type ProxyResponse, type Target,
 } from './protocol.js';
 
 export { ProxyError } from './protocol.js';
-export type { EndpointInfo, EndpointSpec, EndpointStats, EndpointTls, PingResult, Target } from './protocol.js';
+export type { EndpointInfo, EndpointSpec, EndpointStats, EndpointTls, PingResult, ProbeResult, Target } from './protocol.js';
 
 export interface ProxyClientOpts {
   socketPath: string;
@@ -119,6 +119,11 @@ export class ProxyClient {
   }
   async stats(uid?: string): Promise<Record<string, EndpointStats>> {
     return (await this.request('stats', uid === undefined ? {} : { uid })).endpoints;
+  }
+
+  /** Listener state and one PING from the proxy to the endpoint's target. */
+  probe(uid: string): Promise<ProbeResult> {
+    return this.request('probe', { uid });
   }
 
   /** Stop the proxy (its endpoints close; the state file stays) and wait until the process is gone. */

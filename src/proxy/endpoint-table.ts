@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { Endpoint, resolveSpec, type ResolvedSpec } from './endpoint.js';
-import { ProxyError, type EndpointInfo, type EndpointSpec, type EndpointStats, type Target, type Traffic } from './protocol.js';
+import { ProxyError, type EndpointInfo, type EndpointSpec, type EndpointStats, type ProbeResult, type Target, type Traffic } from './protocol.js';
 import { loadState, saveState } from './state-file.js';
 
 /** How often endpoints that could not bind (e.g. a port still held after a restart) retry. */
@@ -87,6 +87,10 @@ export class EndpointTable {
   stats(uid?: string): Record<string, EndpointStats> {
     if (uid !== undefined) return { [uid]: this.get(uid).stats() };
     return Object.fromEntries([...this.endpoints.values()].map((ep) => [ep.uid, ep.stats()]));
+  }
+
+  probe(uid: string): Promise<ProbeResult> {
+    return this.get(uid).probe();
   }
 
   /** Stop every endpoint (process exit); the state file is kept for the next start. */

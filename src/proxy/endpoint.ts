@@ -10,7 +10,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { ProxyError, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type Target, type Traffic } from './protocol.js';
+import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
+import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type Target, type Traffic } from './protocol.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
 export interface ResolvedSpec {
@@ -21,6 +22,8 @@ export interface ResolvedSpec {
   max_connections: number;
   tls: EndpointTls | null;
   traffic: Traffic;
+  /** false: the proxy answers HELLO 3 with -NOPROTO (handshake.ts). */
+  resp3: boolean;
 }
 
 export const DEFAULT_ADDR = '0.0.0.0';
@@ -35,10 +38,11 @@ export function resolveSpec(spec: EndpointSpec, current?: ResolvedSpec): Resolve
     uid: spec.uid,
     port: spec.port,
     addr: spec.addr ?? DEFAULT_ADDR,
-    target: { host: spec.target.host, port: spec.target.port },
+    target: copyTarget(spec.target),
     max_connections: spec.max_connections ?? 0,
     tls: spec.tls ?? null,
     traffic: spec.traffic ?? current?.traffic ?? 'on',
+    resp3: spec.resp3 ?? true,
   };
 }
 
@@ -49,6 +53,8 @@ export class Endpoint {
   /** Accepted raw sockets (TLS ones included, from accept on): destroying one closes its TLS layer too. */
   private readonly clients = new Set<net.Socket>();
   private readonly upstreams = new Set<net.Socket>();
+  /** Client streams (the TLS socket for TLS endpoints) that switched to RESP3 with HELLO 3. */
+  private readonly resp3Clients = new Set<net.Socket>();
   private readonly counters = { total: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
 
   constructor(private spec: ResolvedSpec, private readonly log: Logger) {}
@@ -74,19 +80,33 @@ export class Endpoint {
     if (!this.server || next.port !== cur.port || next.addr !== cur.addr) await this.rebind(next.port, next.addr);
     this.terminator = terminator;
     this.spec = { ...next, target: cur.target, traffic: cur.traffic };
+    // RS drops the RESP3 connections when RESP3 support is switched off.
+    if (cur.resp3 && !next.resp3 && this.resp3Clients.size) {
+      this.log.info({ uid: this.uid, connections: this.resp3Clients.size }, 'dropping connections: RESP3 switched off');
+      for (const c of this.resp3Clients) c.destroy();
+    }
     this.setTarget(next.target);
     this.setTraffic(next.traffic);
   }
 
   /** Restore from the state file: keep the spec even if the port cannot be bound now. */
   async restore(): Promise<void> {
-    if (this.spec.tls) this.terminator = this.createTerminator(this.spec.tls);
+    if (this.spec.tls) {
+      try {
+        this.terminator = this.createTerminator(this.spec.tls);
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        throw err;
+      }
+    }
     await this.retryBind();
   }
 
   /** Bind again after a failure (called periodically); never throws. */
   async retryBind(): Promise<void> {
     if (this.server) return;
+    // A TLS endpoint whose certificate could not be loaded must not come up as plain TCP.
+    if (this.spec.tls && !this.terminator) return;
     try {
       await this.rebind(this.spec.port, this.spec.addr);
       this.log.info({ uid: this.uid, port: this.spec.port }, 'endpoint listening');
@@ -102,9 +122,8 @@ export class Endpoint {
    * reconnect and reach the new master (a failover); re-sending the same target drops nothing.
    */
   setTarget(target: Target): void {
-    const cur = this.spec.target;
-    if (cur.host === target.host && cur.port === target.port) return;
-    this.spec = { ...this.spec, target: { host: target.host, port: target.port } };
+    if (sameTarget(this.spec.target, target)) return;
+    this.spec = { ...this.spec, target: copyTarget(target) };
     // Every open connection was made to an earlier target: drop them all.
     this.dropAll('target changed');
   }
@@ -117,9 +136,9 @@ export class Endpoint {
   }
 
   info(): EndpointInfo {
-    const { uid, port, addr, target, max_connections, traffic, tls: t } = this.spec;
+    const { uid, port, addr, target, max_connections, traffic, resp3, tls: t } = this.spec;
     return {
-      uid, port, addr, target: { ...target }, max_connections, traffic,
+      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3,
       tls: t ? { digest: tlsDigest(t), request_client_cert: !!t.requestClientCert, client_cert_enforced: !!(t.ca && t.requestClientCert) } : null,
       listening: this.listening,
       ...(this.listening || !this.lastError ? {} : { error: this.lastError }),
@@ -215,10 +234,12 @@ export class Endpoint {
   /** Pipe `client` to a new connection to the current target, both ways, with backpressure. */
   private forward(client: net.Socket): void {
     if (client.destroyed) return;
-    const { host, port } = this.spec.target;
-    const up = net.connect({ host, port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS });
+    const { host, port, socket } = this.spec.target;
+    const up = socket
+      ? net.connect({ path: socket, allowHalfOpen: true })
+      : net.connect({ host, port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS });
     this.upstreams.add(up);
-    const timer = setTimeout(() => up.destroy(new Error(`connect to ${host}:${port} timed out`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => up.destroy(new Error(`connect to ${socket ?? `${host}:${port}`} timed out`)), CONNECT_TIMEOUT_MS);
     up.once('connect', () => clearTimeout(timer));
     client.on('error', () => up.destroy());
     up.on('error', (err) => {
@@ -237,8 +258,75 @@ export class Endpoint {
     });
     // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
     // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
-    client.pipe(up);
     up.pipe(client);
+    this.handshake(client, up);
+  }
+
+  /**
+   * Look at the client's opening HELLO commands (handshake.ts), then pipe `client` to `up`. Costs
+   * nothing after the first forwarded command: from there on the bytes go through pipe() unread.
+   */
+  private handshake(client: net.Socket, up: net.Socket): void {
+    let buf: Buffer | undefined;
+    const finish = () => {
+      client.off('data', onData);
+      client.off('end', onEnd);
+      if (buf?.length) up.write(buf);
+      buf = undefined;
+    };
+    const onData = (chunk: Buffer) => {
+      buf = buf ? Buffer.concat([buf, chunk]) : chunk;
+      for (;;) {
+        const c = peekCommand(buf);
+        if (c.kind === 'incomplete' && buf.length < MAX_HANDSHAKE_BYTES) return;
+        if (c.kind === 'hello' && c.protover === '3' && !this.spec.resp3) {
+          // Answered here, before anything was forwarded, so the reply order holds.
+          client.write(NOPROTO);
+          buf = buf.subarray(c.length);
+          if (buf.length === 0) return;
+          continue;
+        }
+        if (c.kind === 'hello' && c.protover === '3') {
+          this.resp3Clients.add(client);
+          client.once('close', () => this.resp3Clients.delete(client));
+        }
+        finish();
+        client.pipe(up);
+        return;
+      }
+    };
+    // A FIN before any command was forwarded: pass on what there is, then the FIN.
+    const onEnd = () => {
+      finish();
+      up.end();
+    };
+    client.on('data', onData);
+    client.on('end', onEnd);
+  }
+
+  /** One PING to the current target, from here: what a client of this endpoint would reach. */
+  probe(timeoutMs = 1000): Promise<ProbeResult> {
+    const { host, port, socket } = this.spec.target;
+    return new Promise((resolve) => {
+      const s = socket ? net.connect({ path: socket }) : net.connect({ host, port });
+      let text = '';
+      const done = (reachable: boolean, reply: string) => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve({ uid: this.uid, listening: this.listening, target_reachable: reachable, reply });
+      };
+      const timer = setTimeout(() => done(false, `no answer from ${socket ?? `${host}:${port}`} within ${timeoutMs} ms`), timeoutMs);
+      s.on('error', (err) => done(false, err.message));
+      s.on('connect', () => s.write('PING\r\n'));
+      s.on('data', (d) => {
+        text += d.toString('latin1');
+        const nl = text.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = text.slice(0, nl);
+        done(line === '+PONG' || (line.startsWith('-') && !line.startsWith('-LOADING')), line);
+      });
+      s.on('close', () => done(false, 'connection closed'));
+    });
   }
 
   private createTerminator(t: EndpointTls): tls.Server {
@@ -260,6 +348,10 @@ export class Endpoint {
     });
     return srv;
   }
+}
+
+function copyTarget(t: Target): Target {
+  return t.socket ? { host: t.host, port: t.port, socket: t.socket } : { host: t.host, port: t.port };
 }
 
 function digestOf(t: EndpointTls | null): string {

@@ -16,9 +16,17 @@ export const MAX_LINE_CHARS = 4 * 1024 * 1024;
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 
-/** Where an endpoint sends its traffic: one redis-server shard (the current master). */
+/**
+ * Where an endpoint sends its traffic: one redis-server shard (the current master). A shard on
+ * this node may also name its `unixsocket`; the proxy then connects over it, which costs less
+ * CPU per request than loopback TCP. `host`/`port` still identify the shard.
+ */
 export const Target = Type.Object(
-  { host: Type.String({ minLength: 1, maxLength: 255 }), port: Port },
+  {
+    host: Type.String({ minLength: 1, maxLength: 255 }),
+    port: Port,
+    socket: Type.Optional(Type.String({ minLength: 1, maxLength: 107, description: 'unix socket path of a local shard' })),
+  },
   { additionalProperties: false },
 );
 export type Target = Static<typeof Target>;
@@ -52,6 +60,7 @@ export const EndpointSpec = Type.Object(
     max_connections: Type.Optional(Type.Integer({ minimum: 0, description: '0 or absent: unlimited' })),
     tls: Type.Optional(Type.Union([EndpointTls, Type.Null()])),
     traffic: Type.Optional(Traffic),
+    resp3: Type.Optional(Type.Boolean({ description: 'false: HELLO 3 is answered -NOPROTO (default true)' })),
   },
   { additionalProperties: false },
 );
@@ -65,6 +74,7 @@ export interface EndpointInfo {
   target: Target;
   max_connections: number;
   traffic: Traffic;
+  resp3: boolean;
   /** null for plain TCP; `digest` = tlsDigest(spec.tls), so a manager can compare without reading keys back. */
   tls: { digest: string; request_client_cert: boolean; client_cert_enforced: boolean } | null;
   /** false when the port could not be bound (see `error`); the proxy retries in the background. */
@@ -83,6 +93,16 @@ export interface EndpointStats {
   bytes_in: number;
   /** Bytes forwarded from the shard to clients. */
   bytes_out: number;
+}
+
+/** What `probe` saw: the endpoint's listener and one PING sent from the proxy to its target. */
+export interface ProbeResult {
+  uid: string;
+  listening: boolean;
+  /** The target answered the PING (PONG, or an error such as NOAUTH: a live shard either way), not LOADING. */
+  target_reachable: boolean;
+  /** The first reply line, or why there was none. */
+  reply: string;
 }
 
 export interface PingResult {
@@ -105,6 +125,7 @@ export const OP_ARGS = {
   stop_traffic: Uid,
   resume_traffic: Uid,
   stats: Type.Object({ uid: Type.Optional(Type.String({ minLength: 1 })) }, strict),
+  probe: Uid,
   shutdown: Type.Object({}, strict),
 } satisfies Record<string, TSchema>;
 export type Op = keyof typeof OP_ARGS;
@@ -119,6 +140,7 @@ export interface OpResults {
   stop_traffic: EndpointInfo;
   resume_traffic: EndpointInfo;
   stats: { endpoints: Record<string, EndpointStats> };
+  probe: ProbeResult;
   shutdown: { pid: number };
 }
 
@@ -156,6 +178,10 @@ export function tlsDigest(tls: EndpointTls): string {
   const h = createHash('sha256');
   for (const part of [tls.cert, tls.key, tls.ca ?? '', String(tls.requestClientCert ?? false)]) h.update(part).update('\0');
   return h.digest('hex');
+}
+
+export function sameTarget(a: Target, b: Target): boolean {
+  return a.host === b.host && a.port === b.port && a.socket === b.socket;
 }
 
 export function isOp(op: unknown): op is Op {

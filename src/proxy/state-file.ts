@@ -22,6 +22,8 @@ const StateSchema = Type.Object({
       max_connections: Type.Integer({ minimum: 0 }),
       tls: Type.Union([EndpointTls, Type.Null()]),
       traffic: Traffic,
+      // Absent in files written before the setting existed: RESP3 allowed.
+      resp3: Type.Optional(Type.Boolean()),
     }),
   ),
 });
@@ -52,7 +54,7 @@ export function loadState(file: string): { endpoints: ResolvedSpec[]; problem?: 
   }
   try {
     const data: unknown = JSON.parse(text);
-    if (Value.Check(StateSchema, data)) return { endpoints: data.endpoints };
+    if (Value.Check(StateSchema, data)) return { endpoints: data.endpoints.map((e) => ({ ...e, resp3: e.resp3 ?? true })) };
     const first = Value.Errors(StateSchema, data).First();
     throw new Error(`${first?.path ?? ''} ${first?.message ?? 'invalid'}`);
   } catch (err) {

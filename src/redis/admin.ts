@@ -123,6 +123,11 @@ export class ShardAdmin {
     return this.callWithin(timeoutMs ?? this.timeoutMs, name, args.map(String));
   }
 
+  /** command(), binary-safe: Buffer arguments pass as they are and replies come back as Buffers (keys need not be UTF-8). */
+  async commandBuffer(name: string, args: (string | number | Buffer)[] = [], timeoutMs?: number): Promise<unknown> {
+    return this.callWithin(timeoutMs ?? this.timeoutMs, name, args.map((a) => (Buffer.isBuffer(a) ? a : String(a))), false, true);
+  }
+
   /**
    * SHUTDOWN [SAVE|NOSAVE] [NOW] [FORCE]. `save` undefined: save only if save points are configured. `now`: do not
    * wait for lagging replicas. `force`: exit even if the final save fails or the initial AOF is still being written.
@@ -156,7 +161,7 @@ export class ShardAdmin {
    * One command under one deadline (connect + AUTH + reply). On a reused connection that turns out to be dead
    * (the shard restarted, or closed it), an idempotent command is sent once more on a new connection.
    */
-  private async callWithin(timeoutMs: number, name: string, args: string[], idempotent = false): Promise<unknown> {
+  private async callWithin(timeoutMs: number, name: string, args: (string | Buffer)[], idempotent = false, buffers = false): Promise<unknown> {
     const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -167,7 +172,7 @@ export class ShardAdmin {
         const reused = this.client?.status === 'ready' && !this.connecting;
         try {
           const client = await Promise.race([this.connect(Math.max(1, deadline - Date.now())), expired]);
-          const pending = client.call(name, ...args);
+          const pending = buffers ? client.callBuffer(name, ...args) : client.call(name, ...args);
           pending.catch(() => {}); // settled by the race below; a late rejection must not go unhandled
           return await Promise.race([pending, expired]);
         } catch (e) {

@@ -125,6 +125,63 @@ export function defaultUserRules(bdb: BdbRedisSettings, passwords: readonly stri
   return ['reset', 'on', ...auth, '~*', '&*', '+@all', ...aclRulesFor(bdb)];
 }
 
+/** Where a new ACL user's pub/sub permissions start (cluster policy `acl_pubsub_default`). */
+export type PubsubDefault = 'resetchannels' | 'allchannels';
+
+/**
+ * A redis_acl rule string as ACL SETUSER arguments: split on whitespace, a selector `( ... )` kept as one
+ * argument (the RS dialect allows no parentheses inside key or channel patterns, auth/acl-grammar.ts).
+ */
+export function aclTokens(acl: string): string[] {
+  const out: string[] = [];
+  let open: string | undefined;
+  for (const t of acl.split(/\s+/).filter(Boolean)) {
+    if (open !== undefined) {
+      open += ` ${t}`;
+      if (t.endsWith(')')) {
+        out.push(open);
+        open = undefined;
+      }
+    } else if (t.startsWith('(') && !t.endsWith(')')) {
+      open = t;
+    } else {
+      out.push(t);
+    }
+  }
+  if (open !== undefined) out.push(open);
+  return out;
+}
+
+const isSelector = (t: string) => t.startsWith('(') && t.endsWith(')');
+/** Add rules inside a selector argument: `(+get ~a)` + [-x] → `(+get ~a -x)`. */
+const intoSelector = (sel: string, before: string[], after: string[]) => `(${[...before, sel.slice(1, -1).trim(), ...after].filter(Boolean).join(' ')})`;
+
+/**
+ * ACL SETUSER rules for a database user made from roles_permissions (controller/db-users.ts): enabled, with the
+ * user's passwords as `#<sha256>` (the user record keeps these beside its scrypt hashes: docs/notes-data-plane.md),
+ * the first Redis ACL's rules, further ACLs (a user may hold several roles mapped on this database) as extra
+ * selectors, so a command allowed by any of them is allowed, as Redis evaluates selectors. disabled_commands go
+ * last, at the root and inside every selector, so no ACL can bring them back. Every selector starts from the
+ * cluster's pub/sub default.
+ */
+export function roleUserRules(bdb: BdbRedisSettings, passwordSha256: readonly string[], acls: readonly string[], pubsub: PubsubDefault = 'resetchannels'): string[] {
+  const disabled = aclRulesFor(bdb);
+  const root: string[] = [];
+  const selectors: string[] = [];
+  acls.forEach((acl, i) => {
+    const tokens = aclTokens(acl);
+    const plain = tokens.filter((t) => !isSelector(t));
+    selectors.push(...tokens.filter(isSelector));
+    if (i === 0) root.push(...plain);
+    else if (plain.length) selectors.push(`(${plain.join(' ')})`);
+  });
+  return [
+    'reset', pubsub, 'on', ...passwordSha256.map((h) => `#${h}`), ...root,
+    ...selectors.map((s) => intoSelector(s, pubsub === 'allchannels' ? ['allchannels'] : [], disabled)),
+    ...disabled,
+  ];
+}
+
 export interface ConfigStep {
   directive: string;
   value: string;

@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { RsError } from '../errors.js';
 import { availableAddresses, defaultAddress } from '../host/host-facts.js';
-import { hashPassword } from '../auth/password.js';
+import { hashPassword, redisPasswordHash } from '../auth/password.js';
 import type { UserRecord } from '../auth/user-record.js';
 import type { Bootstrap, BootstrapStatus } from '../schemas/bootstrap.js';
 import type { KvBackend } from '../store/kv.js';
@@ -220,6 +220,7 @@ export class BootstrapService {
         certificate_subject_line: '',
         password_issue_date: rsTime(now),
         password_hashes: [await hashPassword(body.credentials!.password!)],
+        db_password_sha256: [redisPasswordHash(body.credentials!.password!)],
       };
       const certs = await this.d.certificates.bootstrapOps(plan.clusterName);
       const res = await this.d.kv.txn([{ key: this.d.cluster.key, modRevision: 0 }], [

@@ -27,7 +27,7 @@ export const CLUSTER_FIELD_HANDLING: Record<keyof typeof clusterWritable, Handli
   cnm_http_workers: 'fixed',
   cnm_https_port: 'fixed',
   control_cipher_suites: 'applied',
-  control_plane_basic_authentication: 'fixed', // Basic is the only API authentication until JWT lands
+  control_plane_basic_authentication: 'applied', // read by the Authenticator at each request
   crdb_coordinator_port: 'fixed',
   crdt_rest_client_retries: 'fixed', // no Active-Active
   crdt_rest_client_timeout: 'fixed',

@@ -139,14 +139,19 @@ export class LdapMappingService {
    * or none of the matched roles exists any more.
    */
   async roleForGroups(groupDns: readonly string[]): Promise<ManagementRole | undefined> {
-    const groups = new Set(groupDns.map(normalizeDn));
-    const matched = (await this.mappings.list()).filter((m) => groups.has(normalizeDn(m.dn)));
     let best = -1;
-    for (const uid of new Set(matched.flatMap((m) => m.role_uids))) {
+    for (const uid of await this.roleUidsForGroups(groupDns)) {
       const role = (await this.roles.get(uid))?.value;
       const rank = role ? MANAGEMENT_ROLES.indexOf(role.management) : -1;
       if (rank > best) best = rank;
     }
     return best < 0 ? undefined : MANAGEMENT_ROLES[best];
+  }
+
+  /** The role uids of the mappings these groups match (for database-scoped roles, auth/bdb-scope.ts). */
+  async roleUidsForGroups(groupDns: readonly string[]): Promise<number[]> {
+    const groups = new Set(groupDns.map(normalizeDn));
+    const matched = (await this.mappings.list()).filter((m) => groups.has(normalizeDn(m.dn)));
+    return [...new Set(matched.flatMap((m) => m.role_uids))];
   }
 }

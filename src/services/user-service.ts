@@ -8,7 +8,7 @@ import type { Caller } from '../api/route-types.js';
 import { clearedLockout, isLocked, loginPolicyOf, userStatus, withChanges, type LoginPolicy } from '../auth/login-policy.js';
 import type { LoginSettings } from '../auth/local-users.js';
 import { passwordProblem } from '../auth/password-policy.js';
-import { HASH_SCHEME_FOR_ALGORITHM, hashPassword, verifyPassword, type HashingAlgorithm } from '../auth/password.js';
+import { HASH_SCHEME_FOR_ALGORITHM, hashPassword, redisPasswordHash, verifyPassword, type HashingAlgorithm } from '../auth/password.js';
 import { roleAllows, type ManagementRole } from '../auth/permissions.js';
 import type { UserRecord } from '../auth/user-record.js';
 import { RsError } from '../errors.js';
@@ -141,7 +141,10 @@ export class UserService {
       const { uid: _d, ...v } = this.view(draft, policy, nowMs);
       return v as User;
     }
-    if (password !== undefined) draft.password_hashes = [await this.hash(password)];
+    if (password !== undefined) {
+      draft.password_hashes = [await this.hash(password)];
+      draft.db_password_sha256 = [redisPasswordHash(password)];
+    }
     for (;;) {
       const uid = body.uid ?? (await this.d.users.allocateUid());
       const rec = { ...draft, uid };
@@ -189,7 +192,10 @@ export class UserService {
       if (await this.hasPassword(cur, password)) throw new RsError('new_password_same_as_current', 'The new password is identical to a current password');
       // login-lockout.md: resetting the password is how an admin unlocks an account.
       next = withChanges(next, { ...clearedLockout(next), password_issue_date: rsTime(this.d.clock.now()) });
-      if (!opts.dryRun) next.password_hashes = [await this.hash(password)];
+      if (!opts.dryRun) {
+        next.password_hashes = [await this.hash(password)];
+        next.db_password_sha256 = [redisPasswordHash(password)];
+      }
     }
     if (opts.dryRun) return this.view(next, policy, nowMs);
     try {
@@ -242,10 +248,11 @@ export class UserService {
     const { nowMs, policy } = await this.now();
     const wasLocked = isLocked(cur, policy, nowMs);
     const h = await this.hash(body.new_password);
+    const sha = redisPasswordHash(body.new_password);
     const issued = { password_issue_date: rsTime(this.d.clock.now()) };
     const next = mode === 'replace'
-      ? withChanges(cur, { ...clearedLockout(cur), ...issued, password_hashes: [h] })
-      : { ...cur, ...issued, password_hashes: [...cur.password_hashes, h] };
+      ? withChanges(cur, { ...clearedLockout(cur), ...issued, password_hashes: [h], db_password_sha256: [sha] })
+      : { ...cur, ...issued, password_hashes: [...cur.password_hashes, h], db_password_sha256: [...(cur.db_password_sha256 ?? []), sha] };
     await this.put(next, modRevision);
     this.event('user_updated', next, actor, { changed: ['password'], password_change: mode === 'replace' ? 'replaced' : 'added' });
     if (mode === 'replace' && wasLocked) this.event('user_unlocked', next, actor);
@@ -260,7 +267,8 @@ export class UserService {
       if (await verifyPassword(body.old_password, h)) keep = cur.password_hashes.filter((_, j) => j !== i);
     }
     if (!keep) throw new RsError('invalid_param', "old_password is not one of the user's passwords");
-    const next = { ...cur, password_hashes: keep };
+    const gone = redisPasswordHash(body.old_password);
+    const next = { ...cur, password_hashes: keep, ...(cur.db_password_sha256 ? { db_password_sha256: cur.db_password_sha256.filter((h) => h !== gone) } : {}) };
     await this.put(next, modRevision);
     this.event('user_updated', next, actor, { changed: ['password'], password_change: 'removed' });
   }

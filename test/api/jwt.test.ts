@@ -210,10 +210,46 @@ describe('the token is re-checked against the user record at every use', () => {
     await putUser(user(61, 'locky', 'cluster_viewer', 'locked'));
     expectRsError(await t.req('GET', '/v1/cluster', withJwt(token)), 401, 'unauthorized');
     expectRsError(await t.req('POST', '/v1/users/refresh_jwt', withJwt(token)), 401);
-    await putUser(user(61, 'locky', 'cluster_viewer', 'password_expired'));
-    expectRsError(await t.req('GET', '/v1/cluster', withJwt(token)), 401, 'password_expired');
+    // Expiry is computed from password_issue_date and the policy (the stored status is only a hint).
+    await putUser({ ...user(61, 'locky', 'cluster_viewer', 'password_expired'), password_issue_date: '2000-01-01T00:00:00Z' });
+    expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: 30 } })).status).toBe(200);
+    try {
+      expectRsError(await t.req('GET', '/v1/cluster', withJwt(token)), 401, 'password_expired');
+    } finally {
+      expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: 0 } })).status).toBe(200);
+    }
+    expect((await t.req('GET', '/v1/cluster', withJwt(token))).status).toBe(200);
     await putUser(user(61, 'locky', 'cluster_viewer'));
     expect((await t.req('GET', '/v1/cluster', withJwt(token))).status).toBe(200);
+  });
+
+  it('sees time-based status changes without any write: a password that expires, a lock that runs out', async () => {
+    const now = Date.now();
+    // Issued 29.99 days ago under a 30-day policy: valid now, expired once the clock passes 30 days.
+    await putUser({ ...user(63, 'ager', 'cluster_viewer'), password_issue_date: new Date(now - 30 * 86_400_000 + 60_000).toISOString() });
+    const token = await authorize(login('ager@test.local'));
+    expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: 30 } })).status).toBe(200);
+    try {
+      expect((await t.req('GET', '/v1/cluster', withJwt(token))).status).toBe(200);
+      // The stored record still says 'active'; only the time changes (a 29-day policy = 1 day later).
+      expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: 29 } })).status).toBe(200);
+      expect((await t.node.composed.kv.get<UserRecord>('/users/63'))?.value.status).toBe('active');
+      expectRsError(await t.req('GET', '/v1/cluster', withJwt(token)), 401, 'password_expired');
+    } finally {
+      expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: 0 } })).status).toBe(200);
+    }
+
+    // Locked by failed logins 10 minutes ago, with a 30-minute lock: refused; a 5-minute lock has run out.
+    const lockedToken = token;
+    await putUser({ ...user(63, 'ager', 'cluster_viewer', 'locked'), failed_logins: 5, last_failed_login: now - 600_000, locked_at: now - 600_000 });
+    expectRsError(await t.req('GET', '/v1/cluster', withJwt(lockedToken)), 401, 'unauthorized');
+    expect((await t.req('PUT', '/v1/cluster/policy', { body: { login_lockout_duration: 300 } })).status).toBe(200);
+    try {
+      expect((await t.req('GET', '/v1/cluster', withJwt(lockedToken))).status).toBe(200);
+    } finally {
+      expect((await t.req('PUT', '/v1/cluster/policy', { body: { login_lockout_duration: 1800 } })).status).toBe(200);
+    }
+    expectRsError(await t.req('GET', '/v1/cluster', withJwt(lockedToken)), 401, 'unauthorized');
   });
 
   it("a cluster_viewer's token gets 403 on PUT /v1/cluster; role changes apply at once", async () => {

@@ -16,7 +16,10 @@ function setup(opts: { cache_ttl?: number; result?: DirectoryResult; role?: Mana
   const state = { revision: 1, control_plane: true, now: 0, lookups: 0 };
   const cfg = { ...LDAP_DEFAULTS, uris: ['ldap://x:389'], cache_ttl: opts.cache_ttl ?? 300 } as Ldap;
   const config = { active: async () => (state.control_plane ? { value: cfg, modRevision: state.revision } : undefined) } as unknown as LdapConfigService;
-  const mappings = { roleForGroups: async (g: string[]) => (g.includes('cn=ops') ? (opts.role ?? 'admin') : undefined) } as unknown as LdapMappingService;
+  const mappings = {
+    roleForGroups: async (g: string[]) => (g.includes('cn=ops') ? (opts.role ?? 'admin') : undefined),
+    roleUidsForGroups: async (g: string[]) => (g.includes('cn=ops') ? [1] : []),
+  } as unknown as LdapMappingService;
   const lookup = async (): Promise<DirectoryResult> => {
     state.lookups++;
     await new Promise((r) => setTimeout(r, 5));

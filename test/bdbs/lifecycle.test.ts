@@ -42,13 +42,15 @@ describe('create', () => {
   });
 
   it('honours a requested port and refuses duplicates and bad input without creating anything', async () => {
-    const bdb = await createBdb(t, { name: 'db-port', port: 12345 });
-    expect(bdb.port).toBe(12345);
-    expect(bdb.endpoints[0].port).toBe(12345);
+    const requested = t.dbPorts.to - 7;
+    const bdb = await createBdb(t, { name: 'db-port', port: requested });
+    expect(bdb.port).toBe(requested);
+    expect(bdb.endpoints[0].port).toBe(requested);
     const before = (await t.req('GET', '/v1/bdbs')).json.length;
     const cases: [Record<string, unknown>, number, string][] = [
       [{ name: 'db-port', memory_size: 1e8 }, 406, 'name_violation'],
-      [{ name: 'other', memory_size: 1e8, port: 12345 }, 406, 'port_unavailable'],
+      [{ name: 'other', memory_size: 1e8, port: requested }, 406, 'port_unavailable'],
+      [{ name: 'other2', memory_size: 1e8, port: t.dbPorts.to + 1 }, 406, 'port_unavailable'],
       [{ name: 'bad name!', memory_size: 1e8 }, 406, 'name_violation'],
       [{ name: 'x1', memory_size: 1e8, eviction_policy: 'sometimes' }, 400, 'invalid_schema'],
       [{ name: 'x2', memory_size: 1e8, bigstore: true }, 400, 'unsupported_option'],

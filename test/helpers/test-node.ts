@@ -15,6 +15,8 @@ export const ADMIN = { user: 'admin@test.local', pass: 'correct-horse-battery' }
 export interface TestNode {
   node: RunningNode;
   port: number;
+  /** This node's database endpoint port window (each test node gets its own, see below). */
+  dbPorts: { from: number; to: number };
   dataDir: string;
   /** Request as the admin unless `auth` is given (null = no credentials). */
   req(method: string, path: string, opts?: ReqOpts): Promise<Resp>;
@@ -25,11 +27,19 @@ export interface TestNode {
 
 export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-test-'));
+  // Test files run in parallel, each with its own nodes on one machine: give every node its own
+  // port windows so that two nodes never pick the same free port at the same moment.
+  const slot = Math.floor(Math.random() * 45);
+  const dbFrom = 10000 + slot * 200;
+  const shardFrom = 20000 + slot * 200 + Math.floor(Math.random() * 100);
   const config = loadConfig(
     {
+      OPENRS_DB_PORT_RANGE: `${dbFrom}-${dbFrom + 199}`,
+      OPENRS_SHARD_PORT_RANGE: `${shardFrom}-${shardFrom + 99}`,
       OPENRS_DATA_DIR: dataDir,
       OPENRS_API_ADDR: '127.0.0.1',
       OPENRS_API_PORT: '0',
+      OPENRS_METRICS_PORT: '0',
       OPENRS_LOG_LEVEL: process.env.OPENRS_TEST_LOG ?? 'silent',
       OPENRS_BOOTSTRAP: String(opts.bootstrap ?? true),
       OPENRS_ADMIN_USER: ADMIN.user,
@@ -43,6 +53,7 @@ export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: strin
   const t: TestNode = {
     node,
     port: node.port,
+    dbPorts: config.db_ports,
     dataDir,
     req: (method, p, o = {}) => request(node.port, method, p, { ...o, auth: o.auth === undefined ? ADMIN : o.auth }),
     stop: () => node.close(),

@@ -1,0 +1,144 @@
+/**
+ * Proxy overhead, measured as a ratio: redis-benchmark against a redis-server directly and
+ * through a proxy endpoint in front of it, in the same run on the same machine.
+ *
+ *   npx tsx bench/proxy.ts [--requests 200000] [--clients 50] [--rounds 3]
+ *
+ * Prints ops/s for both paths and proxy/direct per test. Absolute numbers depend on the machine;
+ * the ratio is the result (target >= 0.6). The proxy is measured with the shard reached over
+ * TCP (the default) and over the shard's unix socket (Target.socket). Runs alternate direct and
+ * proxied for several rounds and report medians, so that load from other processes on the host
+ * hits both sides alike.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { ProxyClient } from '../src/proxy/control.js';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '200000' }, clients: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
+});
+const ROUNDS = Number(values.rounds);
+const REQUESTS = values.requests!;
+const CLIENTS = values.clients!;
+const REDIS_SERVER = '/usr/bin/redis-server';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function which(cmd: string): Promise<string> {
+  const { stdout } = await run('sh', ['-c', `command -v ${cmd}`]).catch(() => ({ stdout: '' }));
+  if (!stdout.trim()) throw new Error(`${cmd} not found (install redis-tools)`);
+  return stdout.trim();
+}
+
+async function waitPing(cli: string, port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await run(cli, ['-p', String(port), 'PING']).then((r) => r.stdout.includes('PONG'), () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`redis-server on ${port} did not answer`);
+}
+
+/** ops/s per test name from `redis-benchmark -q` output. */
+async function bench(binary: string, port: number, pipeline: number): Promise<Record<string, number>> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', CLIENTS, '-n', REQUESTS, '-t', 'set,get', '-P', String(pipeline), '-q'];
+  const { stdout } = await run(binary, args, { maxBuffer: 16 * 1024 * 1024 });
+  const out: Record<string, number> = {};
+  for (const line of stdout.split(/[\r\n]+/)) {
+    const m = /^(\w+): ([\d.]+) requests per second/.exec(line.trim());
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const benchBin = await which('redis-benchmark');
+  const cli = await which('redis-cli');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orsp-bench-'));
+  let redis: ChildProcess | undefined;
+  let proxyPid: number | undefined;
+  const px = new ProxyClient({ socketPath: path.join(dir, 'proxy.sock'), stateFile: path.join(dir, 'endpoints.json'), logFile: path.join(dir, 'proxy.log'), logLevel: 'warn' });
+  const cleanup = () => {
+    px.close();
+    if (proxyPid) try { process.kill(-proxyPid, 'SIGKILL'); } catch { /* gone */ }
+    redis?.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => { cleanup(); process.exit(130); });
+  try {
+    const redisPort = await freePort();
+    const redisSock = path.join(dir, 'redis.sock');
+    redis = spawn(REDIS_SERVER, ['--port', String(redisPort), '--bind', '127.0.0.1', '--unixsocket', redisSock, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitPing(cli, redisPort);
+    proxyPid = (await px.ensureRunning()).pid;
+    const viaTcp = await freePort();
+    const viaUnix = await freePort();
+    await px.setEndpoint({ uid: 'bench:1', port: viaTcp, addr: '127.0.0.1', target: { host: '127.0.0.1', port: redisPort } });
+    await px.setEndpoint({ uid: 'bench:2', port: viaUnix, addr: '127.0.0.1', target: { host: '127.0.0.1', port: redisPort, socket: redisSock } });
+    await waitPing(cli, viaTcp);
+    await waitPing(cli, viaUnix);
+
+    console.log(`redis-benchmark -c ${CLIENTS} -n ${REQUESTS} -t set,get; median of ${ROUNDS} alternating rounds; ${os.cpus().length} CPUs shared by redis, proxy and benchmark`);
+    const paths = { direct: redisPort, 'proxy (tcp to shard)': viaTcp, 'proxy (unix to shard)': viaUnix };
+    const samples = new Map<string, number[]>(); // `${pipeline}|${path}|${test}` -> ops/s
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const pipeline of [1, 16]) {
+        for (const [name, port] of Object.entries(paths)) {
+          for (const [test, ops] of Object.entries(await bench(benchBin, port, pipeline))) {
+            const key = `${pipeline}|${name}|${test}`;
+            samples.set(key, [...(samples.get(key) ?? []), ops]);
+          }
+        }
+      }
+    }
+    const med = (key: string) => median(samples.get(key) ?? [0]);
+    console.log('mode          test  path                     ops/s   proxy/direct');
+    const ratios: Record<string, number[]> = {};
+    for (const pipeline of [1, 16]) {
+      for (const test of ['SET', 'GET']) {
+        const direct = med(`${pipeline}|direct|${test}`);
+        for (const name of Object.keys(paths)) {
+          const ops = med(`${pipeline}|${name}|${test}`);
+          const ratio = ops / direct;
+          if (name !== 'direct') (ratios[name] ??= []).push(ratio);
+          const mode = pipeline === 1 ? 'unpipelined' : `-P ${pipeline}`;
+          console.log(`${mode.padEnd(13)} ${test.padEnd(5)} ${name.padEnd(22)} ${ops.toFixed(0).padStart(9)} ${name === 'direct' ? '' : ratio.toFixed(2).padStart(14)}`);
+        }
+      }
+    }
+    for (const [name, r] of Object.entries(ratios)) console.log(`lowest ratio, ${name}: ${Math.min(...r).toFixed(2)} (target >= 0.60)`);
+    for (const [uid, st] of Object.entries(await px.stats())) {
+      console.log(`proxy counters ${uid}: ${st.total_connections} connections, ${st.bytes_in} bytes in, ${st.bytes_out} bytes out`);
+    }
+    await px.shutdown();
+    proxyPid = undefined;
+  } finally {
+    cleanup();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,38 @@
+/** GET /v1/logs (requests/logs): the cluster event log, filtered by time and paged. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { RsError } from '../errors.js';
+import type { EventStore } from '../store/event-store.js';
+import { rsTime } from '../util/clock.js';
+
+const LogsQuery = Type.Object({
+  stime: Type.Optional(Type.String({ description: 'ISO 8601: no events before it' })),
+  etime: Type.Optional(Type.String({ description: 'ISO 8601: no events after it' })),
+  order: Type.Optional(Type.String({ description: 'asc (default) or desc' })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Maximum number of events' })),
+  offset: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Events to skip first' })),
+  fields: Type.Optional(Type.String()),
+});
+
+/** Events are stored with RS timestamps (second precision, UTC), so bounds are normalized to that form. */
+function bound(raw: string | undefined, name: string): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const t = Date.parse(raw);
+  if (Number.isNaN(t)) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 time`);
+  return rsTime(new Date(t));
+}
+
+export const logRoutes = (events: EventStore): FastifyPluginAsyncTypebox => async (app) => {
+  app.get('/v1/logs', { config: { permission: 'view_logged_events' }, schema: { querystring: LogsQuery } }, (req) => {
+    const q = req.query;
+    const order = (q.order ?? 'asc').toLowerCase();
+    if (order !== 'asc' && order !== 'desc') throw new RsError('invalid_param', `order: expected asc or desc, got '${q.order}'`);
+    return events.query({
+      stime: bound(q.stime, 'stime'),
+      etime: bound(q.etime, 'etime'),
+      order,
+      limit: q.limit === undefined ? undefined : Number(q.limit),
+      offset: q.offset === undefined ? undefined : Number(q.offset),
+    });
+  });
+};

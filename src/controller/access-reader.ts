@@ -1,0 +1,39 @@
+/**
+ * What the bdb reconciler reads from the CCS besides bdbs and shards: users, Redis ACLs and the
+ * cluster pub/sub default (database users, db-users.ts), and the `proxy` certificate (TLS
+ * endpoints). The keys here are also what the manager watches to re-apply them (ACCESS_WATCHES).
+ */
+import { USERS_PREFIX, type UserRecord } from '../auth/user-record.js';
+import type { PubsubDefault } from '../redis/config-map.js';
+import type { RedisAcl } from '../schemas/redis-acl.js';
+import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from '../services/access-defaults.js';
+import type { CertificateRecord } from '../services/certificate-service.js';
+import type { KvBackend } from '../store/kv.js';
+import type { AccessReader } from './bdb-controller.js';
+
+export const PROXY_CERT_KEY = '/certificates/proxy';
+const POLICY_KEY = '/cluster_policy';
+
+/** Changes under these keys re-apply database users (users, roles, ACLs, pub/sub default). */
+export const ACCESS_WATCHES = [USERS_PREFIX, ROLES_PREFIX, REDIS_ACLS_PREFIX, POLICY_KEY] as const;
+
+export class KvAccessReader implements AccessReader {
+  constructor(private readonly kv: KvBackend) {}
+
+  async dbUsersInput(): Promise<{ users: UserRecord[]; acls: RedisAcl[]; pubsubDefault: PubsubDefault }> {
+    const [users, acls, policy] = await Promise.all([
+      this.kv.list<UserRecord>(USERS_PREFIX),
+      this.kv.list<RedisAcl>(REDIS_ACLS_PREFIX),
+      this.kv.get<{ acl_pubsub_default?: PubsubDefault }>(POLICY_KEY),
+    ]);
+    return {
+      users: users.map((e) => e.value),
+      acls: acls.map((e) => e.value),
+      pubsubDefault: policy?.value.acl_pubsub_default ?? 'resetchannels',
+    };
+  }
+
+  async proxyCertificate(): Promise<CertificateRecord | undefined> {
+    return (await this.kv.get<CertificateRecord>(PROXY_CERT_KEY))?.value;
+  }
+}

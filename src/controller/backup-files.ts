@@ -1,0 +1,194 @@
+/**
+ * Files of exports, backups, imports and recovery: names, location checks, gzip copies, retention.
+ * Everything here works on paths and bytes only; redis-server is driven by the callers through
+ * the supervisor and ShardAdmin (docs/notes-backup.md).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+
+/** Why an export or backup could not write (objects/bdb/_index.md `*_failure_reason`). */
+export type WriteFailure = 'no-permission' | 'wrong-file-path' | 'general-error';
+
+/** Why an import failed (objects/bdb/_index.md `import_failure_reason`). */
+export type ImportFailure = 'download-error' | 'file-corrupted' | 'general-error' | 'out-of-memory' | `file-larger-than-mem-limit:${number}:${number}`;
+
+/** A failure carrying the documented reason the bdb reports. */
+export class DataOpError extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = 'DataOpError';
+  }
+}
+
+/** schedule-backups.md: "only the first 30 [characters of the database name] are used in backup file names". */
+export const NAME_CHARS_IN_FILES = 30;
+
+/** `2024-05-01T12-00-00Z`: the RS timestamp without colons, so the name is valid everywhere. */
+export function fileStamp(d: Date): string {
+  return d.toISOString().replace(/\.[0-9]{3}Z$/, 'Z').replace(/:/g, '-');
+}
+
+/**
+ * One file per master shard: `<kind>_<stamp>_<name>_<n>-of-<N>.rdb.gz` (gzipped RDB, as RS
+ * backups are). The database name has only letters, digits and hyphens, so `_` separates fields.
+ */
+export function dataFileName(kind: 'export' | 'backup', at: Date, bdbName: string, n: number, of: number): string {
+  return `${kind}_${fileStamp(at)}_${bdbName.slice(0, NAME_CHARS_IN_FILES)}_${n}-of-${of}.rdb.gz`;
+}
+
+/** The backups of this database in a directory listing, with the time in their names. */
+export function backupFilesOf(names: readonly string[], bdbName: string): { name: string; at: Date }[] {
+  const esc = bdbName.slice(0, NAME_CHARS_IN_FILES).replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+  const re = new RegExp(`^backup_(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d)-(\\d\\d)-(\\d\\d)Z_${esc}_\\d+-of-\\d+\\.rdb\\.gz$`);
+  const out: { name: string; at: Date }[] = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    if (m) out.push({ name, at: new Date(`${m[1]}T${m[2]}:${m[3]}:${m[4]}Z`) });
+  }
+  return out;
+}
+
+/** backup_history is a number of days (0 keeps everything): the backups older than that. */
+export function expiredBackups(names: readonly string[], bdbName: string, historyDays: number, now: Date): string[] {
+  if (!historyDays || historyDays <= 0) return [];
+  const cutoff = now.getTime() - historyDays * 86_400_000;
+  return backupFilesOf(names, bdbName).filter((f) => f.at.getTime() < cutoff).map((f) => f.name);
+}
+
+function reasonOf(e: unknown): WriteFailure {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'no-permission';
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'wrong-file-path';
+  return 'general-error';
+}
+
+/**
+ * A mount_point location must be an existing directory this process can create files in. Tried
+ * for real (create + remove a probe file): permission bits say nothing for root or on NFS.
+ */
+export function checkWritableDir(dir: string): void {
+  if (!path.isAbsolute(dir)) throw new DataOpError('wrong-file-path', `location path '${dir}' is not absolute`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    throw new DataOpError(reasonOf(e), `location path '${dir}': ${(e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new DataOpError('wrong-file-path', `location path '${dir}' is not a directory`);
+  const probe = path.join(dir, `.openrs-probe-${process.pid}-${Date.now()}`);
+  try {
+    fs.writeFileSync(probe, '', { flag: 'wx' });
+    fs.rmSync(probe, { force: true });
+  } catch (e) {
+    throw new DataOpError(reasonOf(e), `cannot write to '${dir}': ${(e as Error).message}`);
+  }
+}
+
+/** Gzip `src` into `dir/name` through a temporary file renamed at the end (no half file on failure). */
+export async function gzipInto(src: string, dir: string, name: string): Promise<number> {
+  const dest = path.join(dir, name);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  try {
+    await pipeline(fs.createReadStream(src), zlib.createGzip({ level: 6 }), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o640 }));
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new DataOpError(reasonOf(e), `cannot write ${dest}: ${(e as Error).message}`);
+  }
+  return fs.statSync(dest).size;
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const RDB_MAGIC = Buffer.from('REDIS');
+
+function head(file: string, n: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const got = fs.readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Put an import source at `dest` as a plain RDB: gunzipped when it is gzip, copied otherwise.
+ * A missing or unreadable source is a `download-error`; anything that is not an RDB (bad gzip,
+ * no `REDIS` signature) is `file-corrupted`. Deeper damage shows when redis-server loads it.
+ */
+export async function stageRdb(src: string, dest: string): Promise<void> {
+  if (!path.isAbsolute(src)) throw new DataOpError('download-error', `import path '${src}' is not absolute`);
+  try {
+    if (!fs.statSync(src).isFile()) throw new DataOpError('download-error', `import path '${src}' is not a file`);
+    fs.accessSync(src, fs.constants.R_OK);
+  } catch (e) {
+    if (e instanceof DataOpError) throw e;
+    throw new DataOpError('download-error', `cannot read '${src}': ${(e as Error).message}`);
+  }
+  const gz = head(src, 2).equals(GZIP_MAGIC);
+  try {
+    if (gz) await pipeline(fs.createReadStream(src), zlib.createGunzip(), fs.createWriteStream(dest, { mode: 0o600 }));
+    else await pipeline(fs.createReadStream(src), fs.createWriteStream(dest, { mode: 0o600 }));
+  } catch (e) {
+    fs.rmSync(dest, { force: true });
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('Z_')) throw new DataOpError('file-corrupted', `'${src}' is not a valid gzip file: ${(e as Error).message}`);
+    throw new DataOpError('download-error', `cannot read '${src}': ${(e as Error).message}`);
+  }
+  if (!head(dest, RDB_MAGIC.length).equals(RDB_MAGIC)) throw new DataOpError('file-corrupted', `'${src}' is not an RDB file (no REDIS signature)`);
+}
+
+/** A persistence file of a shard, as the recovery plan lists it (requests/bdbs/actions/recover.md). */
+export interface PersistenceFile {
+  filename: string;
+  path: string;
+  size: number;
+  /** Seconds since the epoch, fractional. */
+  last_modified: number;
+}
+
+/**
+ * The files a shard would load on start: the AOF (Redis 7 multi-part: the manifest in
+ * appendonlydir names the base and increment files) or the RDB snapshot.
+ */
+export function persistenceFiles(shardDir: string): { aof: PersistenceFile[]; rdb?: PersistenceFile } {
+  const stat = (p: string, filename: string): PersistenceFile | undefined => {
+    try {
+      const st = fs.statSync(p);
+      return st.isFile() ? { filename, path: p, size: st.size, last_modified: st.mtimeMs / 1000 } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const aofDir = path.join(shardDir, 'appendonlydir');
+  const aof: PersistenceFile[] = [];
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(aofDir).filter((n) => n.endsWith('.manifest'));
+  } catch {
+    // no AOF directory
+  }
+  for (const manifest of names) {
+    const listed = fs.readFileSync(path.join(aofDir, manifest), 'utf8').split('\n')
+      .map((l) => /^file (\S+) /.exec(l)?.[1]).filter((f): f is string => f !== undefined);
+    for (const f of [manifest, ...listed]) {
+      const pf = stat(path.join(aofDir, f), f);
+      if (pf) aof.push(pf);
+    }
+  }
+  const rdb = stat(path.join(shardDir, 'dump.rdb'), 'dump.rdb');
+  return { aof, ...(rdb ? { rdb } : {}) };
+}
+
+/** Move a shard's persistence files aside (recover_without_data), into `<dir>/discarded-<stamp>/`. */
+export function discardPersistence(shardDir: string, at: Date): string | undefined {
+  const targets = ['appendonlydir', 'dump.rdb'].filter((n) => fs.existsSync(path.join(shardDir, n)));
+  if (!targets.length) return undefined;
+  const aside = path.join(shardDir, `discarded-${fileStamp(at)}`);
+  fs.mkdirSync(aside, { recursive: true, mode: 0o700 });
+  for (const n of targets) fs.renameSync(path.join(shardDir, n), path.join(aside, n));
+  return aside;
+}

@@ -1,0 +1,47 @@
+/**
+ * The proxy endpoint a database wants (pure): port, current master, connection limit, traffic,
+ * RESP3 policy and TLS. TLS uses the cluster's `proxy` certificate, as RS presents it on database
+ * endpoints (security/encryption/tls); client certificates are required when
+ * enforce_client_authentication is on and authentication_ssl_client_certs lists some.
+ */
+import type { EndpointSpec, EndpointTls } from '../proxy/protocol.js';
+import type { BdbRecord } from '../services/bdb-view.js';
+
+export interface CertPair {
+  certificate: string;
+  key?: string;
+}
+
+export const endpointUid = (bdbUid: number) => `${bdbUid}:1`;
+
+/** tls_mode 'enabled', or the deprecated `ssl: true`. */
+export function tlsEnabled(rec: Pick<BdbRecord, 'tls_mode' | 'ssl'>): boolean {
+  return rec.tls_mode === 'enabled' || rec.ssl === true;
+}
+
+/** The endpoint's TLS settings; null for plain TCP. Throws when TLS is on and there is no usable proxy certificate. */
+export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): EndpointTls | null {
+  if (!tlsEnabled(rec)) return null;
+  if (!proxyCert?.key) throw new Error('tls_mode is enabled but the cluster has no proxy certificate with a key');
+  const clientCerts = (rec.authentication_ssl_client_certs ?? []).map((c) => c.client_cert.trim()).filter(Boolean);
+  // enforce_client_authentication defaults to 'enabled'; without trusted certificates it cannot be enforced (the service refuses that combination when asked for explicitly).
+  const enforce = rec.enforce_client_authentication !== 'disabled' && clientCerts.length > 0;
+  return {
+    cert: proxyCert.certificate,
+    key: proxyCert.key,
+    ...(enforce ? { ca: clientCerts.join('\n'), requestClientCert: true } : {}),
+  };
+}
+
+export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number }; proxyCert?: CertPair }): EndpointSpec {
+  return {
+    uid: endpointUid(rec.uid),
+    port: rec.endpoint_port,
+    addr: o.addr,
+    target: { host: o.master.host, port: o.master.port },
+    max_connections: rec.max_connections ?? 0,
+    traffic: rec.traffic,
+    resp3: rec.resp3 !== false,
+    tls: endpointTls(rec, o.proxyCert),
+  };
+}

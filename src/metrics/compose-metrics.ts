@@ -1,0 +1,70 @@
+/** Composition of the Prometheus exporter: the scrape context from the stats sampler and the CCS. */
+import { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { UserRecord } from '../auth/user-record.js';
+import type { TlsManager } from '../certs/tls-manager.js';
+import type { Config } from '../config.js';
+import { BDBS_PREFIX } from '../services/bdb-service.js';
+import type { BdbRecord } from '../services/bdb-view.js';
+import type { ClusterRecord } from '../services/cluster-defaults.js';
+import type { NodeRecord } from '../services/node-service.js';
+import type { KvBackend } from '../store/kv.js';
+import { Collection, type Singleton } from '../store/object-store.js';
+import type { StatsParts } from '../stats/compose-stats.js';
+import type { Clock } from '../util/clock.js';
+import { SOFTWARE_VERSION } from '../util/product.js';
+import { MetricsExporter } from './exporter.js';
+
+export function composeMetrics(o: {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  tls: TlsManager;
+  kv: KvBackend;
+  stats: StatsParts;
+  cluster: Singleton<ClusterRecord>;
+  nodes: Collection<NodeRecord>;
+  users: Collection<UserRecord>;
+  license(): Promise<{ expiration_date: string; shards_limit?: number; ram_shards_limit?: number | null }>;
+  certificates(): Promise<Record<string, string>>;
+}): MetricsExporter {
+  const bdbs = new Collection<BdbRecord>(o.kv, BDBS_PREFIX);
+  return new MetricsExporter({
+    host: o.config.api_addr,
+    port: o.config.metrics_port,
+    tls: o.tls,
+    log: o.log,
+    classify: o.stats.classify,
+    context: async () => {
+      const now = o.clock.now().getTime();
+      const [cluster, nodes, bdbList, users, license, pems] = await Promise.all([
+        o.cluster.get(), o.nodes.list(), bdbs.list(), o.users.list(), o.license().catch(() => undefined), o.certificates().catch(() => ({}) as Record<string, string>),
+      ]);
+      const certificates: Record<string, number> = {};
+      for (const [k, pem] of Object.entries(pems)) {
+        if (!k.endsWith('_cert')) continue;
+        try {
+          certificates[k.slice(0, -'_cert'.length)] = Math.round((Date.parse(new X509Certificate(pem).validTo) - now) / 1000);
+        } catch {
+          // unparsable: no expiry to report
+        }
+      }
+      return {
+        cluster: cluster?.value.name ?? '',
+        now: Math.floor(now / 1000),
+        latest: o.stats.sampler.latest,
+        store: o.stats.store,
+        bdbs: bdbList,
+        nodes,
+        softwareVersion: SOFTWARE_VERSION,
+        usersCount: users.length,
+        license: license && {
+          expirationDays: (Date.parse(license.expiration_date) - now) / 86_400_000,
+          shardsLimit: license.shards_limit,
+          ramShardsLimit: license.ram_shards_limit ?? undefined,
+        },
+        certificates,
+      };
+    },
+  });
+}

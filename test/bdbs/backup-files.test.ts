@@ -1,0 +1,118 @@
+/** The pure parts of backups: file names, retention, the schedule, location and source checks. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backupFilesOf, checkWritableDir, dataFileName, DataOpError, expiredBackups, stageRdb } from '../../src/controller/backup-files.js';
+import { recoveryPlan } from '../../src/controller/backup-recovery.js';
+import { backupDue } from '../../src/services/bdb-data-ops.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-backup-files-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const reasonOf = async (p: Promise<unknown> | (() => unknown)): Promise<string | undefined> => {
+  try {
+    await (typeof p === 'function' ? p() : p);
+    return undefined;
+  } catch (e) {
+    return e instanceof DataOpError ? e.reason : `unexpected: ${String(e)}`;
+  }
+};
+
+describe('file names and retention', () => {
+  it('names one gzipped RDB per shard with a colon-free timestamp and at most 30 characters of the name', () => {
+    const at = new Date('2024-05-01T12:34:56.789Z');
+    expect(dataFileName('export', at, 'db1', 1, 1)).toBe('export_2024-05-01T12-34-56Z_db1_1-of-1.rdb.gz');
+    const long = 'a'.repeat(40);
+    expect(dataFileName('backup', at, long, 2, 3)).toBe(`backup_2024-05-01T12-34-56Z_${'a'.repeat(30)}_2-of-3.rdb.gz`);
+  });
+
+  it('backup_history keeps N days of this database\'s backups and never touches other files', () => {
+    const now = new Date('2024-05-10T00:00:00Z');
+    const names = [
+      'backup_2024-05-01T00-00-00Z_db1_1-of-1.rdb.gz',
+      'backup_2024-05-09T12-00-00Z_db1_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db10_1-of-1.rdb.gz',
+      'export_2024-05-01T00-00-00Z_db1_1-of-1.rdb.gz',
+      'notes.txt',
+    ];
+    expect(backupFilesOf(names, 'db1').map((f) => f.name)).toEqual([names[0], names[1]]);
+    expect(expiredBackups(names, 'db1', 1, now)).toEqual([names[0]]);
+    expect(expiredBackups(names, 'db1', 30, now)).toEqual([]);
+    expect(expiredBackups(names, 'db1', 0, now)).toEqual([]); // 0 is forever
+  });
+});
+
+describe('schedule', () => {
+  const at = (s: number) => new Date(s * 1000);
+  it('is due at every interval from the epoch plus the offset, once per point', () => {
+    expect(backupDue(at(3600), at(3599), 3600)).toBe(true);
+    expect(backupDue(at(3600), at(3600), 3600)).toBe(false);
+    expect(backupDue(at(7199), at(3600), 3600)).toBe(false);
+    expect(backupDue(at(7200), at(3600), 3600)).toBe(true);
+    // offset 600: points at 600, 4200, 7800...
+    expect(backupDue(at(4199), at(601), 3600, 600)).toBe(false);
+    expect(backupDue(at(4200), at(601), 3600, 600)).toBe(true);
+    expect(backupDue(at(10_000), at(0), 0)).toBe(false);
+  });
+});
+
+describe('locations and sources', () => {
+  it('an export location must be an existing, writable, absolute directory', async () => {
+    expect(await reasonOf(() => checkWritableDir(tmp))).toBeUndefined();
+    expect(await reasonOf(() => checkWritableDir(path.join(tmp, 'missing')))).toBe('wrong-file-path');
+    expect(await reasonOf(() => checkWritableDir('relative'))).toBe('wrong-file-path');
+    const f = path.join(tmp, 'file');
+    fs.writeFileSync(f, '');
+    expect(await reasonOf(() => checkWritableDir(f))).toBe('wrong-file-path');
+    expect(fs.readdirSync(tmp).filter((n) => n.startsWith('.openrs-probe'))).toEqual([]);
+  });
+
+  it('an import source is gunzipped when gzip and must start with the RDB signature', async () => {
+    const rdb = Buffer.concat([Buffer.from('REDIS0009'), Buffer.from([0xff])]);
+    const plain = path.join(tmp, 'a.rdb');
+    const gz = path.join(tmp, 'a.rdb.gz');
+    fs.writeFileSync(plain, rdb);
+    fs.writeFileSync(gz, zlib.gzipSync(rdb));
+    for (const src of [plain, gz]) {
+      const dest = path.join(tmp, `staged-${path.basename(src)}`);
+      await stageRdb(src, dest);
+      expect(fs.readFileSync(dest)).toEqual(rdb);
+    }
+    fs.writeFileSync(path.join(tmp, 'text.rdb'), 'hello');
+    fs.writeFileSync(path.join(tmp, 'empty.rdb'), '');
+    fs.writeFileSync(path.join(tmp, 'text.rdb.gz'), zlib.gzipSync('hello'));
+    expect(await reasonOf(stageRdb(path.join(tmp, 'text.rdb'), path.join(tmp, 'x')))).toBe('file-corrupted');
+    expect(await reasonOf(stageRdb(path.join(tmp, 'empty.rdb'), path.join(tmp, 'x')))).toBe('file-corrupted');
+    expect(await reasonOf(stageRdb(path.join(tmp, 'text.rdb.gz'), path.join(tmp, 'x')))).toBe('file-corrupted');
+    expect(await reasonOf(stageRdb(path.join(tmp, 'nope.rdb'), path.join(tmp, 'x')))).toBe('download-error');
+    expect(await reasonOf(stageRdb('nope.rdb', path.join(tmp, 'x')))).toBe('download-error');
+  });
+});
+
+describe('recovery plan', () => {
+  it('lists what each shard would load: the AOF files when it persists with AOF, else dump.rdb', () => {
+    const m = path.join(tmp, 'plan', 'shard-1');
+    const r = path.join(tmp, 'plan', 'shard-2');
+    fs.mkdirSync(path.join(r, 'appendonlydir'), { recursive: true });
+    fs.mkdirSync(m, { recursive: true });
+    fs.writeFileSync(path.join(r, 'appendonlydir', 'appendonly.aof.manifest'),
+      'file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n');
+    fs.writeFileSync(path.join(r, 'appendonlydir', 'appendonly.aof.1.base.rdb'), 'REDIS');
+    fs.writeFileSync(path.join(r, 'appendonlydir', 'appendonly.aof.1.incr.aof'), '');
+    const shards = [
+      { uid: 1, node_uid: 1, bdb_uid: 1, role: 'master' as const, dir: m, assigned_slots: '0-16383' },
+      { uid: 2, node_uid: 1, bdb_uid: 1, role: 'slave' as const, dir: r, assigned_slots: '0-16383' },
+    ];
+    const rec = { uid: 1, name: 'db', endpoint_port: 1, passwords: [], traffic: 'on' as const, replication: true, data_persistence: 'aof' as const };
+    const plan = recoveryPlan(rec, shards);
+    expect(plan.status).toBe('ready');
+    expect(plan.data_files.map((f) => [f.shard_uid, f.shard_role, f.filename])).toEqual([
+      ['2', 'slave', 'appendonly.aof.manifest'], ['2', 'slave', 'appendonly.aof.1.base.rdb'], ['2', 'slave', 'appendonly.aof.1.incr.aof'],
+    ]);
+    fs.rmSync(path.join(r, 'appendonlydir'), { recursive: true });
+    expect(recoveryPlan(rec, shards).status).toBe('missing-files');
+    expect(recoveryPlan({ ...rec, data_persistence: 'disabled' }, shards).status).toBe('ready');
+  });
+});

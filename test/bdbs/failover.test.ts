@@ -1,0 +1,170 @@
+/**
+ * Failover and recovery with real processes: kill -9 or SIGSTOP of a replicated master, manual
+ * failover through the API, and a non-replicated shard restarted from its AOF. Clients keep using
+ * the same endpoint; the data stays; the replica is rebuilt.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, createBdb, pidOf, shardsOf } from '../helpers/bdb.js';
+import { shardClient, waitInSync } from '../helpers/replication.js';
+import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startTestNode();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const signal = (pid: number, sig: NodeJS.Signals) => {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+};
+
+/** A fresh connection to the endpoint reads `key` (the client a reconnecting application would open). */
+async function readThrough(port: number, key: string): Promise<string | null | undefined> {
+  const c = client(port);
+  try {
+    await c.connect();
+    return await c.get(key);
+  } catch {
+    return undefined;
+  } finally {
+    c.disconnect();
+  }
+}
+
+async function seed(port: number, n: number): Promise<void> {
+  const c = client(port);
+  await c.connect();
+  const p = c.pipeline();
+  for (let i = 0; i < n; i++) p.set(`k:${i}`, `v${i}`);
+  await p.exec();
+  c.disconnect();
+}
+
+describe('replicated master failure', () => {
+  it('kill -9 of the master: the same endpoint keeps serving the data from the promoted replica; a new replica is built', async () => {
+    const bdb = await createBdb(t, { name: 'db-kill', replication: true });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 500);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const app = client(port);
+    await app.connect();
+    expect(await app.get('k:7')).toBe('v7');
+
+    signal(pidOf(master.dir)!, 'SIGKILL');
+    await waitFor(async () => (await readThrough(port, 'k:499')) === 'v499', { what: 'endpoint serving after the kill', timeoutMs: 5000 });
+    app.disconnect();
+
+    // Roles swapped in the CCS; the old master's shard comes back as the replica of the promoted one.
+    const after = await waitInSync(t, bdb.uid);
+    expect(after.master.uid).toBe(replica.uid);
+    expect(after.replica.uid).toBe(master.uid);
+    const rc = shardClient(after.replica.port);
+    await rc.connect();
+    expect(await rc.dbsize()).toBe(500);
+    rc.disconnect();
+    const events = (await t.req('GET', '/v1/logs?order=desc&limit=50')).json;
+    if (Array.isArray(events)) expect(events.some((e: any) => e.type === 'shard_failover')).toBe(true);
+  });
+
+  it('SIGSTOP of the master (hung) also fails over', async () => {
+    const bdb = await createBdb(t, { name: 'db-stop', replication: true });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 50);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const pid = pidOf(master.dir)!;
+    signal(pid, 'SIGSTOP');
+    try {
+      await waitFor(async () => (await shardsOf(t, bdb.uid)).find((s) => s.role === 'master')?.uid === replica.uid, { what: 'failover', timeoutMs: 10_000 });
+      await waitFor(async () => (await readThrough(port, 'k:49')) === 'v49', { what: 'endpoint serving after the failover' });
+    } finally {
+      signal(pid, 'SIGCONT');
+    }
+    const after = await waitInSync(t, bdb.uid, 20_000);
+    expect(after.master.uid).toBe(replica.uid);
+    // The hung process was replaced, not resumed as a second master.
+    expect(pidOf(after.replica.dir)).not.toBe(pid);
+  });
+
+  it('manual failover (POST /v1/shards/{uid}/actions/failover) swaps the roles without losing a write', async () => {
+    const bdb = await createBdb(t, { name: 'db-manual', replication: true });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 200);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const masterPid = pidOf(master.dir);
+    const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
+    expect(r.status, r.text).toBe(200);
+    expect(typeof r.json.action_uid).toBe('string');
+    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });
+    const after = await waitInSync(t, bdb.uid);
+    expect(after.master.uid).toBe(replica.uid);
+    expect(after.replica.uid).toBe(master.uid);
+    // A graceful handover: the old master's process kept running, now as the replica.
+    expect(pidOf(after.replica.dir)).toBe(masterPid);
+    expect(await readThrough(port, 'k:199')).toBe('v199');
+    const c = client(port);
+    await c.connect();
+    expect(await c.dbsize()).toBe(200);
+    expect(await c.set('after', 'failover')).toBe('OK');
+    c.disconnect();
+    // Replica (not master) refused.
+    const refused = await t.req('POST', `/v1/shards/${after.replica.uid}/actions/failover`);
+    expect([refused.status, refused.json.error_code]).toEqual([400, 'shard_is_slave']);
+  });
+});
+
+describe('every shard of a replicated database killed', () => {
+  it('restarts from the replica that persisted (AOF): the data is back, and replicated again', async () => {
+    const bdb = await createBdb(t, { name: 'db-kill-all', replication: true, data_persistence: 'aof' });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 200);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    await waitFor(async () => {
+      const rc = shardClient(replica.port);
+      try {
+        await rc.connect();
+        return (await rc.info('persistence')).includes('aof_rewrite_in_progress:0');
+      } finally {
+        rc.disconnect();
+      }
+    }, { what: 'replica AOF written' });
+    signal(pidOf(replica.dir)!, 'SIGKILL');
+    signal(pidOf(master.dir)!, 'SIGKILL');
+    await waitFor(async () => (await readThrough(port, 'k:199')) === 'v199', { what: 'data served again', timeoutMs: 15_000 });
+    const after = await waitInSync(t, bdb.uid, 20_000);
+    const c = client(port);
+    await c.connect();
+    expect(await c.dbsize()).toBe(200);
+    c.disconnect();
+    const rc = shardClient(after.replica.port);
+    await rc.connect();
+    expect(await rc.dbsize()).toBe(200);
+    rc.disconnect();
+  });
+});
+
+describe('non-replicated shard failure', () => {
+  it('a killed shard with AOF persistence is restarted from its file with the data intact', async () => {
+    const bdb = await createBdb(t, { name: 'db-aof', data_persistence: 'aof' });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 300);
+    const [shard] = await shardsOf(t, bdb.uid);
+    const pid = pidOf(shard!.dir)!;
+    signal(pid, 'SIGKILL');
+    await waitFor(() => {
+      const now = pidOf(shard!.dir);
+      return now !== undefined && now !== pid;
+    }, { what: 'shard restarted', timeoutMs: 10_000 });
+    await waitFor(async () => (await readThrough(port, 'k:299')) === 'v299', { what: 'data served after the restart' });
+    const c = client(port);
+    await c.connect();
+    expect(await c.dbsize()).toBe(300);
+    c.disconnect();
+  });
+});

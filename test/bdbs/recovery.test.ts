@@ -1,0 +1,198 @@
+/**
+ * Restarts and recovery from persistence files: the manager restarting with shards still up
+ * (adopted), everything killed (shards, proxy, manager) and started again from the files, and
+ * databases whose shards cannot restart (status 'recovery') brought back by
+ * POST /v1/bdbs/{uid}/actions/recover (requests/bdbs/actions/recover.md).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProxyClient } from '../../src/proxy/control.js';
+import { createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { connected, waitAction } from './backup-helpers.js';
+
+const nodes: TestNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close().catch(() => undefined);
+});
+
+/** A node; one started on the data dir of a stopped one replaces it in the cleanup list (close() removes the dir). */
+async function node(dataDir?: string): Promise<TestNode> {
+  const t = await startTestNode(dataDir ? { dataDir } : {});
+  const i = nodes.findIndex((n) => n.dataDir === t.dataDir);
+  if (i >= 0) nodes.splice(i, 1);
+  nodes.push(t);
+  return t;
+}
+
+async function writeKeys(port: number, n: number, prefix = 'key'): Promise<void> {
+  const c = await connected(port);
+  for (let i = 0; i < n; i++) await c.set(`${prefix}:${i}`, `value-${i}`);
+  c.disconnect();
+}
+
+/** Keys readable through the endpoint (retried while the endpoint comes back). */
+async function readBack(port: number, n: number, prefix = 'key'): Promise<void> {
+  await waitFor(async () => {
+    const c = await connected(port);
+    try {
+      return (await c.dbsize()) === n && (await c.get(`${prefix}:${n - 1}`)) === `value-${n - 1}`;
+    } finally {
+      c.disconnect();
+    }
+  }, { timeoutMs: 20_000, what: `${n} keys back on port ${port}` });
+}
+
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function kill9(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  await waitFor(() => pids.every(gone), { what: 'processes gone' });
+}
+
+async function proxyPid(dataDir: string): Promise<number> {
+  const run = path.join(dataDir, 'run');
+  const px = new ProxyClient({ socketPath: path.join(run, 'proxy.sock'), stateFile: path.join(run, 'proxy-state.json'), logFile: path.join(dataDir, 'logs', 'proxy.log') });
+  try {
+    return (await px.ping()).pid;
+  } finally {
+    px.close();
+  }
+}
+
+const AOF = { data_persistence: 'aof', aof_policy: 'appendfsync-always' };
+
+describe('restart', () => {
+  it('the manager stops and starts again: shards keep running, are adopted, and serve the same keys', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-restart-1', ...AOF });
+    const port = bdb.endpoints[0].port;
+    await writeKeys(port, 100);
+    const [shard] = await shardsOf(t1, bdb.uid);
+    const pid = pidOf(shard!.dir)!;
+    await t1.stop();
+    await readBack(port, 100); // the data plane outlives the manager
+
+    const t2 = await node(t1.dataDir);
+    await waitStatus(t2, bdb.uid);
+    await readBack(port, 100);
+    expect(pidOf(shard!.dir)).toBe(pid);
+  });
+
+  it('shards, proxy and manager all killed: a new manager restarts them from the AOF and the keys are back', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-restart-2', ...AOF });
+    const port = bdb.endpoints[0].port;
+    await writeKeys(port, 100);
+    const shards = await shardsOf(t1, bdb.uid);
+    const pids = [...shards.map((s) => pidOf(s.dir)!), await proxyPid(t1.dataDir)];
+    await t1.stop();
+    await kill9(pids);
+
+    const t2 = await node(t1.dataDir);
+    await waitStatus(t2, bdb.uid);
+    await readBack(port, 100);
+    expect(pidOf(shards[0]!.dir)).not.toBe(pids[0]);
+  });
+
+  it('replicated, persisted on the replica only: after everything is killed the data comes back from the replica', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-restart-3', replication: true, ...AOF });
+    const port = bdb.endpoints[0].port;
+    await writeKeys(port, 100);
+    const shards = await shardsOf(t1, bdb.uid);
+    expect(shards.map((s) => s.role).sort()).toEqual(['master', 'slave']);
+    const replica = shards.find((s) => s.role === 'slave')!;
+    // The replica has the writes (and its AOF) before anything dies.
+    await waitFor(async () => {
+      const c = await connected(replica.port);
+      try {
+        return (await c.dbsize()) === 100;
+      } finally {
+        c.disconnect();
+      }
+    }, { what: 'replica synced' }).catch(() => undefined); // the admin-only ACL may refuse: the AOF check below decides
+    const pids = [...shards.map((s) => pidOf(s.dir)!), await proxyPid(t1.dataDir)];
+    await t1.stop();
+    await kill9(pids);
+
+    const t2 = await node(t1.dataDir);
+    await waitStatus(t2, bdb.uid);
+    await readBack(port, 100);
+    const after = await shardsOf(t2, bdb.uid);
+    expect(after.find((s) => s.role === 'master')!.uid).toBe(replica.uid); // the replica's files won
+  });
+});
+
+describe('recover', () => {
+  it('shards that cannot restart put the database in recovery; POST recover restarts it from the files (or without data)', async () => {
+    const t = await node();
+    const a = await createBdb(t, { name: 'db-recover-a', ...AOF });
+    const b = await createBdb(t, { name: 'db-recover-b', ...AOF });
+    await writeKeys(a.endpoints[0].port, 40);
+    await writeKeys(b.endpoints[0].port, 30);
+    const [sa] = await shardsOf(t, a.uid);
+    const [sb] = await shardsOf(t, b.uid);
+
+    // A healthy database is not recoverable (409); the plan lists its AOF files.
+    const healthy = await t.req('POST', `/v1/bdbs/${a.uid}/actions/recover`);
+    expect([healthy.status, healthy.json?.error_code]).toEqual([409, 'not_recoverable']);
+    const plan = (await t.req('GET', `/v1/bdbs/${a.uid}/actions/recover`)).json;
+    expect(plan.status).toBe('ready');
+    expect(plan.data_files.length).toBeGreaterThan(0);
+    expect(plan.data_files[0]).toMatchObject({ node_uid: '1', shard_role: 'master', shard_uid: String(sa!.uid), shard_slots: '0-16383' });
+    expect(plan.data_files.map((f: any) => f.filename)).toContain('appendonly.aof.manifest');
+    expect((await t.req('GET', '/v1/bdbs/99999/actions/recover')).status).toBe(404);
+
+    // Damage both AOFs (a good copy of a's is kept), then kill the shards: they cannot start again.
+    const good = path.join(t.dataDir, 'good-aof');
+    fs.cpSync(path.join(sa!.dir, 'appendonlydir'), good, { recursive: true });
+    for (const s of [sa!, sb!]) {
+      const dir = path.join(s.dir, 'appendonlydir');
+      const incr = fs.readdirSync(dir).find((f) => f.endsWith('.incr.aof'))!;
+      fs.writeFileSync(path.join(dir, incr), Buffer.concat([Buffer.from('garbage\r\n'), fs.readFileSync(path.join(dir, incr))]));
+    }
+    await kill9([pidOf(sa!.dir)!, pidOf(sb!.dir)!]);
+    await waitStatus(t, a.uid, 'recovery', 30_000);
+    await waitStatus(t, b.uid, 'recovery', 30_000);
+
+    // a: the files are repaired by hand, then recovered from them.
+    fs.rmSync(path.join(sa!.dir, 'appendonlydir'), { recursive: true });
+    fs.cpSync(good, path.join(sa!.dir, 'appendonlydir'), { recursive: true });
+    const ra = await t.req('POST', `/v1/bdbs/${a.uid}/actions/recover`, { body: {} });
+    expect(ra.status, ra.text).toBe(200);
+    expect(await waitAction(t, ra.json.action_uid, 30_000)).toMatchObject({ name: 'SMRecoverBDB', status: 'completed' });
+    await waitStatus(t, a.uid);
+    await readBack(a.endpoints[0].port, 40);
+
+    // b: recovered without data; the damaged files are kept aside.
+    const unknownFile = await t.req('POST', `/v1/bdbs/${b.uid}/actions/recover`, { body: { data_files: [{ filename: 'nope.aof' }] } });
+    expect([unknownFile.status, unknownFile.json?.error_code]).toEqual([400, 'invalid_param']);
+    const rb = await t.req('POST', `/v1/bdbs/${b.uid}/actions/recover`, { body: { recover_without_data: true } });
+    expect(rb.status, rb.text).toBe(200);
+    expect(await waitAction(t, rb.json.action_uid, 30_000)).toMatchObject({ status: 'completed' });
+    await waitStatus(t, b.uid);
+    const c = await connected(b.endpoints[0].port);
+    expect(await c.dbsize()).toBe(0);
+    await c.set('fresh', '1');
+    c.disconnect();
+    expect(fs.readdirSync(sb!.dir).some((f) => f.startsWith('discarded-'))).toBe(true);
+  });
+});

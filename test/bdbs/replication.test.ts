@@ -1,0 +1,119 @@
+/**
+ * replication: a replica shard per master, in sync, persisting in the master's stead; turned on
+ * and off live with the data kept; availability checks (with the lag-aware variant).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { shardClient, waitInSync } from '../helpers/replication.js';
+import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startTestNode();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('replication', () => {
+  it('true: a master and a replica in sync; data written at the endpoint is on the replica; only the replica persists', async () => {
+    const bdb = await createBdb(t, { name: 'db-repl', replication: true, data_persistence: 'aof' });
+    expect(bdb.shard_list).toHaveLength(2);
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    for (let i = 0; i < 100; i++) await c.set(`key:${i}`, `value-${i}`);
+    c.disconnect();
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const r = shardClient(replica.port);
+    await r.connect();
+    expect(await r.get('key:42')).toBe('value-42');
+    expect(await r.dbsize()).toBe(100);
+    expect(await r.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    r.disconnect();
+    const m = shardClient(master.port);
+    await m.connect();
+    expect(await m.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    m.disconnect();
+  });
+
+  it('turning replication off removes the replica, on adds one back; the data stays', async () => {
+    const bdb = await createBdb(t, { name: 'db-repl-toggle' });
+    const port = bdb.endpoints[0].port;
+    const c = client(port);
+    await c.connect();
+    await c.set('stay', 'here');
+
+    let r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { replication: true } });
+    expect(r.status, r.text).toBe(200);
+    await waitStatus(t, bdb.uid);
+    const { replica } = await waitInSync(t, bdb.uid);
+    const rc = shardClient(replica.port);
+    await rc.connect();
+    expect(await rc.get('stay')).toBe('here');
+    rc.disconnect();
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.shard_list).toHaveLength(2);
+
+    r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { replication: false } });
+    expect(r.status, r.text).toBe(200);
+    await waitStatus(t, bdb.uid);
+    await waitFor(async () => (await shardsOf(t, bdb.uid)).length === 1, { what: 'replica removed' });
+    await waitFor(async () => (await shardClient(replica.port).connect().then(() => false, () => true)), { what: 'replica process gone' });
+    const after = client(port);
+    await after.connect();
+    expect(await after.get('stay')).toBe('here');
+    after.disconnect();
+    c.disconnect();
+  });
+
+  it('database users exist on the replica too (ready for a failover)', async () => {
+    const role = (await t.req('POST', '/v1/roles', { body: { name: 'Repl Users', management: 'none' } })).json;
+    await t.req('POST', '/v1/users', { body: { email: 'repl@test.local', name: 'repluser', password: 'repl-pass-123', role_uids: [role.uid] } });
+    const bdb = await createBdb(t, { name: 'db-repl-acl', replication: true, roles_permissions: [{ role_uid: role.uid, redis_acl_uid: 2 }] });
+    const { replica } = await waitInSync(t, bdb.uid);
+    const rc = new Redis({ host: '127.0.0.1', port: replica.port, username: 'repluser', password: 'repl-pass-123', lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null }).on('error', () => undefined);
+    await rc.connect();
+    expect(await rc.get('anything')).toBeNull();
+    rc.disconnect();
+  });
+});
+
+describe('availability', () => {
+  it('200 when the endpoint and master answer; the lag check passes for an in-sync replica; 404 db_not_found; 400 on bad input', async () => {
+    const bdb = await createBdb(t, { name: 'db-avail', replication: true });
+    await waitInSync(t, bdb.uid);
+    for (const path of [`/v1/bdbs/${bdb.uid}/availability`, `/v1/local/bdbs/${bdb.uid}/endpoint/availability`]) {
+      const ok = await t.req('GET', path);
+      expect(ok.status, ok.text).toBe(200);
+      expect((await t.req('GET', `${path}?extend_check=lag`)).status).toBe(200);
+      expect((await t.req('GET', `${path}?extend_check=lag&availability_lag_tolerance_ms=500`)).status).toBe(200);
+      const bad = await t.req('GET', `${path}?extend_check=nonsense`);
+      expect([bad.status, bad.json.error_code]).toEqual([400, 'invalid_schema']);
+      const badTol = await t.req('GET', `${path}?extend_check=lag&availability_lag_tolerance_ms=-3`);
+      expect([badTol.status, badTol.json.error_code]).toEqual([400, 'invalid_schema']);
+    }
+    const missing = await t.req('GET', '/v1/bdbs/9999/availability');
+    expect([missing.status, missing.json.error_code]).toEqual([404, 'db_not_found']);
+    const missingLocal = await t.req('GET', '/v1/local/bdbs/9999/endpoint/availability');
+    expect([missingLocal.status, missingLocal.json.error_code]).toEqual([404, 'db_not_found']);
+  });
+
+  it('503 with the reason when the master shard does not answer', async () => {
+    const bdb = await createBdb(t, { name: 'db-avail-down' });
+    const [shard] = await shardsOf(t, bdb.uid);
+    const pid = pidOf(shard!.dir)!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const r = await t.req('GET', `/v1/bdbs/${bdb.uid}/availability`);
+      expect(r.status).toBe(503);
+      expect(r.json.error_code).toBe('bdb_unavailable_shard_unreachable');
+      expect(r.json.description).toMatch(/^Endpoint error status: shard unreachable/);
+      const local = await t.req('GET', `/v1/local/bdbs/${bdb.uid}/endpoint/availability`);
+      expect([local.status, local.json.error_code]).toEqual([503, 'bdb_endpoint_unavailable']);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}/availability`)).status === 200, { what: 'available again' });
+  });
+});
