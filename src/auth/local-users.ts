@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Caller } from '../api/route-types.js';
 import type { BasicVerifier } from './authenticate.js';
 import { afterFailedLogin, clearedLockout, DEFAULT_LOGIN_POLICY, userStatus, withChanges, type LoginPolicy } from './login-policy.js';
-import { hashPassword, hashSchemeOf, verifyPassword, type HashScheme } from './password.js';
+import { hashPassword, hashSchemeOf, redisPasswordHash, verifyPassword, type HashScheme, type PrehashContext } from './password.js';
 import type { UserRecord } from './user-record.js';
 
 /** How long a verified (password, hash) pair is trusted without re-running the hash. */
@@ -25,6 +25,8 @@ export interface LoginSettings {
   policy: LoginPolicy;
   /** The scheme new hashes use; a matching password stored under another scheme is re-hashed. */
   scheme: HashScheme;
+  /** For passwords given pre-hashed (password_hash_method 1). */
+  clusterName?: string;
 }
 
 export interface LocalUsersOptions {
@@ -60,10 +62,10 @@ export class LocalUsers implements BasicVerifier {
   }
 
   /** Whether `password` matches `hash`, and whether that came from the cache. */
-  private async check(password: string, hash: string): Promise<{ ok: boolean; cached: boolean }> {
+  private async check(password: string, hash: string, prehash?: PrehashContext): Promise<{ ok: boolean; cached: boolean }> {
     const until = this.verified.get(this.cacheKey(password, hash));
     if (until !== undefined && until > this.clock.now().getTime()) return { ok: true, cached: true };
-    const ok = await verifyPassword(password, hash);
+    const ok = await verifyPassword(password, hash, prehash);
     if (ok) this.remember(password, hash);
     return { ok, cached: false };
   }
@@ -83,12 +85,13 @@ export class LocalUsers implements BasicVerifier {
       await verifyPassword(password, DUMMY_HASH);
       return undefined;
     }
-    const { policy, scheme } = await this.settings();
+    const { policy, scheme, clusterName } = await this.settings();
     const now = this.clock.now().getTime();
     let matched: string | undefined;
     let cached = false;
+    const prehash = { logins: [user.email, user.name], clusterName: clusterName ?? '' };
     for (const h of user.password_hashes) {
-      const r = await this.check(password, h);
+      const r = await this.check(password, h, prehash);
       if (r.ok) {
         matched = h;
         cached = r.cached;
@@ -151,6 +154,11 @@ export class LocalUsers implements BasicVerifier {
       if (status !== 'active') changes.status = status as UserRecord['status'];
       const i = u.password_hashes.indexOf(matched);
       if (rehashed && i >= 0) changes.password_hashes = u.password_hashes.map((h, j) => (j === i ? rehashed : h));
+      // A pre-hashed password becomes usable for databases once its plain form is known.
+      if (rehashed && matched.startsWith('prehash-sha256$')) {
+        const sha = redisPasswordHash(password);
+        if (!(u.db_password_sha256 ?? []).includes(sha)) changes.db_password_sha256 = [...(u.db_password_sha256 ?? []), sha];
+      }
       return withChanges(u, changes);
     });
     // The next request verifies against the new hash: let it hit the cache, not count as a login.

@@ -26,6 +26,23 @@ const MAX_ITERATIONS = 10_000_000;
 export type HashScheme = 'scrypt' | 'pbkdf2';
 
 /**
+ * A password given pre-hashed (user.md: `password_hash_method: 1` means the client sends
+ * SHA-256 of `username:clustername:password`). It can only be checked, not used for anything
+ * else, so it is kept as `prehash-sha256$<hex>` until the user's first login, when the login
+ * re-hashes the now-known password with the cluster's scheme (local-users.ts).
+ */
+export function prehashedEntry(hex: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new TypeError('a pre-hashed password is 64 hexadecimal digits (SHA-256)');
+  return `prehash-sha256$${hex.toLowerCase()}`;
+}
+
+/** What a pre-hashed entry was computed over: the user's login names and the cluster's name. */
+export interface PrehashContext {
+  logins: string[];
+  clusterName: string;
+}
+
+/**
  * The cluster's `password_hashing_algorithm` values and the scheme openrs uses for each. RS's
  * default "SHA-256" maps to scrypt, which is stronger than a salted SHA-256; "PBKDF2" is real
  * PBKDF2 (HMAC-SHA-256), e.g. for FIPS-minded deployments. See docs/notes-users-roles.md.
@@ -50,12 +67,25 @@ export function hashSchemeOf(stored: string): HashScheme | undefined {
   return undefined;
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string, prehash?: PrehashContext): Promise<boolean> {
   try {
+    if (stored.startsWith('prehash-sha256$')) return prehash ? verifyPrehashed(password, stored.slice(15), prehash) : false;
     return await verify(password, stored);
   } catch {
     return false; // unusable parameters in a stored hash: it matches nothing
   }
+}
+
+/** RS does not say whether "username" is the email or the name: either one the user has matches. */
+function verifyPrehashed(password: string, hex: string, ctx: PrehashContext): boolean {
+  const expected = Buffer.from(hex, 'hex');
+  if (expected.length !== 32) return false;
+  let ok = false;
+  for (const login of ctx.logins.filter(Boolean)) {
+    const actual = createHash('sha256').update(`${login}:${ctx.clusterName}:${password}`).digest();
+    if (timingSafeEqual(actual, expected)) ok = true;
+  }
+  return ok;
 }
 
 async function verify(password: string, stored: string): Promise<boolean> {

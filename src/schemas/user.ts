@@ -62,7 +62,7 @@ export type User = Static<typeof User>;
 
 const secretProps = {
   password: Type.String({ description: "User's password (regular users); never returned" }),
-  password_hash_method: Type.Union([Type.Literal(1), Type.Literal('1')], { description: 'Pre-hashed password method: not supported by openrs (400)' }),
+  password_hash_method: Type.Union([Type.Literal(1), Type.Literal('1')], { description: "1: the password is the hex SHA-256 of 'username:clustername:password' (user.md)" }),
 };
 
 /** POST /v1/users: `uid` may be given (openapi `UserRequest.uid`). */

@@ -62,4 +62,15 @@ export function checkUnique(users: readonly UserRecord[], u: { uid: number; emai
 }
 
 export const prehashRefused = () => new RsError('unsupported_option',
-  'password_hash_method (pre-hashed passwords) is not supported by openrs: send the password itself (over HTTPS); it is hashed before it is stored');
+  'password_hash_method is accepted when creating or updating a user (PUT/POST /v1/users), not on /v1/users/password: send the password itself');
+
+/**
+ * user.md: `password_hash_method: 1` → `password` is the hex SHA-256 of
+ * `username:clustername:password`. Returns whether the body uses it (and checks its form).
+ */
+export function isPrehashed(body: { password?: string; password_hash_method?: 1 | '1' }): boolean {
+  if (body.password_hash_method === undefined) return false;
+  if (body.password === undefined) throw new RsError('missing_field', 'password_hash_method needs a password (the SHA-256 of username:clustername:password)');
+  if (!/^[0-9a-fA-F]{64}$/.test(body.password)) throw new RsError('invalid_schema', 'With password_hash_method 1, password must be 64 hexadecimal digits (SHA-256 of username:clustername:password)');
+  return true;
+}

@@ -8,7 +8,7 @@ import type { Caller } from '../api/route-types.js';
 import { clearedLockout, isLocked, loginPolicyOf, userStatus, withChanges, type LoginPolicy } from '../auth/login-policy.js';
 import type { LoginSettings } from '../auth/local-users.js';
 import { passwordProblem } from '../auth/password-policy.js';
-import { HASH_SCHEME_FOR_ALGORITHM, hashPassword, redisPasswordHash, verifyPassword, type HashingAlgorithm } from '../auth/password.js';
+import { HASH_SCHEME_FOR_ALGORITHM, hashPassword, prehashedEntry, redisPasswordHash, verifyPassword, type HashingAlgorithm } from '../auth/password.js';
 import { roleAllows, type ManagementRole } from '../auth/permissions.js';
 import type { UserRecord } from '../auth/user-record.js';
 import { RsError } from '../errors.js';
@@ -21,7 +21,7 @@ import type { Collection, Singleton, Versioned } from '../store/object-store.js'
 import { rsTime, type Clock } from '../util/clock.js';
 import { builtinRoleFor } from './access-defaults.js';
 import type { ClusterRecord } from './cluster-defaults.js';
-import { checkUnique, effectiveRole, prehashRefused, SELF_SERVICE_FIELDS, USER_READ_ONLY_FIELDS, userView } from './user-rules.js';
+import { checkUnique, effectiveRole, isPrehashed, prehashRefused, SELF_SERVICE_FIELDS, USER_READ_ONLY_FIELDS, userView } from './user-rules.js';
 
 export interface UserServiceDeps {
   kv: KvBackend;
@@ -43,7 +43,11 @@ export class UserService {
   /** Login policy and hashing scheme, as LocalUsers reads them at every login. */
   async loginSettings(): Promise<LoginSettings> {
     const [c, p] = await Promise.all([this.d.cluster.get(), this.d.policy.get()]);
-    return { policy: loginPolicyOf(c?.value, p?.value), scheme: HASH_SCHEME_FOR_ALGORITHM[c?.value.password_hashing_algorithm ?? 'SHA-256'] };
+    return {
+      policy: loginPolicyOf(c?.value, p?.value),
+      scheme: HASH_SCHEME_FOR_ALGORITHM[c?.value.password_hashing_algorithm ?? 'SHA-256'],
+      clusterName: c?.value.name ?? '',
+    };
   }
 
   private async now(): Promise<{ nowMs: number; policy: LoginPolicy }> {
@@ -115,7 +119,7 @@ export class UserService {
   }
 
   async create(body: UserCreate, opts: Opts): Promise<User> {
-    if (body.password_hash_method !== undefined) throw prehashRefused();
+    const prehashed = isPrehashed(body);
     const auth_method = body.auth_method ?? 'regular';
     const email = body.email ?? '';
     const missing: string[] = [];
@@ -129,7 +133,8 @@ export class UserService {
     const roles = (await this.resolveRoles(body)) ?? (await this.resolveRoles({ role: 'db_viewer' }))!;
     if (roles.role === 'admin' && opts.actor.role !== 'admin') throw new RsError('insufficient_permissions', 'Only an admin may create a user with the admin role');
     checkUnique(await this.d.users.list(), { uid: body.uid ?? 0, email, name });
-    if (body.password !== undefined) await this.checkPassword(body.password, email);
+    // A pre-hashed password cannot be checked against the complexity rules.
+    if (body.password !== undefined && !prehashed) await this.checkPassword(body.password, email);
 
     const { uid: _u, password, password_hash_method: _p, role: _r, role_uids: _ru, ...fields } = body;
     const draft: UserRecord = {
@@ -142,8 +147,8 @@ export class UserService {
       return v as User;
     }
     if (password !== undefined) {
-      draft.password_hashes = [await this.hash(password)];
-      draft.db_password_sha256 = [redisPasswordHash(password)];
+      draft.password_hashes = [prehashed ? prehashedEntry(password) : await this.hash(password)];
+      draft.db_password_sha256 = prehashed ? [] : [redisPasswordHash(password)];
     }
     for (;;) {
       const uid = body.uid ?? (await this.d.users.allocateUid());
@@ -173,7 +178,7 @@ export class UserService {
     if (body.uid !== undefined && body.uid !== uid) throw new RsError('invalid_param', `uid ${body.uid} does not match the URL (${uid})`);
     const ro = USER_READ_ONLY_FIELDS.filter((k) => body[k] !== undefined);
     if (ro.length) throw new RsError('read_only_field', `Read-only field(s) cannot be changed: ${ro.join(', ')}`);
-    if (body.password_hash_method !== undefined) throw prehashRefused();
+    const prehashed = isPrehashed(body);
 
     const roles = await this.resolveRoles(body);
     if (roles?.role === 'admin' && actor.role !== 'admin' && cur.role !== 'admin') throw new RsError('insufficient_permissions', 'Only an admin may grant the admin role');
@@ -188,13 +193,13 @@ export class UserService {
     const { nowMs, policy } = await this.now();
     const wasLocked = isLocked(cur, policy, nowMs);
     if (password !== undefined) {
-      await this.checkPassword(password, next.email);
-      if (await this.hasPassword(cur, password)) throw new RsError('new_password_same_as_current', 'The new password is identical to a current password');
+      if (!prehashed) await this.checkPassword(password, next.email);
+      if (!prehashed && (await this.hasPassword(cur, password))) throw new RsError('new_password_same_as_current', 'The new password is identical to a current password');
       // login-lockout.md: resetting the password is how an admin unlocks an account.
       next = withChanges(next, { ...clearedLockout(next), password_issue_date: rsTime(this.d.clock.now()) });
       if (!opts.dryRun) {
-        next.password_hashes = [await this.hash(password)];
-        next.db_password_sha256 = [redisPasswordHash(password)];
+        next.password_hashes = [prehashed ? prehashedEntry(password) : await this.hash(password)];
+        next.db_password_sha256 = prehashed ? [] : [redisPasswordHash(password)];
       }
     }
     if (opts.dryRun) return this.view(next, policy, nowMs);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * Users, passwords, the password and login policy, and the hashing algorithm, through real HTTPS
  * on a real node (requests/users/_index.md, password.md, objects/user.md,
@@ -114,10 +115,30 @@ describe('POST /v1/users', () => {
     expect((await req('GET', '/v1/users')).json.map((u: any) => u.email)).not.toContain('new1@example.com');
   });
 
-  it('password_hash_method (pre-hashed passwords) is refused with a clear 400', async () => {
-    const r = await req('POST', '/v1/users', { body: { email: 'pre@example.com', password: 'abc', password_hash_method: '1' } });
-    expectRsError(r, 400, 'unsupported_option');
-    expect(r.json.description).toMatch(/pre-hashed/);
+  it('password_hash_method 1: the password arrives as SHA-256 of username:clustername:password and logs in', async () => {
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    const plain = 'pre-hashed-secret-1';
+    const cluster = 'cluster.test.local';
+    // By email, as RS users log in.
+    const r = await req('POST', '/v1/users', { body: { email: 'pre@example.com', name: 'pre', password: sha(`pre@example.com:${cluster}:${plain}`), password_hash_method: '1' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).not.toContain(sha(`pre@example.com:${cluster}:${plain}`));
+    PASSWORDS.add(plain);
+    expect((await req('GET', '/v1/cluster', { auth: { user: 'pre@example.com', pass: plain } })).status).toBe(200);
+    expect((await req('GET', '/v1/cluster', { auth: { user: 'pre@example.com', pass: 'wrong-one-1' } })).status).toBe(401);
+    // After the first login the stored entry is an ordinary salted hash: the SHA-256 form is gone.
+    const stored = (await t.node.composed.kv.get<any>(`/users/${r.json.uid}`))!.value;
+    expect(stored.password_hashes.some((h: string) => h.startsWith('prehash-'))).toBe(false);
+    expect((await req('GET', '/v1/cluster', { auth: { user: 'pre@example.com', pass: plain } })).status).toBe(200);
+    // By name works too (the docs do not say which "username" means); and on update.
+    const u = await req('PUT', `/v1/users/${r.json.uid}`, { body: { password: sha(`pre:${cluster}:other-pre-secret-2`), password_hash_method: 1 } });
+    expect(u.status, u.text).toBe(200);
+    PASSWORDS.add('other-pre-secret-2');
+    expect((await req('GET', '/v1/cluster', { auth: { user: 'pre', pass: 'other-pre-secret-2' } })).status).toBe(200);
+    // A value that is not a SHA-256 is refused, and nothing is created.
+    expectRsError(await req('POST', '/v1/users', { body: { email: 'pre2@example.com', password: 'abc', password_hash_method: '1' } }), 400, 'invalid_schema');
+    expectRsError(await req('POST', '/v1/users', { body: { email: 'pre3@example.com', password_hash_method: '1' } }), 400, 'missing_field');
+    expect((await req('GET', '/v1/users')).json.map((x: any) => x.email)).not.toContain('pre2@example.com');
   });
 
   it('dry_run validates without creating', async () => {
