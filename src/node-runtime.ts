@@ -45,6 +45,7 @@ export async function startNode(config: Config, log: Logger, opts: { print?: (li
   } catch (e) {
     await app.close().catch(() => undefined);
     await composed.metrics.close().catch(() => undefined);
+    await composed.stats.stop().catch(() => undefined);
     composed.events.close();
     await composed.kv.close().catch(() => undefined);
     throw e;

@@ -74,7 +74,7 @@ export function composeStats(o: {
     nodes: async () => (await o.nodes.list()).map((n) => n.uid),
     shards: async () => (await o.shardViews.list()) as unknown as ShardRef[],
   });
-  let started = false;
+  let started = false; // also true once stopped: a late start (bootstrap finishing during close) is a no-op
   return {
     store,
     sampler,
@@ -86,6 +86,7 @@ export function composeStats(o: {
       sampler.start();
     },
     async stop() {
+      started = true;
       await sampler.stop();
       proxy.close();
     },
