@@ -193,6 +193,8 @@ export class BdbService {
   async update(uid: number, patch: BdbUpdate, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
     const cur = await this.rec(uid);
     if (cur.value.status === 'delete-pending') throw new BdbRuleError('busy', `Database ${uid} is being deleted`);
+    // Its shards cannot start: recover it first (POST /v1/bdbs/{uid}/actions/recover, docs/notes-backup.md).
+    if (cur.value.status === 'recovery' && !opts.dryRun) throw new BdbRuleError('busy', `Database ${uid} is in recovery; recover it first`);
     const eff = checkUpdate(cur.value, patch, await this.rulesContext(uid)) as BdbRecord;
     if (patch.authentication_redis_pass !== undefined) {
       eff.passwords = patch.authentication_redis_pass ? [patch.authentication_redis_pass] : [];

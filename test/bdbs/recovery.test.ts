@@ -172,6 +172,10 @@ describe('recover', () => {
     await kill9([pidOf(sa!.dir)!, pidOf(sb!.dir)!]);
     await waitStatus(t, a.uid, 'recovery', 30_000);
     await waitStatus(t, b.uid, 'recovery', 30_000);
+    // In recovery nothing else runs on it until it is recovered.
+    expect((await t.req('PUT', `/v1/bdbs/${b.uid}`, { body: { eviction_policy: 'allkeys-lru' } })).status).toBe(409);
+    expect((await t.req('POST', `/v1/bdbs/${b.uid}/actions/export`, { body: { export_location: { type: 'mount_point', path: t.dataDir } } })).status).toBe(409);
+    expect((await t.req('GET', `/v1/bdbs/${b.uid}/actions/recover`)).json.status).toBe('ready');
 
     // a: the files are repaired by hand, then recovered from them.
     fs.rmSync(path.join(sa!.dir, 'appendonlydir'), { recursive: true });
