@@ -8,7 +8,7 @@ import type { PubsubDefault } from '../redis/config-map.js';
 import type { RedisAcl } from '../schemas/redis-acl.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from '../services/access-defaults.js';
 import type { CertificateRecord } from '../services/certificate-service.js';
-import type { KvBackend } from '../store/kv.js';
+import type { KvBackend, WatchEvent } from '../store/kv.js';
 import type { AccessReader } from './bdb-controller.js';
 
 export const PROXY_CERT_KEY = '/certificates/proxy';
@@ -16,6 +16,28 @@ const POLICY_KEY = '/cluster_policy';
 
 /** Changes under these keys re-apply database users (users, roles, ACLs, pub/sub default). */
 export const ACCESS_WATCHES = [USERS_PREFIX, ROLES_PREFIX, REDIS_ACLS_PREFIX, POLICY_KEY] as const;
+
+/**
+ * Filters watch events down to changes that can change database users. User records are also
+ * rewritten by logins (last_login, lockout counters): those are ignored by remembering, per user
+ * key, the fields database users are made of.
+ */
+export class AccessChanges {
+  private readonly seen = new Map<string, string>();
+
+  relevant(ev: WatchEvent): boolean {
+    if (!ev.key.startsWith(USERS_PREFIX)) return true;
+    if (ev.type === 'delete') {
+      this.seen.delete(ev.key);
+      return true;
+    }
+    const u = ev.value as Partial<UserRecord> | undefined;
+    const print = JSON.stringify([u?.name, u?.role_uids, u?.auth_method, u?.db_password_sha256]);
+    if (this.seen.get(ev.key) === print) return false;
+    this.seen.set(ev.key, print);
+    return true;
+  }
+}
 
 export class KvAccessReader implements AccessReader {
   constructor(private readonly kv: KvBackend) {}

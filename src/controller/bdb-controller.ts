@@ -267,7 +267,7 @@ export class BdbController {
     if (!master || !replica) return false;
     // A master that answers keeps its role unless the handover works: promoting a replica that may
     // lag behind a live master would lose acknowledged writes.
-    const graceful = await plane.supervisor.ping(this.ref(master), 300);
+    const graceful = await this.answers(master);
     if (graceful && !(await this.gracefulSwitch(master, replica))) return false;
     if (!graceful) await plane.admin(replica).replicaOfNoOne();
     await plane.ensureProxy();
@@ -305,11 +305,18 @@ export class BdbController {
     const h = plane.handles.get(s.uid);
     plane.forget(s.uid);
     const pid = h && plane.supervisor.isAlive(h) ? h.pid : plane.supervisor.pidOf(s.dir!);
-    if (pid !== undefined && (processState(pid) === 'T' || !(await plane.supervisor.ping(this.ref(s), 300)))) {
+    if (pid !== undefined && !(await this.answers(s))) {
       killGroup(pid);
       await waitGone(pid, 5000);
     }
     await plane.supervisor.stop(h ?? this.ref(s), { save: false }).catch((e: unknown) => this.d.log.warn({ shard: s.uid, err: String(e) }, 'cannot stop the old master'));
+  }
+
+  /** The shard's process runs (not stopped) and answers PING within a deadline a busy host still meets. */
+  private async answers(s: ShardSummary): Promise<boolean> {
+    const pid = this.d.plane.handles.get(s.uid)?.pid ?? this.d.plane.supervisor.pidOf(s.dir!);
+    if (pid !== undefined && processState(pid) === 'T') return false;
+    return this.d.plane.supervisor.ping(this.ref(s), 1000);
   }
 
   private ref(s: ShardSummary): { uid: number; port: number; dir: string } {

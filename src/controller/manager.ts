@@ -8,7 +8,7 @@ import { BDBS_PREFIX } from '../services/bdb-service.js';
 import { SHARDS_PREFIX, type ShardInventory } from '../services/shard-inventory.js';
 import type { Collection } from '../store/object-store.js';
 import type { BdbRecord } from '../services/bdb-view.js';
-import { ACCESS_WATCHES, PROXY_CERT_KEY } from './access-reader.js';
+import { ACCESS_WATCHES, AccessChanges, PROXY_CERT_KEY } from './access-reader.js';
 import { bdbKey, type BdbController } from './bdb-controller.js';
 import { tlsEnabled } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
@@ -54,7 +54,12 @@ export class ControllerManager {
     })));
     // Database users come from users, roles and Redis ACLs: a change to any re-applies them on the
     // databases that map roles; a new proxy certificate goes to the TLS endpoints.
-    for (const prefix of ACCESS_WATCHES) this.unwatch.push(this.kv.watch(prefix, rev, () => void this.enqueueWhere((b) => !!b.roles_permissions?.length)));
+    const access = new AccessChanges();
+    for (const prefix of ACCESS_WATCHES) {
+      this.unwatch.push(this.kv.watch(prefix, rev, (evs) => {
+        if (evs.filter((e) => access.relevant(e)).length) void this.enqueueWhere((b) => !!b.roles_permissions?.length);
+      }));
+    }
     this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
     this.watchdog.start();
     for (const c of this.sidecars) await c.start();

@@ -4,6 +4,7 @@
  * reconcile (which restarts it from its persistence files).
  */
 import type { Logger } from 'pino';
+import { processState } from '../redis/proc.js';
 import type { ShardInventory } from '../services/shard-inventory.js';
 import type { BdbController } from './bdb-controller.js';
 import type { DataPlane } from './data-plane.js';
@@ -13,7 +14,7 @@ export interface WatchdogOptions {
   intervalMs?: number;
   /** PING deadline for a hung master. */
   pingTimeoutMs?: number;
-  /** Consecutive failed PINGs before a live but silent master counts as hung. */
+  /** Consecutive failed PINGs (one every third check) before a live but silent master counts as hung. */
   pingFailures?: number;
 }
 
@@ -21,6 +22,8 @@ export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly misses = new Map<number, number>();
+  /** Consecutive checks that found the master's process stopped (state T). */
+  private readonly stops = new Map<number, number>();
   private tick = 0;
 
   constructor(
@@ -53,14 +56,24 @@ export class Watchdog {
         if (!h) continue; // not (yet) started by this manager: the reconciler owns it
         const replicated = all.some((o) => o.bdb_uid === s.bdb_uid && o.role === 'slave');
         let failed = !this.plane.supervisor.isAlive(h);
-        if (!failed && pingRound && s.role === 'master' && replicated) {
-          const ok = await this.plane.supervisor.ping(h, this.opts.pingTimeoutMs ?? 300);
-          const n = ok ? 0 : (this.misses.get(s.uid) ?? 0) + 1;
-          this.misses.set(s.uid, n);
-          failed = n >= (this.opts.pingFailures ?? 2);
+        if (!failed && s.role === 'master' && replicated) {
+          // A stopped process (SIGSTOP, state T) cannot answer: two checks in a row (~200 ms) are enough.
+          // Otherwise a master counts as hung after consecutive unanswered PINGs, with deadlines
+          // generous enough that a busy host does not trigger a failover.
+          const stopped = processState(h.pid) === 'T';
+          const n = stopped ? (this.stops.get(s.uid) ?? 0) + 1 : 0;
+          this.stops.set(s.uid, n);
+          if (n >= 2) failed = true;
+          else if (!stopped && pingRound) {
+            const ok = await this.plane.supervisor.ping(h, this.opts.pingTimeoutMs ?? 500);
+            const m = ok ? 0 : (this.misses.get(s.uid) ?? 0) + 1;
+            this.misses.set(s.uid, m);
+            failed = m >= (this.opts.pingFailures ?? 3);
+          }
         }
         if (!failed) continue;
         this.misses.delete(s.uid);
+        this.stops.delete(s.uid);
         if (s.role === 'master' && replicated) {
           const done = await this.controller.failover(s.bdb_uid, this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited');
           if (!done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid }, 'master down and no replica answering');

@@ -4,6 +4,8 @@
  * ACLs and the bdb. Checked through real clients and inside the shards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UserRecord } from '../../src/auth/user-record.js';
+import { dbUsersFor } from '../../src/controller/db-users.js';
 import { client, createBdb, waitStatus } from '../helpers/bdb.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -143,5 +145,24 @@ describe('default_user', () => {
     expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { default_user: true } })).status).toBe(200);
     await waitStatus(t, bdb.uid);
     await waitFor(async () => (await auth(port, 'default', 'default-pass')) === 'OK', { what: 'default user on again' });
+  });
+});
+
+describe('dbUsersFor (which users a database gets)', () => {
+  const user = (uid: number, name: string, over: Partial<UserRecord> = {}): UserRecord => ({
+    uid, name, email: `${name}@x.test`, role: 'none', role_uids: [10], auth_method: 'regular', status: 'active', email_alerts: false,
+    password_issue_date: '', password_hashes: ['scrypt$...'], db_password_sha256: ['a'.repeat(64)], ...over,
+  });
+  const input = (users: UserRecord[]) => ({ users, acls: [{ uid: 1, acl: '+@all ~*' }, { uid: 2, acl: '+@read ~*' }], reserved: ['default', 'openrs-admin'] });
+
+  it('maps users by role; skips those without a database secret, other auth methods, bad or reserved names', () => {
+    const plan = dbUsersFor({ roles_permissions: [{ role_uid: 10, redis_acl_uid: 2 }] }, input([
+      user(1, 'ok'), user(2, 'no-secret', { db_password_sha256: undefined }), user(3, 'cert', { auth_method: 'certificate' }),
+      user(4, 'has space'), user(5, 'default'), user(6, 'other-role', { role_uids: [11] }), user(7, 'ok', { email: 'dup@x.test' }),
+    ]));
+    expect([...plan.users.keys()]).toEqual(['ok']);
+    expect(plan.users.get('ok')).toContain('+@read');
+    expect(plan.skipped.map((s) => s.uid)).toEqual([2, 3, 4, 5, 7]);
+    expect(dbUsersFor({}, input([user(1, 'ok')])).users.size).toBe(0);
   });
 });

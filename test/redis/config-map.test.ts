@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  DIRECTIVE_RULES, OTHER_FIELDS, RESERVED_CLIENTS, aclRulesFor, configDrift, defaultUserRules, directivesFor, liveChanges,
+  DIRECTIVE_RULES, OTHER_FIELDS, RESERVED_CLIENTS, aclRulesFor, aclTokens, roleUserRules, configDrift, defaultUserRules, directivesFor, liveChanges,
   perShardMemory, persists, unsupportedSettings, type BdbRedisSettings, type DirectiveRule,
 } from '../../src/redis/config-map.js';
 import { shardHarness } from './harness.js';
@@ -130,6 +130,40 @@ describe('the table against a real redis-server', () => {
     const after: BdbRedisSettings = { ...before, memory_size: 50 << 20, eviction_policy: 'volatile-ttl', data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 1000 };
     for (const s of liveChanges(before, after).configSet) await admin.configSet(s.directive, s.value);
     expect(configDrift(directivesFor(after, 'master'), await admin.configGetAll(...directives))).toEqual([]);
+    admin.close();
+    await sup.stop(shard);
+  });
+});
+
+describe('database users from Redis ACLs (roleUserRules)', () => {
+  it('reset, pub/sub default, passwords as #sha256, the ACL, disabled commands last', () => {
+    expect(roleUserRules({ disabled_commands: 'flushall,keys' }, [sha('pw')], ['+@read ~*'])).toEqual([
+      'reset', 'resetchannels', 'on', `#${sha('pw')}`, '+@read', '~*', '-flushall', '-keys',
+    ]);
+  });
+
+  it('further ACLs become selectors; selectors get the disabled commands and the pub/sub default too', () => {
+    expect(aclTokens('+get ~a  (+set ~b)  ( +del ~c )')).toEqual(['+get', '~a', '(+set ~b)', '( +del ~c )']);
+    expect(roleUserRules({ disabled_commands: 'flushall' }, ['h'], ['+@all ~a:*', '+get ~b:* (+set ~c:*)'], 'allchannels')).toEqual([
+      'reset', 'allchannels', 'on', '#h', '+@all', '~a:*',
+      '(allchannels +set ~c:* -flushall)', '(allchannels +get ~b:* -flushall)', '-flushall',
+    ]);
+  });
+
+  const h = shardHarness();
+  it('Redis takes the rules it produces: the user signs in with its password and gets the union, minus disabled commands', async () => {
+    const sup = h.supervisor();
+    const shard = h.track(await sup.start(await h.spec()));
+    const admin = sup.admin(shard);
+    await admin.aclSetUser('u', roleUserRules({ disabled_commands: 'flushdb' }, [sha('secret')], ['+@all ~a:*', '+get ~b:* (+set ~c:*)']));
+    const c = h.client(shard.port, { username: 'u', password: 'secret' });
+    await c.connect();
+    expect(await c.set('a:1', 'x')).toBe('OK');
+    expect(await c.get('b:1')).toBeNull();
+    expect(await c.set('c:1', 'x')).toBe('OK');
+    await expect(c.set('b:1', 'x')).rejects.toThrow(/NOPERM/);
+    await expect(c.flushdb()).rejects.toThrow(/NOPERM/);
+    c.disconnect();
     admin.close();
     await sup.stop(shard);
   });
