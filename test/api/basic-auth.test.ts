@@ -7,15 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 let t: TestNode;
 const viewer = { user: 'viewer@test.local', pass: 'Viewer-pass-1' };
 const jwt = (token: string) => ({ auth: null, headers: { authorization: `JWT ${token}` } });
 const bearer = (token: string) => ({ auth: null, headers: { authorization: `Bearer ${token}` } });
 
-const expectRsError = (r: Resp, status: number, code: string) => {
-  expect({ status: r.status, error_code: r.json?.error_code }, r.text).toEqual({ status, error_code: code });
-};
 async function token(auth: { user: string; pass: string } = ADMIN): Promise<string> {
   const r = await t.req('POST', '/v1/users/authorize', { auth });
   expect(r.status, r.text).toBe(200);

@@ -14,6 +14,7 @@ import type { UserRecord } from '../../src/auth/user-record.js';
 import { DEFAULT_ORGANIZATION, generateSelfSigned, parseCertificate, validatePair } from '../../src/certs/x509.js';
 import { request, type Resp } from '../helpers/https-client.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 const CLUSTER = 'cluster.test.local';
 const DAY_MS = 86_400_000;
@@ -21,13 +22,6 @@ const GENERATED = ['api', 'cm', 'proxy', 'syncer', 'metrics_exporter', 'ccs_inte
 const INTERNAL = ['ccs_internode_encryption', 'data_internode_encryption'];
 const cryptoImpl = webcrypto as unknown as Crypto;
 
-const expectRsError = (r: Resp, status: number, code?: string) => {
-  expect(r.status, r.text).toBe(status);
-  expect(r.headers['content-type']).toMatch(/^application\/json/);
-  expect(typeof r.json?.error_code).toBe('string');
-  expect(typeof r.json?.description).toBe('string');
-  if (code) expect(r.json.error_code).toBe(code);
-};
 
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 

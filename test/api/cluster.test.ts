@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 // The spec and the captures live beside the repo (/work/shared next to /work/main).
 const SHARED = new URL('../../../shared/', import.meta.url);
@@ -48,10 +49,6 @@ function typeMismatches(expected: Record<string, unknown>, actual: Record<string
   return out;
 }
 
-const expectRsError = (r: { status: number; json: any }, status: number, code: string) => {
-  expect({ status: r.status, error_code: r.json?.error_code }).toEqual({ status, error_code: code });
-  expect(typeof r.json.description).toBe('string');
-};
 
 const TLS12 = { maxVersion: 'TLSv1.2' as const };
 const TLS13 = { minVersion: 'TLSv1.3' as const };

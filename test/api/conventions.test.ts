@@ -6,6 +6,7 @@ import { hashPassword } from '../../src/auth/password.js';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { request } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -15,13 +16,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-const expectRsError = (r: { status: number; json: any; headers: any }, status: number, code?: string) => {
-  expect(r.status).toBe(status);
-  expect(r.headers['content-type']).toMatch(/^application\/json/);
-  expect(typeof r.json?.error_code).toBe('string');
-  expect(typeof r.json?.description).toBe('string');
-  if (code) expect(r.json.error_code).toBe(code);
-};
 
 describe('authentication', () => {
   it('401 with WWW-Authenticate and an error body without credentials', async () => {

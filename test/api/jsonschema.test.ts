@@ -14,16 +14,10 @@ import { License } from '../../src/schemas/license.js';
 import { Node } from '../../src/schemas/node.js';
 import type { Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 const OBJECTS = ['action', 'bdb', 'bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node', 'redis_acl', 'role', 'shard', 'state_machine', 'user'];
 
-const expectRsError = (r: Resp, status: number, code?: string) => {
-  expect(r.status, r.text).toBe(status);
-  expect(r.headers['content-type']).toMatch(/^application\/json/);
-  expect(typeof r.json?.error_code).toBe('string');
-  expect(typeof r.json?.description).toBe('string');
-  if (code) expect(r.json.error_code).toBe(code);
-};
 
 /** A port the OS considers free right now (the node must report a real port in cnm_https_port). */
 async function freePort(): Promise<number> {

@@ -14,14 +14,8 @@ import { Collection, Singleton } from '../../src/store/object-store.js';
 import type { Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
-const expectRsError = (r: Resp, status: number, code?: string) => {
-  expect(r.status, r.text).toBe(status);
-  expect(r.headers['content-type']).toMatch(/^application\/json/);
-  expect(typeof r.json?.error_code).toBe('string');
-  expect(typeof r.json?.description).toBe('string');
-  if (code) expect(r.json.error_code).toBe(code);
-};
 
 const PASS = 'user-pass-123';
 const login = (email: string) => ({ user: email, pass: PASS });

@@ -10,13 +10,8 @@ import type { Resp } from '../helpers/https-client.js';
 import { freePort } from '../helpers/ports.js';
 import { ROOT_DN, ROOT_PW, slapdInstalled, startSlapd, SUFFIX, type Slapd } from '../helpers/slapd.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
-const expectRsError = (r: Resp, status: number, code?: string) => {
-  expect(r.status, r.text).toBe(status);
-  expect(typeof r.json?.error_code).toBe('string');
-  expect(typeof r.json?.description).toBe('string');
-  if (code) expect(r.json.error_code).toBe(code);
-};
 
 const BIND_PASS = 'svc-Secret-4711';
 const people = `ou=people,${SUFFIX}`;

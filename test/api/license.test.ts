@@ -17,18 +17,12 @@ import {
 } from '../../src/services/license-rules.js';
 import type { Resp } from '../helpers/https-client.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 const CLUSTER = 'cluster.test.local';
 const DAY_MS = 86_400_000;
 const capture = JSON.parse(fs.readFileSync(new URL('../../../shared/fixtures/redis-enterprise-rs/license.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
-const expectRsError = (r: Resp, status: number, code?: string) => {
-  expect(r.status, r.text).toBe(status);
-  expect(r.headers['content-type']).toMatch(/^application\/json/);
-  expect(typeof r.json?.error_code).toBe('string');
-  expect(typeof r.json?.description).toBe('string');
-  if (code) expect(r.json.error_code).toBe(code);
-};
 
 /** JSON type of a value, telling null and arrays apart from objects. */
 const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);

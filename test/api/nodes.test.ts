@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 // The captures live beside the repo (/work/shared next to /work/main).
 const CAPTURE = JSON.parse(
@@ -27,10 +28,6 @@ const STATUS_FIELDS = [
 
 const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
-const expectRsError = (r: { status: number; json: any }, status: number, code: string) => {
-  expect({ status: r.status, error_code: r.json?.error_code }).toEqual({ status, error_code: code });
-  expect(typeof r.json.description).toBe('string');
-};
 
 let t: TestNode;
 beforeAll(async () => {

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resp } from '../helpers/https-client.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -11,10 +12,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-const expectRsError = (r: Resp, status: number, code: string) => {
-  expect({ status: r.status, error_code: r.json?.error_code }, r.text).toEqual({ status, error_code: code });
-  expect(typeof r.json.description).toBe('string');
-};
 const events = (type: string) => t.node.composed.events.query({}).filter((e) => e.type === type);
 
 describe('predefined Redis ACLs', () => {

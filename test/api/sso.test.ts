@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import type { Resp } from '../helpers/https-client.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -17,10 +18,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-const expectRsError = (r: Resp, status: number, code: string) => {
-  expect({ status: r.status, error_code: r.json?.error_code }, r.text).toEqual({ status, error_code: code });
-  expect(typeof r.json.description).toBe('string');
-};
 const DEFAULT = {
   control_plane: false,
   enforce_control_plane: false,

@@ -19,6 +19,7 @@ import { REDACT } from '../../src/util/logger.js';
 import { request, type Resp } from '../helpers/https-client.js';
 import { ADMIN, startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { expectRsError } from '../helpers/rs-error.js';
 
 const SHARED = new URL('../../../shared/', import.meta.url);
 const CAPTURE = JSON.parse(fs.readFileSync(fileURLToPath(new URL('fixtures/redis-enterprise-rs/user_single.json', SHARED)), 'utf8')) as Record<string, unknown>;
@@ -38,10 +39,6 @@ async function req(method: string, path: string, opts: { body?: unknown; auth?: 
 const pw = (p: string) => {
   PASSWORDS.add(p);
   return p;
-};
-const expectRsError = (r: Resp, status: number, code: string) => {
-  expect({ status: r.status, error_code: r.json?.error_code }, r.text).toEqual({ status, error_code: code });
-  expect(typeof r.json.description).toBe('string');
 };
 const record = async (uid: number) => (await t.node.composed.kv.get<UserRecord>(`/users/${uid}`))?.value;
 const events = (type?: string) => t.node.composed.events.query({}).filter((e) => !type || e.type === type);
