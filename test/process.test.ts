@@ -11,6 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { request } from './helpers/https-client.js';
 import { freePort } from './helpers/ports.js';
 import { waitFor } from './helpers/wait-for.js';
+import { processesUnder, reap } from './helpers/reap.js';
+import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -20,7 +22,10 @@ const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    reap(d);
+    fs.rmSync(d, { recursive: true, force: true });
+  }
 });
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -117,3 +122,52 @@ describe('a node process', () => {
     blocker.close();
   });
 });
+
+describe('the data plane outlives the manager', () => {
+  it('SIGKILL of openrs keeps databases and open client connections serving; a restart adopts them', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-proc-'));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const auth = { user: 'admin@openrs.local', pass: 'kill-test-password-1' };
+    const env = { OPENRS_ADMIN_PASSWORD: auth.pass, OPENRS_DB_PORT_RANGE: '18000-18199', OPENRS_SHARD_PORT_RANGE: '28000-28199' };
+    const api = (method: string, p: string, body?: unknown) => request(port, method, p, { auth, body });
+    const first = start(dataDir, port, env);
+    await waitFor(async () => (await api('GET', '/v1/cluster').catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 20_000, what: 'first start' });
+    const created = await api('POST', '/v1/bdbs', { name: 'survivor', memory_size: 64 * 1024 * 1024, data_persistence: 'aof' });
+    expect(created.status, created.text).toBe(200);
+    const bdb = await waitFor(async () => {
+      const r = await api('GET', `/v1/bdbs/${created.json.uid}`);
+      return r.json?.status === 'active' ? r.json : undefined;
+    }, { timeoutMs: 20_000, what: 'bdb active' });
+    const shardPids = processesUnder(path.join(dataDir, 'persist'));
+    expect(shardPids.length).toBe(1);
+
+    const client = new Redis({ host: '127.0.0.1', port: bdb.endpoints[0].port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    await client.connect();
+    await client.set('before', '1');
+    const id = await client.client('ID');
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The same connection keeps working: the proxy and the shard are processes of their own.
+    await client.set('during', '2');
+    expect(await client.get('before')).toBe('1');
+    expect(await client.client('ID')).toBe(id);
+
+    const second = start(dataDir, port, env);
+    await waitFor(async () => (await api('GET', `/v1/bdbs/${bdb.uid}`).catch(() => ({ status: 0, json: undefined }))).json?.status === 'active', { timeoutMs: 20_000, what: 'restart' });
+    expect(processesUnder(path.join(dataDir, 'persist'))).toEqual(shardPids); // adopted, not restarted
+    expect(await client.get('during')).toBe('2');
+    expect(await client.client('ID')).toBe(id); // never dropped
+    const again = await api('GET', `/v1/bdbs/${bdb.uid}`);
+    expect(again.json.endpoints[0].port).toBe(bdb.endpoints[0].port);
+    client.disconnect();
+
+    expect((await api('DELETE', `/v1/bdbs/${bdb.uid}`)).status).toBe(200);
+    await waitFor(async () => (await api('GET', `/v1/bdbs/${bdb.uid}`)).status === 404, { what: 'deleted' });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+});
+

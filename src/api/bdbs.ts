@@ -21,6 +21,10 @@ export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app)
     });
   app.put('/v1/bdbs/:uid', { config: { permission: 'update_bdb' }, schema: { params: UidParams, querystring: DryRunQuery, body: BdbUpdate } },
     (req) => s.bdbs.update(dbUid(req.params.uid), req.body, { dryRun: isDryRun(req.query) }));
+  app.put('/v1/bdbs/:uid/:action', {
+    config: { permission: 'update_bdb_with_action' },
+    schema: { params: Type.Object({ uid: Type.String(), action: Type.String() }), querystring: DryRunQuery, body: Type.Optional(BdbUpdate) },
+  }, (req) => s.bdbs.updateWithAction(dbUid(req.params.uid), req.body ?? {}, req.params.action, { dryRun: isDryRun(req.query) }));
   app.delete('/v1/bdbs/:uid', { config: { permission: 'delete_bdb' }, schema: { params: UidParams } }, (req) => s.bdbs.delete(dbUid(req.params.uid)));
 
   for (const [method, op] of [['PUT', 'set'], ['POST', 'add'], ['DELETE', 'delete']] as const) {

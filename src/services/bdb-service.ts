@@ -14,7 +14,7 @@ import type { Collection, Singleton } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { ActionService } from './action-service.js';
-import { BdbRuleError, checkCreate, checkUpdate, type BdbRulesContext } from './bdb-rules.js';
+import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, type BdbRulesContext } from './bdb-rules.js';
 import { bdbView, type BdbRecord } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
@@ -208,6 +208,27 @@ export class BdbService {
     const action_uid = await this.commit(cur, eff, 'SMUpdateBDB', shardOps);
     this.d.events.write('bdb_updated', { bdb_uid: String(uid), bdb_name: eff.name, fields: Object.keys(patch) });
     return { ...(await this.get(uid)), action_uid };
+  }
+
+  /**
+   * PUT /v1/bdbs/{uid}/{action}: the update, then `flush` (FLUSHALL on the master; replicas
+   * follow) or `reset_admin_pass` (a new authentication_admin_pass, written with the update).
+   */
+  async updateWithAction(uid: number, patch: BdbUpdate, action: string, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
+    if (action !== 'flush' && action !== 'reset_admin_pass') {
+      throw new RsError('unsupported_action', `Unknown action '${action}': supported actions are flush and reset_admin_pass`);
+    }
+    const cur = (await this.rec(uid)).value;
+    checkUpdateAction(cur, action);
+    const full: BdbUpdate = action === 'reset_admin_pass'
+      ? { ...patch, authentication_admin_pass: randomBytes(24).toString('base64url') } as BdbUpdate
+      : patch;
+    const res = await this.update(uid, full, opts);
+    if (action === 'flush' && !opts.dryRun) {
+      await this.d.runCommand(uid, 'FLUSHALL', []);
+      this.d.events.write('bdb_flushed', { bdb_uid: String(uid), bdb_name: cur.name });
+    }
+    return res;
   }
 
   async delete(uid: number): Promise<{ action_uid: string }> {

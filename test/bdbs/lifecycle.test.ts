@@ -119,6 +119,47 @@ describe('update', () => {
   });
 });
 
+describe('settings verified inside redis-server', () => {
+  it('persistence, snapshot policy, AOF policy and maxclients after create and after update', async () => {
+    const bdb = await createBdb(t, { name: 'db-persist', data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 100 }], maxclients: 500 });
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    expect(await c.config('GET', 'save')).toEqual(['save', '60 100']);
+    expect(await c.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    // maxclients is the database's limit plus the connections openrs itself keeps (decisions/redis.md).
+    expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(500 + 32);
+    const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 800 } });
+    expect(r.status, r.text).toBe(200);
+    await waitFor(async () => ((await c.config('GET', 'appendonly')) as string[])[1] === 'yes', { what: 'aof on' });
+    expect(await c.config('GET', 'appendfsync')).toEqual(['appendfsync', 'always']);
+    expect(await c.config('GET', 'save')).toEqual(['save', '']);
+    expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(800 + 32);
+    c.disconnect();
+  });
+});
+
+describe('PUT /v1/bdbs/{uid}/{action}', () => {
+  it('flush empties the database; reset_admin_pass renews the admin password; unknown actions are refused', async () => {
+    const bdb = await createBdb(t, { name: 'db-actions' });
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    await c.mset('a', '1', 'b', '2');
+    const f = await t.req('PUT', `/v1/bdbs/${bdb.uid}/flush`, { body: {} });
+    expect(f.status, f.text).toBe(200);
+    expect(await c.dbsize()).toBe(0);
+    c.disconnect();
+    await waitStatus(t, bdb.uid);
+    const before = (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.authentication_admin_pass;
+    const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}/reset_admin_pass`, { body: { eviction_policy: 'allkeys-lru' } });
+    expect(r.status, r.text).toBe(200);
+    await waitStatus(t, bdb.uid);
+    const after = (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json;
+    expect(after.authentication_admin_pass).not.toBe(before);
+    expect(after.eviction_policy).toBe('allkeys-lru');
+    expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}/explode`, { body: {} })).json.error_code).toBe('unsupported_action');
+  });
+});
+
 describe('passwords API', () => {
   it('PUT sets a single password, POST adds one, DELETE removes one', async () => {
     const bdb = await createBdb(t, { name: 'db-pass' });
