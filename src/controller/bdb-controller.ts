@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ShardAdmin } from '../redis/admin.js';
+import { shardFiles } from '../redis/conf-file.js';
 import { configDrift, defaultUserRules, directivesFor } from '../redis/config-map.js';
 import { killGroup, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
@@ -54,6 +55,13 @@ export interface AccessReader {
 const GRACEFUL_FAILOVER_MS = 5_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
+
+/** Where the proxy reaches a shard: its unix socket when it has one (faster), its loopback port otherwise. */
+function shardTarget(s: ShardSummary): { host: string; port: number; socket?: string } {
+  const sock = s.dir ? shardFiles(s.dir).sock : undefined;
+  // Only a socket the running redis-server actually created (an adopted shard may predate it).
+  return { host: LOOPBACK, port: s.port!, ...(sock && fs.existsSync(sock) ? { socket: sock } : {}) };
+}
 
 export class BdbController {
   private readonly attempts = new Map<number, number>();
@@ -190,7 +198,7 @@ export class BdbController {
     await plane.ensureProxy();
     await plane.proxy.setEndpoint(endpointSpec(rec, {
       addr: this.d.endpointAddr,
-      master: { host: LOOPBACK, port: master.port! },
+      master: shardTarget(master),
       proxyCert: await this.d.access.proxyCertificate(),
     }));
 
@@ -271,7 +279,7 @@ export class BdbController {
     if (graceful && !(await this.gracefulSwitch(master, replica))) return false;
     if (!graceful) await plane.admin(replica).replicaOfNoOne();
     await plane.ensureProxy();
-    await plane.proxy.setTarget(endpointUid(bdbUid), { host: LOOPBACK, port: replica.port! });
+    await plane.proxy.setTarget(endpointUid(bdbUid), shardTarget(replica));
     await this.d.kv.txn([], [
       this.d.shardsStore.putOp({ ...replica, role: 'master' }),
       this.d.shardsStore.putOp({ ...master, role: 'slave' }),

@@ -9,6 +9,8 @@ import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 export interface Target {
   host: string;
   port: number;
+  /** A local shard's unix socket; the proxy prefers it to host:port. */
+  socket?: string;
 }
 
 /** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */

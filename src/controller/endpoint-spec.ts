@@ -33,12 +33,12 @@ export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): En
   };
 }
 
-export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number }; proxyCert?: CertPair }): EndpointSpec {
+export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair }): EndpointSpec {
   return {
     uid: endpointUid(rec.uid),
     port: rec.endpoint_port,
     addr: o.addr,
-    target: { host: o.master.host, port: o.master.port },
+    target: { host: o.master.host, port: o.master.port, ...(o.master.socket ? { socket: o.master.socket } : {}) },
     max_connections: rec.max_connections ?? 0,
     traffic: rec.traffic,
     resp3: rec.resp3 !== false,
