@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
+import { canBind } from '../redis/ports.js';
 import { configDrift, defaultUserRules, directivesFor } from '../redis/config-map.js';
 import { killGroup, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
@@ -43,6 +44,11 @@ export interface BdbControllerDeps {
   access: AccessReader;
   /** The shards' internal admin ACL user (never touched by database user rules). */
   adminUser: string;
+  /**
+   * A free loopback port for a shard whose own port another program took meanwhile (undefined:
+   * none left). Optional so that tests of the reconciler alone need no allocator.
+   */
+  freeShardPort?: (taken: Set<number>) => Promise<number | undefined>;
 }
 
 /** What the reconciler reads besides bdbs and shards. */
@@ -176,7 +182,17 @@ export class BdbController {
       let h = plane.handles.get(s.uid);
       if (!h || !plane.supervisor.isAlive(h)) {
         const spec = this.spec(rec, s, s.role === 'slave' ? master : undefined);
-        h = (await plane.supervisor.adopt(spec)) ?? (await plane.supervisor.start(spec));
+        h = await plane.supervisor.adopt(spec);
+        if (!h && this.d.freeShardPort && !(await canBind(s.port!, LOOPBACK))) {
+          // Another program took the shard's port while it was down: move the shard, then start over.
+          const taken = new Set((await this.d.shards.all()).map((x) => x.port).filter((p): p is number => p !== undefined));
+          const port = await this.d.freeShardPort(taken);
+          if (port === undefined) throw new Error(`shard ${s.uid}: port ${s.port} is taken and no shard port is free`);
+          await this.d.shardsStore.kvPut({ ...s, port });
+          this.d.log.warn({ bdb: rec.uid, shard: s.uid, from: s.port, to: port }, 'shard port taken by another program: moved');
+          return { requeueAfterMs: 0 };
+        }
+        h ??= await plane.supervisor.start(spec);
         plane.handles.set(s.uid, h);
         if (!h.adopted) this.d.log.info({ bdb: rec.uid, shard: s.uid, port: s.port, role: s.role }, 'shard started');
       }

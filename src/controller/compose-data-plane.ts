@@ -75,6 +75,7 @@ export async function composeDataPlane(o: {
   const controller = new BdbController({
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, actions, plane, events: o.eventLog, log, endpointAddr: config.api_addr,
     access: new KvAccessReader(kv), adminUser: admin.user,
+    freeShardPort: (taken) => new PortAllocator('127.0.0.1').allocate(config.shard_ports, taken),
   });
   const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log);
   const bdbs = new BdbService({

@@ -1,3 +1,4 @@
+import net from 'node:net';
 /** Databases through the REST API, verified from inside real redis-server processes. */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,5 +247,38 @@ describe('delete', () => {
     const again = await createBdb(t, { name: 'db-delete-2', port });
     expect(again.endpoints[0].port).toBe(port);
     expect((await t.req('DELETE', `/v1/bdbs/${bdb.uid}`)).status).toBe(404);
+  });
+});
+
+describe('a shard port taken by another program', () => {
+  it('is noticed when the shard must start again, and the shard moves to a free port', async () => {
+    const n = await startTestNode();
+    let again: TestNode | undefined;
+    const squatter = net.createServer();
+    try {
+      const bdb = await createBdb(n, { name: 'db-moved', data_persistence: 'aof' });
+      const c = client(bdb.endpoints[0].port);
+      await c.connect();
+      await c.set('kept', 'yes');
+      c.disconnect();
+      const [shard] = await shardsOf(n, bdb.uid);
+      await n.stop(); // the manager goes away; the shard keeps running
+      const pid = pidOf(shard!.dir)!;
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { what: 'shard gone' });
+      squatter.listen(shard!.port, '127.0.0.1');
+      await new Promise((r) => squatter.once('listening', r));
+      again = await startTestNode({ dataDir: n.dataDir });
+      await waitFor(async () => (await shardsOf(again!, bdb.uid))[0]!.port !== shard!.port, { what: 'shard moved' });
+      await waitStatus(again, bdb.uid);
+      const c2 = client(bdb.endpoints[0].port);
+      await c2.connect();
+      expect(await c2.get('kept')).toBe('yes'); // restarted from its AOF on the new port
+      c2.disconnect();
+    } finally {
+      squatter.close();
+      // The second node owns the data dir now; closing it stops the shards and the proxy.
+      await (again ?? n).close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { startNode, type RunningNode } from '../../src/node-runtime.js';
 import { createLogger } from '../../src/util/logger.js';
 import { request, type ReqOpts, type Resp } from './https-client.js';
+import { reap } from './reap.js';
 
 export const ADMIN = { user: 'admin@test.local', pass: 'correct-horse-battery' };
 
@@ -59,6 +60,8 @@ export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: strin
     stop: () => node.close(),
     async close() {
       await node.close({ stopDatabases: true });
+      // Last resort: nothing this node started may outlive the test (e.g. a shard of a test that failed midway).
+      reap(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
