@@ -118,8 +118,7 @@ export class BdbController {
       const res = await this.converge(rec, shards, action?.action_uid);
       if (res) return res;
       // 'import-pending' ends when the import does (backup-controller.ts).
-      if (rec.status !== 'active' && rec.status !== 'import-pending') await this.setStatus(uid, 'active');
-      if (action) await this.d.actions.transition(action.action_uid, 'completed');
+      await this.finish(uid, rec.status !== 'active' && rec.status !== 'import-pending', action?.action_uid);
       this.attempts.delete(uid);
     } catch (err) {
       const n = (this.attempts.get(uid) ?? 0) + 1;
@@ -132,6 +131,31 @@ export class BdbController {
         throw new TerminalError((err as Error).message);
       }
       throw err;
+    }
+  }
+
+  /**
+   * Mark the database active and its action completed in ONE transaction: a client that sees
+   * `active` must be able to send its next change at once, not meet a 409 from an action that
+   * is still open for a moment (and the other way round).
+   */
+  private async finish(uid: number, activate: boolean, actionUid: string | undefined): Promise<void> {
+    const bdb = await this.d.bdbs.get(uid);
+    const compares = [];
+    const ops = [];
+    if (activate && bdb && bdb.value.status !== 'active') {
+      compares.push({ key: this.d.bdbs.key(uid), modRevision: bdb.modRevision });
+      ops.push(this.d.bdbs.putOp({ ...bdb.value, status: 'active' }));
+    }
+    if (actionUid) {
+      const done = await this.d.actions.transitionOp(actionUid, 'completed');
+      if (done) {
+        compares.push(done.compare);
+        ops.push(done.op);
+      }
+    }
+    if (ops.length && !(await this.d.kv.txn(compares, ops)).succeeded) {
+      throw new Error(`database ${uid} changed while its change was being completed; reconciling again`);
     }
   }
 

@@ -48,7 +48,7 @@ export const RESERVED_CLIENTS = 32;
 export const DEFAULT_SNAPSHOT_POLICY = [{ secs: 3600, writes: 1 }];
 
 export const DIRECTIVE_RULES: readonly DirectiveRule[] = [
-  { directive: 'maxmemory', fields: ['memory_size', 'shards_count'], live: true, value: (b) => String(perShardMemory(b)) },
+  { directive: 'maxmemory', fields: ['memory_size', 'shards_count', 'replication'], live: true, value: (b) => String(perShardMemory(b)) },
   {
     directive: 'maxmemory-policy', fields: ['eviction_policy', 'type'], live: true,
     value: (b) => b.eviction_policy ?? (b.type === 'memcached' ? 'allkeys-lru' : 'volatile-lru'),
@@ -77,9 +77,12 @@ export const OTHER_FIELDS: Readonly<Record<string, OtherHandling>> = {
   shards_count: 'topology', replication: 'topology', sharding: 'topology', oss_cluster: 'topology', shard_key_regex: 'topology',
 };
 
-/** maxmemory of each shard (bytes): memory_size split over the master shards; 0 = unlimited. */
+/** maxmemory of each shard (bytes): memory_size split over every copy (masters and replicas); 0 = unlimited. */
 export function perShardMemory(bdb: BdbRedisSettings): number {
-  return Math.floor((bdb.memory_size ?? 0) / Math.max(1, bdb.shards_count ?? 1));
+  // memory-limit.md: the limit is "across all database replicas and shards, including both primary and
+  // replica shards", so a replica halves what each shard may hold.
+  const copies = Math.max(1, bdb.shards_count ?? 1) * (bdb.replication ? 2 : 1);
+  return Math.floor((bdb.memory_size ?? 0) / copies);
 }
 
 /**

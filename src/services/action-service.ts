@@ -4,7 +4,7 @@
  * moves the action through the state table below and reports progress. Kept at `/actions/<uid>`.
  */
 import { randomUUID } from 'node:crypto';
-import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
+import type { Compare, KvBackend, Op } from '../store/kv.js';
 import type { Clock } from '../util/clock.js';
 
 export type SmStatus = 'pending' | 'active' | 'completed' | 'failed';
@@ -76,22 +76,27 @@ export class ActionService {
   /** Move an action to `status` with progress/state/error; retried on concurrent writes. */
   async transition(uid: string, status: SmStatus, patch: Partial<Pick<ActionRecord, 'progress' | 'state' | 'error' | 'error_code'>> = {}): Promise<ActionRecord> {
     for (;;) {
-      const e = await this.kv.get<ActionRecord>(PREFIX + uid);
-      if (!e) throw new Error(`action ${uid} does not exist`);
-      const cur = e.value;
-      if (cur.status === status && status !== 'active') return cur;
-      if (!SM_TRANSITIONS[cur.status].includes(status)) throw new Error(`action ${uid}: ${cur.status} → ${status} is not a valid transition`);
-      const next: ActionRecord = {
-        ...cur, ...patch, status, heartbeat: this.now(),
-        progress: status === 'completed' ? 100 : Math.max(cur.progress, patch.progress ?? cur.progress),
-      };
-      try {
-        await this.kv.put(PREFIX + uid, next, e.modRevision);
-        return next;
-      } catch (err) {
-        if (!(err instanceof KvConflictError)) throw err;
-      }
+      const t = await this.transitionOp(uid, status, patch);
+      if (!t) return (await this.get(uid))!;
+      if ((await this.kv.txn([t.compare], [t.op])).succeeded) return (t.op as { value: ActionRecord }).value;
     }
+  }
+
+  /**
+   * The guarded write that moves an action to `status`, for a caller's own transaction;
+   * undefined when it is already there.
+   */
+  async transitionOp(uid: string, status: SmStatus, patch: Partial<Pick<ActionRecord, 'progress' | 'state' | 'error' | 'error_code'>> = {}): Promise<{ compare: Compare; op: Op } | undefined> {
+    const e = await this.kv.get<ActionRecord>(PREFIX + uid);
+    if (!e) throw new Error(`action ${uid} does not exist`);
+    const cur = e.value;
+    if (cur.status === status && status !== 'active') return undefined;
+    if (!SM_TRANSITIONS[cur.status].includes(status)) throw new Error(`action ${uid}: ${cur.status} → ${status} is not a valid transition`);
+    const next: ActionRecord = {
+      ...cur, ...patch, status, heartbeat: this.now(),
+      progress: status === 'completed' ? 100 : Math.max(cur.progress, patch.progress ?? cur.progress),
+    };
+    return { compare: { key: PREFIX + uid, modRevision: e.modRevision }, op: { type: 'put', key: PREFIX + uid, value: next } };
   }
 
   /** Drop the oldest finished actions beyond the retention limit. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RsError } from '../errors.js';
 import type { Config } from '../config.js';
 import { expandReserved, type PortAllocator } from '../redis/ports.js';
+import { perShardMemory } from '../redis/config-map.js';
 import type { Bdb, BdbCreate, BdbUpdate } from '../schemas/bdb.js';
 import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
 import type { Collection, Singleton } from '../store/object-store.js';
@@ -148,7 +149,7 @@ export class BdbService {
     const ops: Op[] = [];
     const all = await this.d.shards.all();
     const takenPorts = new Set(all.map((s) => s.port).filter((p): p is number => p !== undefined));
-    const memory = Math.floor((rec.memory_size ?? 0) / Math.max(1, rec.shards_count ?? 1));
+    const memory = perShardMemory(rec);
     for (let i = 0; i < wanted.length; i++) {
       const cur = keep.find((s) => s.role === wanted[i] && !ops.some((o) => o.type === 'put' && (o.value as ShardSummary).uid === s.uid))
         ?? keep.find((s) => !ops.some((o) => o.type === 'put' && (o.value as ShardSummary).uid === s.uid));
