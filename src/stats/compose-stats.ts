@@ -20,6 +20,7 @@ import { Collection } from '../store/object-store.js';
 import type { Clock } from '../util/clock.js';
 import { Collector } from './collector.js';
 import { CommandClasses } from './command-classes.js';
+import { RollupPersistence, rollupsFile } from './persist.js';
 import { readHost } from './proc-host.js';
 import { RollupStore } from './rollup.js';
 import { Sampler } from './sampler.js';
@@ -31,7 +32,7 @@ export interface StatsParts {
   stats: StatsService;
   /** How the sampler classifies commands (read / write / other). */
   classify(name: string): 'read' | 'write' | 'other';
-  /** Start sampling (once the node is part of a cluster); idempotent. */
+  /** Load the saved history, then start sampling (once the node is part of a cluster); idempotent. */
   start(): void;
   stop(): Promise<void>;
 }
@@ -74,7 +75,27 @@ export function composeStats(o: {
     nodes: async () => (await o.nodes.list()).map((n) => n.uid),
     shards: async () => (await o.shardViews.list()) as unknown as ShardRef[],
   });
+  const persistence = new RollupPersistence(store, rollupsFile(o.config.data_dir), o.log);
+  // The history of objects that still exist, read before the first sample.
+  const restore = async () => {
+    const [bdbUids, nodeUids, shardUids] = await Promise.all([
+      bdbs.list().then((l) => new Set(l.map((b) => String(b.uid)))),
+      o.nodes.list().then((l) => new Set(l.map((n) => String(n.uid)))),
+      o.shards.all().then((l) => new Set(l.map((s) => String(s.uid)))),
+    ]);
+    await persistence.load((kind, uid) => {
+      switch (kind) {
+        case 'cluster': return true;
+        case 'node': return nodeUids.has(uid);
+        case 'bdb': return bdbUids.has(uid);
+        case 'shard': return shardUids.has(uid);
+        case 'endpoint': return bdbUids.has(uid.split(':')[0]!) && nodeUids.has(uid.split(':').at(-1)!);
+      }
+    });
+  };
   let started = false; // also true once stopped: a late start (bootstrap finishing during close) is a no-op
+  let stopped = false;
+  let starting: Promise<void> | undefined;
   return {
     store,
     sampler,
@@ -83,11 +104,20 @@ export function composeStats(o: {
     start() {
       if (started) return;
       started = true;
-      sampler.start();
+      starting = restore()
+        .catch((e: unknown) => o.log.warn({ err: e }, 'stats history not loaded'))
+        .then(() => {
+          if (stopped) return;
+          sampler.start();
+          persistence.start();
+        });
     },
     async stop() {
       started = true;
+      stopped = true;
+      await starting;
       await sampler.stop();
+      await persistence.stop();
       proxy.close();
     },
   };

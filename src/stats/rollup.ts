@@ -22,6 +22,10 @@ class Ring<T> {
   all(): readonly T[] {
     return this.items;
   }
+  /** Replace the contents (restore from a file), keeping only the newest `max`. */
+  reset(xs: readonly T[]): void {
+    this.items.splice(0, this.items.length, ...xs.slice(-this.max));
+  }
 }
 
 /** The bucket being filled for one interval: sums for numbers, the latest value for strings. */
@@ -49,8 +53,33 @@ function closeBucket(name: IntervalName, seconds: number, b: OpenBucket): StatsE
   return e;
 }
 
+/** One object's series as written to the stats file (persist.ts): closed entries and open buckets. */
+export interface SeriesDump {
+  kind: StatsKind;
+  uid: string;
+  rings: Partial<Record<IntervalName, StatsEntry[]>>;
+  open: Partial<Record<IntervalName, { start: number; sums: Record<string, number>; counts: Record<string, number>; latest: Record<string, string> }>>;
+}
+
+const KINDS: readonly StatsKind[] = ['cluster', 'node', 'bdb', 'shard', 'endpoint'];
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isEntry = (x: unknown, interval: IntervalName): x is StatsEntry =>
+  isRecord(x) && x.interval === interval && typeof x.stime === 'string' && typeof x.etime === 'string' &&
+  !Number.isNaN(Date.parse(x.stime)) && !Number.isNaN(Date.parse(x.etime)) &&
+  Object.values(x).every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)));
+function numbers(x: unknown): Map<string, number> | undefined {
+  if (!isRecord(x) || !Object.values(x).every((v) => typeof v === 'number' && Number.isFinite(v))) return undefined;
+  return new Map(Object.entries(x as Record<string, number>));
+}
+function strings(x: unknown): Map<string, string> | undefined {
+  if (!isRecord(x) || !Object.values(x).every((v) => typeof v === 'string')) return undefined;
+  return new Map(Object.entries(x as Record<string, string>));
+}
+
 export class RollupStore {
   private readonly series = new Map<string, Series>();
+  /** Bumped by every change, so the file is rewritten only when something changed. */
+  version = 0;
 
   private key(kind: StatsKind, uid: string): string {
     return `${kind}:${uid}`;
@@ -65,6 +94,7 @@ export class RollupStore {
     const k = this.key(kind, uid);
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = new Series()));
+    this.version++;
     const rounded: MetricValues = {};
     for (const [m, v] of Object.entries(values)) rounded[m] = typeof v === 'number' ? round3(v) : v;
     s.rings.get('1sec')!.push({ interval: '1sec', stime: rsSecond(etimeSec - Math.max(1, seconds)), etime: rsSecond(etimeSec), ...rounded });
@@ -101,6 +131,51 @@ export class RollupStore {
   /** Drop the series of objects of `kind` that are not in `uids` (deleted databases, shards...). */
   retain(kind: StatsKind, uids: Iterable<string>): void {
     const keep = new Set([...uids].map((u) => this.key(kind, u)));
-    for (const k of this.series.keys()) if (k.startsWith(`${kind}:`) && !keep.has(k)) this.series.delete(k);
+    for (const k of this.series.keys()) {
+      if (k.startsWith(`${kind}:`) && !keep.has(k)) {
+        this.series.delete(k);
+        this.version++;
+      }
+    }
+  }
+
+  /** Every series, closed entries and open buckets, as plain data (for the stats file). */
+  dump(): SeriesDump[] {
+    return [...this.series].map(([k, s]) => {
+      const at = k.indexOf(':');
+      const d: SeriesDump = { kind: k.slice(0, at) as StatsKind, uid: k.slice(at + 1), rings: {}, open: {} };
+      for (const [name, ring] of s.rings) if (ring.all().length) d.rings[name] = [...ring.all()];
+      for (const [name, b] of s.open) {
+        d.open[name] = { start: b.start, sums: Object.fromEntries(b.sums), counts: Object.fromEntries(b.counts), latest: Object.fromEntries(b.latest) };
+      }
+      return d;
+    });
+  }
+
+  /**
+   * Load series written by `dump` (replacing any of the same object), skipping objects for which
+   * `keep` is false and anything malformed; rings keep at most their documented size. Returns the
+   * number of series loaded.
+   */
+  restore(dumps: readonly unknown[], keep: (kind: StatsKind, uid: string) => boolean = () => true): number {
+    let n = 0;
+    for (const d of dumps) {
+      if (!isRecord(d) || !KINDS.includes(d.kind as StatsKind) || typeof d.uid !== 'string') continue;
+      const kind = d.kind as StatsKind;
+      if (!keep(kind, d.uid)) continue;
+      const s = new Series();
+      for (const def of INTERVALS) {
+        const list = isRecord(d.rings) ? d.rings[def.name] : undefined;
+        if (Array.isArray(list)) s.rings.get(def.name)!.reset(list.filter((e) => isEntry(e, def.name)));
+        const b = isRecord(d.open) ? d.open[def.name] : undefined;
+        if (def.name === '1sec' || !isRecord(b) || typeof b.start !== 'number' || b.start % def.seconds !== 0) continue;
+        const [sums, counts, latest] = [numbers(b.sums), numbers(b.counts), strings(b.latest)];
+        if (sums && counts && latest) s.open.set(def.name, { start: b.start, sums, counts, latest });
+      }
+      this.series.set(this.key(kind, d.uid), s);
+      n++;
+    }
+    this.version++;
+    return n;
   }
 }
