@@ -118,8 +118,8 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const redisAclService = new RedisAclService(kv, new Collection<RedisAcl>(kv, REDIS_ACLS_PREFIX), policy, eventLog);
   const localUsers = new LocalUsers(users, { settings: () => userService.loginSettings(), events: eventLog, clock });
   const jwt = new JwtAuth(new Singleton<JwtSigningKey>(kv, JWT_KEY), users, clock, async () => (await userService.loginSettings()).policy);
-  const ldapConfig = new LdapConfigService(kv);
-  const ldapMappings = new LdapMappingService(kv, new Collection<LdapMapping>(kv, '/ldap_mappings/'), new Collection<RoleRef>(kv, ROLES_PREFIX));
+  const ldapConfig = new LdapConfigService(kv, eventLog);
+  const ldapMappings = new LdapMappingService(kv, new Collection<LdapMapping>(kv, '/ldap_mappings/'), new Collection<RoleRef>(kv, ROLES_PREFIX), eventLog);
 
   const redis = await detectRedisVersion(config.redis_server);
   if (!redis) log.warn({ redis_server: config.redis_server }, 'redis-server not found: databases cannot be created until it is installed');

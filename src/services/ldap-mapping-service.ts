@@ -3,6 +3,7 @@
  * `/ldap_mappings/<uid>`. Also answers the verifier's question "which management role do
  * these groups give?" (`roleForGroups`).
  */
+import type { EventLog } from '../events/event-log.js';
 import { RsError } from '../errors.js';
 import { MANAGEMENT_ROLES, type ManagementRole } from '../auth/permissions.js';
 import {
@@ -67,7 +68,12 @@ export class LdapMappingService {
     private readonly kv: KvBackend,
     private readonly mappings: Collection<LdapMapping>,
     private readonly roles: Collection<RoleRef>,
+    private readonly events?: EventLog,
   ) {}
+
+  private event(type: string, m: LdapMapping): void {
+    this.events?.write(type, { ldap_mapping_uid: m.uid, name: m.name, dn: m.dn, role_uids: m.role_uids });
+  }
 
   list(): Promise<LdapMapping[]> {
     return this.mappings.list();
@@ -94,6 +100,7 @@ export class LdapMappingService {
     const uid = await this.mappings.allocateUid();
     const created = { ...draft, uid };
     await this.mappings.kvPut(created, 0);
+    this.event('ldap_mapping_created', created);
     return created;
   }
 
@@ -105,6 +112,7 @@ export class LdapMappingService {
       await this.check(next);
       try {
         await this.mappings.kvPut(next, modRevision);
+        this.event('ldap_mapping_updated', next);
         return next;
       } catch (e) {
         if (!(e instanceof KvConflictError)) throw e;
@@ -113,8 +121,9 @@ export class LdapMappingService {
   }
 
   async delete(uid: number): Promise<void> {
-    await this.load(uid);
+    const { value } = await this.load(uid);
     await this.kv.delete(this.mappings.key(uid));
+    this.event('ldap_mapping_deleted', value);
   }
 
   /** Documented per-field codes (requests/ldap_mappings): name, dn, role_uids, unique name. */

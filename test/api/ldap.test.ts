@@ -169,6 +169,16 @@ describe('/v1/ldap_mappings', () => {
     expectRsError(await t.req('GET', `/v1/ldap_mappings/${uid}`), 404, 'ldap_mapping_not_exist');
     expect(await t.req('GET', '/v1/ldap_mappings').then((r) => r.json)).toEqual([]);
   });
+
+  it('every LDAP configuration and mapping change is in the event log, without secrets', async () => {
+    const put = await t.req('PUT', '/v1/cluster/ldap', { body: { bind_dn: 'cn=admin,dc=example,dc=com', bind_pass: 'ldap-event-secret-1' } });
+    expect(put.status, put.text).toBe(200);
+    const logs = (await t.req('GET', '/v1/logs')).json as { type: string }[];
+    const types = logs.map((e) => e.type);
+    expect(types).toContain('ldap_config_updated');
+    for (const type of ['ldap_mapping_created', 'ldap_mapping_updated', 'ldap_mapping_deleted']) expect(types).toContain(type);
+    expect(JSON.stringify(logs)).not.toContain('ldap-event-secret-1');
+  });
 });
 
 const describeSlapd = slapdInstalled ? describe : describe.skip;
