@@ -152,7 +152,10 @@ export class ControlServer {
       case 'resume_traffic':
         return table.setTraffic(checkArgs(op, raw).uid, 'on');
       case 'stats':
-        return { endpoints: table.stats(checkArgs(op, raw).uid) };
+      {
+        const a = checkArgs(op, raw);
+        return { endpoints: table.stats(a.uid, a.classes) };
+      }
       case 'probe':
         return table.probe(checkArgs(op, raw).uid);
       case 'shutdown':

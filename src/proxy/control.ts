@@ -15,7 +15,7 @@ import { ensureDir } from '../util/fs.js';
 import { readLines } from './lines.js';
 import {
   MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError,
-  type EndpointInfo, type EndpointSpec, type EndpointStats, type Op, type OpArgs, type OpResults, type PingResult, type ProbeResult, type ProxyResponse, type Target,
+  type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type Op, type OpArgs, type OpResults, type PingResult, type ProbeResult, type ProxyResponse, type Target,
 } from './protocol.js';
 
 export { ProxyError } from './protocol.js';
@@ -117,8 +117,9 @@ export class ProxyClient {
   async list(): Promise<EndpointInfo[]> {
     return (await this.request('list', {})).endpoints;
   }
-  async stats(uid?: string): Promise<Record<string, EndpointStats>> {
-    return (await this.request('stats', uid === undefined ? {} : { uid })).endpoints;
+  /** `classes`: command classes to teach the proxy (for its read/write/other figures). */
+  async stats(uid?: string, classes?: Record<string, RequestClass>): Promise<Record<string, EndpointStats>> {
+    return (await this.request('stats', { ...(uid === undefined ? {} : { uid }), ...(classes ? { classes } : {}) })).endpoints;
   }
 
   /** Listener state and one PING from the proxy to the endpoint's target. */

@@ -5,15 +5,19 @@
  */
 import type { Logger } from 'pino';
 import { Endpoint, resolveSpec, type ResolvedSpec } from './endpoint.js';
-import { ProxyError, type EndpointInfo, type EndpointSpec, type EndpointStats, type ProbeResult, type Target, type Traffic } from './protocol.js';
+import { ProxyError, type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type ProbeResult, type Target, type Traffic } from './protocol.js';
 import { loadState, saveState } from './state-file.js';
 
 /** How often endpoints that could not bind (e.g. a port still held after a restart) retry. */
 const RETRY_BIND_MS = 2_000;
+/** Bound on the command classes the proxy keeps (names come from its callers). */
+const MAX_CLASSES = 10_000;
 
 export class EndpointTable {
   private readonly endpoints = new Map<string, Endpoint>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Command name → class, as the `stats` callers taught it. */
+  private readonly classes = new Map<string, RequestClass>();
 
   constructor(private readonly opts: { stateFile?: string; log: Logger }) {}
 
@@ -84,9 +88,16 @@ export class EndpointTable {
     return [...this.endpoints.values()].map((ep) => ep.info());
   }
 
-  stats(uid?: string): Record<string, EndpointStats> {
-    if (uid !== undefined) return { [uid]: this.get(uid).stats() };
-    return Object.fromEntries([...this.endpoints.values()].map((ep) => [ep.uid, ep.stats()]));
+  stats(uid?: string, classes?: Record<string, RequestClass>): Record<string, EndpointStats> {
+    if (classes) {
+      for (const [name, cls] of Object.entries(classes)) {
+        if (this.classes.size >= MAX_CLASSES && !this.classes.has(name)) break;
+        this.classes.set(name, cls);
+      }
+    }
+    const classify = (name: string): RequestClass => this.classes.get(name) ?? 'other';
+    if (uid !== undefined) return { [uid]: this.get(uid).stats(classify) };
+    return Object.fromEntries([...this.endpoints.values()].map((ep) => [ep.uid, ep.stats(classify)]));
   }
 
   probe(uid: string): Promise<ProbeResult> {

@@ -1,6 +1,7 @@
 /**
  * One database endpoint: a TCP listener whose connections are piped, byte for byte, to the
- * endpoint's current target shard. No RESP parsing, so throughput is bounded by socket I/O only.
+ * endpoint's current target shard. The bytes are not parsed, only scanned (resp-scan.ts) to count
+ * requests and time them to their replies; pipe() forwards them as they came.
  *
  * Admission (max_connections, stopped traffic) is decided on the raw accepted socket, before any
  * TLS handshake or shard connection is made. TLS endpoints hand the raw socket to a tls.Server
@@ -11,7 +12,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
-import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type Target, type Traffic } from './protocol.js';
+import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
+import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
 export interface ResolvedSpec {
@@ -31,6 +33,88 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Same as redis-server's default `tcp-keepalive 300`: dead peers are found without app traffic. */
 const KEEPALIVE_MS = 300_000;
+/** Distinct command names counted per endpoint; further ones count under OTHER_NAMES. */
+const MAX_NAMES = 1_000;
+const OTHER_NAMES = '(other)';
+/** Requests awaiting their reply, per connection; beyond that its replies are no longer matched. */
+const MAX_PENDING = 100_000;
+/** After these, replies are no longer 1:1 with requests. */
+const UNMATCHED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor']);
+
+/** Counters of one command name: requests, replies matched, µs summed over the matched ones. */
+type CommandCounter = [number, number, number];
+
+/**
+ * Request counting and latency of one client connection: requests are counted when complete
+ * (RequestScanner), queued with their arrival time, and each top-level reply from the shard
+ * (ReplyScanner) takes the oldest. Times are per chunk: a pipelined batch arrives at once.
+ */
+class ConnMeter {
+  private readonly req: RequestScanner;
+  private readonly rep: ReplyScanner;
+  private readonly times: number[] = [];
+  private readonly cmds: CommandCounter[] = [];
+  private head = 0;
+  private matching = true;
+  private now = 0;
+
+  constructor(private readonly counter: (name: string) => CommandCounter) {
+    this.req = new RequestScanner((name) => this.onCommand(name));
+    this.rep = new ReplyScanner(() => this.onReply());
+  }
+
+  /** Client → shard bytes. */
+  request(chunk: Buffer): void {
+    if (this.req.dead) return;
+    this.now = performance.now();
+    this.req.feed(chunk);
+    if (this.req.dead) this.stopMatching();
+  }
+
+  /** Shard → client bytes. */
+  reply(chunk: Buffer): void {
+    if (!this.matching) return;
+    this.now = performance.now();
+    this.rep.feed(chunk);
+    if (this.rep.dead) this.stopMatching();
+  }
+
+  private onCommand(name: string): void {
+    const c = this.counter(name);
+    c[0]++;
+    if (!this.matching) return;
+    if (UNMATCHED.has(name) || this.cmds.length - this.head >= MAX_PENDING) {
+      this.stopMatching();
+      return;
+    }
+    this.times.push(this.now);
+    this.cmds.push(c);
+  }
+
+  private onReply(): void {
+    const i = this.head;
+    if (i >= this.cmds.length) return; // e.g. a reply to a command sent before counting began
+    const c = this.cmds[i]!;
+    c[1]++;
+    c[2] += (this.now - this.times[i]!) * 1000;
+    if (++this.head === this.cmds.length) {
+      this.head = 0;
+      this.cmds.length = 0;
+      this.times.length = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.cmds.length) {
+      this.cmds.splice(0, this.head);
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private stopMatching(): void {
+    this.matching = false;
+    this.cmds.length = 0;
+    this.times.length = 0;
+    this.head = 0;
+  }
+}
 
 /** Fill defaults; an omitted `traffic` keeps the current value (see EndpointSpec). */
 export function resolveSpec(spec: EndpointSpec, current?: ResolvedSpec): ResolvedSpec {
@@ -56,6 +140,16 @@ export class Endpoint {
   /** Client streams (the TLS socket for TLS endpoints) that switched to RESP3 with HELLO 3. */
   private readonly resp3Clients = new Set<net.Socket>();
   private readonly counters = { total: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
+  /** Requests by command name (ConnMeter), cumulative since the endpoint was created. */
+  private readonly commands = new Map<string, CommandCounter>();
+  private readonly counter = (name: string): CommandCounter => {
+    let c = this.commands.get(name);
+    if (c) return c;
+    const key = this.commands.size < MAX_NAMES ? name : OTHER_NAMES;
+    c = this.commands.get(key);
+    if (!c) this.commands.set(key, (c = [0, 0, 0]));
+    return c;
+  };
 
   constructor(private spec: ResolvedSpec, private readonly log: Logger) {}
 
@@ -145,12 +239,27 @@ export class Endpoint {
     };
   }
 
-  stats(): EndpointStats {
+  /** `classify`: the class of a command name, for the read/write/other figures. */
+  stats(classify: (name: string) => RequestClass = () => 'other'): EndpointStats {
     let bytesIn = this.counters.bytesIn;
     let bytesOut = this.counters.bytesOut;
     for (const up of this.upstreams) {
       bytesIn += up.bytesWritten;
       bytesOut += up.bytesRead;
+    }
+    const req = { read: 0, write: 0, other: 0 };
+    const res = { read: 0, write: 0, other: 0 };
+    const usec = { read: 0, write: 0, other: 0 };
+    const commands: Record<string, CommandCounter> = {};
+    let total = 0;
+    for (const [name, c] of this.commands) {
+      const us = Math.round(c[2]);
+      commands[name] = [c[0], c[1], us];
+      const cls = name === OTHER_NAMES || name === LONG_NAME ? 'other' : classify(name);
+      req[cls] += c[0];
+      res[cls] += c[1];
+      usec[cls] += us;
+      total += c[0];
     }
     return {
       total_connections: this.counters.total,
@@ -158,6 +267,17 @@ export class Endpoint {
       refused_connections: this.counters.refused,
       bytes_in: bytesIn,
       bytes_out: bytesOut,
+      commands,
+      total_req: total,
+      read_req: req.read,
+      write_req: req.write,
+      other_req: req.other,
+      read_res: res.read,
+      write_res: res.write,
+      other_res: res.other,
+      read_latency_us_sum: usec.read,
+      write_latency_us_sum: usec.write,
+      other_latency_us_sum: usec.other,
     };
   }
 
@@ -259,19 +379,24 @@ export class Endpoint {
     // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
     // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
     up.pipe(client);
-    this.handshake(client, up);
+    const meter = new ConnMeter(this.counter);
+    up.on('data', (chunk: Buffer) => meter.reply(chunk));
+    this.handshake(client, up, meter);
   }
 
   /**
-   * Look at the client's opening HELLO commands (handshake.ts), then pipe `client` to `up`. Costs
-   * nothing after the first forwarded command: from there on the bytes go through pipe() unread.
+   * Look at the client's opening HELLO commands (handshake.ts), then pipe `client` to `up`. From
+   * the first forwarded command on, the bytes go through pipe(); `meter` only scans them.
    */
-  private handshake(client: net.Socket, up: net.Socket): void {
+  private handshake(client: net.Socket, up: net.Socket, meter: ConnMeter): void {
     let buf: Buffer | undefined;
     const finish = () => {
       client.off('data', onData);
       client.off('end', onEnd);
-      if (buf?.length) up.write(buf);
+      if (buf?.length) {
+        meter.request(buf);
+        up.write(buf);
+      }
       buf = undefined;
     };
     const onData = (chunk: Buffer) => {
@@ -291,6 +416,8 @@ export class Endpoint {
           client.once('close', () => this.resp3Clients.delete(client));
         }
         finish();
+        // Counting reads the same chunks pipe() forwards (resp-scan.ts); it never holds them.
+        client.on('data', (chunk: Buffer) => meter.request(chunk));
         client.pipe(up);
         return;
       }

@@ -83,6 +83,9 @@ export interface EndpointInfo {
 }
 
 /** Counters since the proxy process started (they are not persisted). */
+/** How a command counts in the request figures (from its Redis command flags). */
+export type RequestClass = 'read' | 'write' | 'other';
+
 export interface EndpointStats {
   /** Connections accepted and handed to a shard (or to the TLS handshake). */
   total_connections: number;
@@ -93,6 +96,28 @@ export interface EndpointStats {
   bytes_in: number;
   /** Bytes forwarded from the shard to clients. */
   bytes_out: number;
+  /**
+   * Requests counted at the proxy (resp-scan.ts): complete commands forwarded to the shard, by
+   * lower-case command name (the first argument): [requests, replies matched, µs from request to
+   * reply summed over the matched ones]. Replies are not matched on pub/sub and MONITOR
+   * connections. Cumulative since the endpoint was set up.
+   */
+  commands?: Record<string, [number, number, number]>;
+  /** Sum of `commands`' requests. */
+  total_req?: number;
+  /**
+   * `commands` split by class, with the classes the proxy was told (`stats` op `classes`;
+   * unknown names count as other), so a name's counts move class when it is learned.
+   */
+  read_req?: number;
+  write_req?: number;
+  other_req?: number;
+  read_res?: number;
+  write_res?: number;
+  other_res?: number;
+  read_latency_us_sum?: number;
+  write_latency_us_sum?: number;
+  other_latency_us_sum?: number;
 }
 
 /** What `probe` saw: the endpoint's listener and one PING sent from the proxy to its target. */
@@ -124,7 +149,11 @@ export const OP_ARGS = {
   set_target: Type.Object({ uid: Type.String({ minLength: 1 }), target: Target }, strict),
   stop_traffic: Uid,
   resume_traffic: Uid,
-  stats: Type.Object({ uid: Type.Optional(Type.String({ minLength: 1 })) }, strict),
+  stats: Type.Object({
+    uid: Type.Optional(Type.String({ minLength: 1 })),
+    /** Command name → class, learned by the caller (COMMAND INFO flags): merged into the proxy's table. */
+    classes: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('other')]))),
+  }, strict),
   probe: Uid,
   shutdown: Type.Object({}, strict),
 } satisfies Record<string, TSchema>;

@@ -11,6 +11,11 @@ export class CommandClasses {
 
   classify = (name: string): CommandClass => this.known.get(name) ?? 'other';
 
+  /** Every class learned so far (taught to the proxy for its own read/write/other figures). */
+  all(): Record<string, CommandClass> {
+    return Object.fromEntries(this.known);
+  }
+
   unknown(names: string[]): string[] {
     return names.filter((n) => !this.known.has(n));
   }

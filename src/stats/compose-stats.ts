@@ -61,7 +61,7 @@ export function composeStats(o: {
     clock: o.clock,
     shards: () => o.shards.all(),
     admin: (s) => o.plane.admin(s),
-    endpointStats: () => proxy.stats(),
+    endpointStats: () => proxy.stats(undefined, classes.all()),
     bdbs: () => bdbs.list(),
     nodes: () => o.nodes.list(),
     host: () => readHost(),

@@ -28,14 +28,55 @@ export const UNAVAILABLE_TIME = '1970-01-01T00:00:00Z';
 const CLASSES: CommandClass[] = ['read', 'write', 'other'];
 const ZERO: EndpointStats = { total_connections: 0, current_connections: 0, refused_connections: 0, bytes_in: 0, bytes_out: 0 };
 
-function endpointRates(prev: EndpointStats | undefined, cur: EndpointStats, dt: number): MetricValues {
+/** Per-second requests, matched replies and their µs by class, from the proxy's per-command counters. */
+interface ProxyRequests { req: Record<CommandClass, number>; res: Record<CommandClass, number>; usec: Record<CommandClass, number> }
+
+function endpointRates(prev: EndpointStats | undefined, cur: EndpointStats, dt: number, classify: Classify): { values: MetricValues; req?: ProxyRequests } {
   const v: MetricValues = { conns: cur.current_connections };
-  if (!prev || dt <= 0) return v;
+  if (!prev || dt <= 0) return { values: v };
   const inc = (a: number, b: number) => (a >= b ? a - b : a) / dt;
   v.ingress_bytes = inc(cur.bytes_in, prev.bytes_in);
   v.egress_bytes = inc(cur.bytes_out, prev.bytes_out);
   v.total_connections_received = inc(cur.total_connections, prev.total_connections);
   v.max_connections_exceeded = inc(cur.refused_connections, prev.refused_connections);
+  if (!cur.commands) return { values: v };
+  // Rates per command name, then classified: a name learned late does not move past counts.
+  const r: ProxyRequests = { req: { read: 0, write: 0, other: 0 }, res: { read: 0, write: 0, other: 0 }, usec: { read: 0, write: 0, other: 0 } };
+  const before = prev.commands ?? {};
+  // Counters that went down: the proxy restarted, so everything counts from zero.
+  const reset = Object.entries(before).some(([n, c]) => (cur.commands![n]?.[0] ?? 0) < c[0]);
+  for (const [name, [calls, res, usec]] of Object.entries(cur.commands)) {
+    const was = reset ? undefined : before[name];
+    const cls = classify(name);
+    r.req[cls] += (calls - (was?.[0] ?? 0)) / dt;
+    r.res[cls] += (res - (was?.[1] ?? 0)) / dt;
+    r.usec[cls] += Math.max(0, usec - (was?.[2] ?? 0)) / dt;
+  }
+  Object.assign(v, proxyRequestMetrics([r]));
+  return { values: v, req: r };
+}
+
+/** Request figures measured at the proxy (db-metrics.md: requests and latency of the endpoints). */
+function proxyRequestMetrics(list: ProxyRequests[]): MetricValues {
+  const v: MetricValues = {};
+  let req = 0;
+  let res = 0;
+  let usec = 0;
+  for (const c of CLASSES) {
+    const n = list.reduce((s, r) => s + r.req[c], 0);
+    const m = list.reduce((s, r) => s + r.res[c], 0);
+    const t = list.reduce((s, r) => s + r.usec[c], 0);
+    v[`${c}_req`] = n;
+    v[`${c}_res`] = m;
+    // "Only returned when there is traffic": request to reply at the proxy, µs.
+    if (m > 0) v[`avg_${c}_latency`] = t / m;
+    req += n;
+    res += m;
+    usec += t;
+  }
+  v.total_req = req;
+  v.total_res = res;
+  if (res > 0) v.avg_latency = usec / res;
   return v;
 }
 
@@ -83,13 +124,15 @@ export function derive(prev: RawSnapshot | undefined, cur: RawSnapshot, classify
   }
 
   const epByBdb = new Map<number, MetricValues[]>();
+  const epReq = new Map<number, ProxyRequests[]>();
   for (const e of cur.endpoints) {
     if (!e.stats) continue;
     // The proxy's counters of an endpoint start at zero when it is set up (or the proxy starts).
     const before = prev ? (prev.endpoints.find((p) => p.uid === e.uid)?.stats ?? ZERO) : undefined;
-    const v = endpointRates(before, e.stats, seconds);
+    const { values: v, req } = endpointRates(before, e.stats, seconds, classify);
     out.endpoints.set(`${e.uid}:${e.node_uid}`, v);
     epByBdb.set(e.bdb_uid, [...(epByBdb.get(e.bdb_uid) ?? []), v]);
+    if (req) epReq.set(e.bdb_uid, [...(epReq.get(e.bdb_uid) ?? []), req]);
   }
 
   for (const b of cur.bdbs) {
@@ -112,7 +155,10 @@ export function derive(prev: RawSnapshot | undefined, cur: RawSnapshot, classify
     const frag = allV.map((x) => x.mem_frag_ratio).filter((x): x is number => typeof x === 'number');
     if (frag.length) v.mem_frag_ratio = frag.reduce((a, c) => a + c, 0) / frag.length;
     put('instantaneous_ops_per_sec', masters.length ? masters.reduce((s, m) => s + (num(m.info, 'stats', 'instantaneous_ops_per_sec') ?? 0), 0) : undefined);
-    Object.assign(v, requestMetrics(masters.map((m) => shardReq.get(m.uid)).filter((r): r is RequestRates => !!r)));
+    // Requests and latency as RS measures them, at the proxy; the masters' commandstats when no
+    // proxy counts requests (its stats unavailable, or a proxy without request counters).
+    const proxied = epReq.get(b.uid);
+    Object.assign(v, proxied ? proxyRequestMetrics(proxied) : requestMetrics(masters.map((m) => shardReq.get(m.uid)).filter((r): r is RequestRates => !!r)));
     if (all.length) {
       v.last_req_time = UNAVAILABLE_TIME;
       v.last_res_time = UNAVAILABLE_TIME;
@@ -124,7 +170,7 @@ export function derive(prev: RawSnapshot | undefined, cur: RawSnapshot, classify
   for (const e of cur.endpoints) {
     const ev = out.endpoints.get(`${e.uid}:${e.node_uid}`);
     const bv = out.bdbs.get(e.bdb_uid);
-    if (!ev || !bv) continue;
+    if (!ev || !bv || typeof ev.total_req === 'number') continue;
     for (const m of ['read_req', 'read_res', 'write_req', 'write_res', 'other_req', 'other_res', 'total_req', 'total_res']) {
       if (typeof bv[m] === 'number') ev[m] = bv[m];
     }

@@ -53,6 +53,39 @@ describe('piping', () => {
     await waitFor(async () => (await px.stats('basic')).basic!.current_connections === 0, { what: 'connection released' });
   });
 
+  it('requests and their latency are measured at the proxy, by command and class', async () => {
+    const port = await endpoint('counted', a);
+    const r = redis(port);
+    const N = 30;
+    const M = 20;
+    for (let i = 0; i < M; i++) await r.set(`c${i}`, 'v');
+    const p = r.pipeline();
+    for (let i = 0; i < N; i++) p.get(`c${i}`);
+    await p.exec();
+    // A subscriber's replies are not 1:1: counted, not timed.
+    const sub = redis(port);
+    await sub.subscribe('ch');
+    await r.publish('ch', 'hi');
+    await waitFor(async () => (await px.stats('counted')).counted!.commands?.publish?.[0] === 1, { what: 'publish counted' });
+    const s = (await px.stats('counted', { get: 'read', set: 'write' })).counted!;
+    expect(s.commands!.get![0]).toBe(N);
+    expect(s.commands!.get![1]).toBe(N);
+    expect(s.commands!.set![0]).toBe(M);
+    expect(s.commands!.set![1]).toBe(M);
+    expect(s.commands!.subscribe![0]).toBe(1);
+    expect(s.commands!.subscribe![1]).toBe(0);
+    expect(s.read_req).toBe(N);
+    expect(s.write_req).toBe(M);
+    expect(s.read_res).toBe(N);
+    expect(s.write_res).toBe(M);
+    expect(s.total_req).toBe(N + M + s.other_req!);
+    expect(s.other_req).toBeGreaterThanOrEqual(2); // subscribe, publish, and ioredis' own (INFO ...)
+    expect(s.read_latency_us_sum).toBeGreaterThan(0);
+    expect(s.write_latency_us_sum).toBeGreaterThan(0);
+    sub.disconnect();
+    r.disconnect();
+  });
+
   it('50 concurrent clients with pipelining get their own answers', async () => {
     const port = await endpoint('many', a);
     const clients = Array.from({ length: 50 }, () => redis(port));
