@@ -72,6 +72,7 @@ export function composeStats(o: {
   const sampler = new Sampler(collector, classes.classify, store, o.log);
   const stats = new StatsService(store, {
     bdbs: async () => (await bdbs.list()).map((b) => b.uid),
+    bdbStatus: async (uid) => (await bdbs.get(uid))?.value.status,
     nodes: async () => (await o.nodes.list()).map((n) => n.uid),
     shards: async () => (await o.shardViews.list()) as unknown as ShardRef[],
   });

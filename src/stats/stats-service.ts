@@ -27,6 +27,8 @@ export interface ShardRef {
 
 export interface StatsObjects {
   bdbs(): Promise<number[]>;
+  /** The database's status (objects/bdb/status.md), for the per-database routes' 406 / 503 answers. */
+  bdbStatus?(uid: number): Promise<string | undefined>;
   nodes(): Promise<number[]>;
   shards(): Promise<ShardRef[]>;
 }
@@ -62,6 +64,9 @@ function pick(e: StatsEntry, metrics: string[] | undefined, keepInterval: boolea
   for (const m of metrics) if (m in e) out[m] = e[m];
   return out;
 }
+
+/** Statuses in which a database serves and is sampled (a change or an import in progress included). */
+const ACTIVE_BDB = new Set(['active', 'active-change-pending', 'import-pending']);
 
 export class StatsService {
   constructor(private readonly store: RollupStore, private readonly objects: StatsObjects) {}
@@ -117,6 +122,10 @@ export class StatsService {
       return all;
     }
     if (!all.includes(uid)) throw new RsError('db_not_exist', `Database ${uid} does not exist`);
+    // bdbs/stats: 503 "bdb is in recovery state", 406 "bdb isn't currently active".
+    const status = await this.objects.bdbStatus?.(uid);
+    if (status === 'recovery') throw RsError.custom('bdb_in_recovery', 503, `Database ${uid} is in recovery state`);
+    if (status !== undefined && !ACTIVE_BDB.has(status)) throw RsError.custom('bdb_not_active', 406, `Database ${uid} isn't currently active (status '${status}')`);
     return [uid];
   }
   async bdbs(q: StatsQuery, uid?: number): Promise<unknown> {
@@ -137,6 +146,8 @@ export class StatsService {
     }
     const s = all.find((x) => x.uid === String(uid));
     if (!s) throw new RsError('shard_not_exist', `Shard ${uid} does not exist`);
+    // shards/stats: 406 "Shard isn't currently active".
+    if (s.status !== 'active') throw RsError.custom('shard_not_active', 406, `Shard ${uid} isn't currently active (status '${s.status}')`);
     return [s];
   }
   async shards(q: StatsQuery & { parent_uid?: number }, uid?: number): Promise<unknown> {

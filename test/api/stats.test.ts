@@ -148,3 +148,31 @@ describe('a database after a known workload', () => {
     expect(noInterval.every((i: string) => ['1sec', '10sec', '5min'].includes(i))).toBe(true);
   });
 });
+
+describe('per-object answers for objects that are not serving', () => {
+  it('a database in recovery → 503, one that is not active → 406, a shard that is down → 406', async () => {
+    const n = await startTestNode();
+    try {
+      const bdb = await createBdb(n, { name: 'stats-states' });
+      const [shard] = await shardsOf(n, bdb.uid);
+      await waitFor(async () => (await n.req('GET', `/v1/bdbs/stats/last/${bdb.uid}`)).status === 200, { what: 'first sample' });
+      // Stop the reconcilers so that the states set below stay as they are.
+      await n.node.composed.services.controllers.stop();
+      const setStatus = async (status: string) => {
+        const e = (await n.node.composed.kv.get<any>(`/bdbs/${bdb.uid}`))!;
+        await n.node.composed.kv.put(`/bdbs/${bdb.uid}`, { ...e.value, status }, e.modRevision);
+      };
+      await setStatus('recovery');
+      const rec = await n.req('GET', `/v1/bdbs/stats/${bdb.uid}`);
+      expect({ status: rec.status, code: rec.json.error_code }).toEqual({ status: 503, code: 'bdb_in_recovery' });
+      expect((await n.req('GET', `/v1/bdbs/stats/last/${bdb.uid}`)).status).toBe(503);
+      await setStatus('creation-failed');
+      const na = await n.req('GET', `/v1/bdbs/stats/last/${bdb.uid}`);
+      expect({ status: na.status, code: na.json.error_code }).toEqual({ status: 406, code: 'bdb_not_active' });
+      process.kill(Number((await import('node:fs')).readFileSync(`${shard!.dir}/redis.pid`, 'utf8')), 'SIGKILL');
+      await waitFor(async () => (await n.req('GET', `/v1/shards/stats/last/${shard!.uid}`)).status === 406, { what: 'shard 406' });
+    } finally {
+      await n.close();
+    }
+  });
+});
