@@ -27,6 +27,14 @@ describe('sqlite backend specifics', () => {
     await b.close();
   });
 
+  it('keeps the store file owner-only (it holds password hashes and private keys)', async () => {
+    const file = path.join(dir, 'private.db');
+    const kv = new SqliteKv(file);
+    await kv.put('/secret', 'x');
+    for (const f of [file, `${file}-wal`]) expect(fs.statSync(f).mode & 0o777).toBe(0o600);
+    await kv.close();
+  });
+
   it('a watcher sees writes made by another handle on the same file (poll path)', async () => {
     const file = path.join(dir, 'shared.db');
     const reader = new SqliteKv(file);

@@ -31,6 +31,10 @@ export class SqliteKv implements KvBackend {
     // FULL: a committed CCS write survives power loss; writes are rare, so the cost is small.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // The CCS holds password hashes, private keys and the JWT signing key: owner-only, whatever the umask.
+    if (file !== ':memory:') {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, create_revision INTEGER NOT NULL,
                                      mod_revision INTEGER NOT NULL, version INTEGER NOT NULL);
