@@ -12,12 +12,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { ProxyClient } from '../src/proxy/control.js';
+import { freePort } from '../test/helpers/ports.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -27,17 +27,6 @@ const ROUNDS = Number(values.rounds);
 const REQUESTS = values.requests!;
 const CLIENTS = values.clients!;
 const REDIS_SERVER = '/usr/bin/redis-server';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function which(cmd: string): Promise<string> {
   const { stdout } = await run('sh', ['-c', `command -v ${cmd}`]).catch(() => ({ stdout: '' }));

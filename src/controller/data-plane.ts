@@ -2,16 +2,11 @@
  * What the reconcilers drive: the shard supervisor (redis-server processes), one admin client
  * per shard, and the node's proxy. Nothing else in openrs touches these.
  */
-import type { EndpointInfo, EndpointSpec, ProbeResult } from '../proxy/protocol.js';
+import type { EndpointInfo, EndpointSpec, ProbeResult, Target } from '../proxy/protocol.js';
 import type { ShardAdmin } from '../redis/admin.js';
 import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 
-export interface Target {
-  host: string;
-  port: number;
-  /** A local shard's unix socket; the proxy prefers it to host:port. */
-  socket?: string;
-}
+export type { Target };
 
 /** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
 export interface EndpointProxy {

@@ -19,7 +19,7 @@ import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, type BdbRule
 import { bdbView, type BdbRecord } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
-import { SHARDS_PREFIX, type ShardInventory, type ShardSummary } from './shard-inventory.js';
+import type { ShardInventory, ShardSummary } from './shard-inventory.js';
 import type { ClusterSettings } from '../schemas/cluster-settings.js';
 
 export const BDBS_PREFIX = '/bdbs/';
@@ -145,14 +145,18 @@ export class BdbService {
   private async layoutShards(rec: BdbRecord, existing: ShardSummary[]): Promise<Op[]> {
     const node = (await this.d.nodes.list())[0]!;
     const wanted: ('master' | 'slave')[] = ['master', ...(rec.replication ? ['slave' as const] : [])];
-    const keep = [...existing].sort((a, b) => (a.role === b.role ? a.uid - b.uid : a.role === 'master' ? -1 : 1));
+    // Unused existing shards, masters first; each wanted role takes one of its own role, else any.
+    const unused = [...existing].sort((a, b) => (a.role === b.role ? a.uid - b.uid : a.role === 'master' ? -1 : 1));
+    const take = (role: 'master' | 'slave'): ShardSummary | undefined => {
+      const i = Math.max(0, unused.findIndex((s) => s.role === role));
+      return unused.splice(i, 1)[0];
+    };
     const ops: Op[] = [];
     const all = await this.d.shards.all();
     const takenPorts = new Set(all.map((s) => s.port).filter((p): p is number => p !== undefined));
     const memory = perShardMemory(rec);
-    for (let i = 0; i < wanted.length; i++) {
-      const cur = keep.find((s) => s.role === wanted[i] && !ops.some((o) => o.type === 'put' && (o.value as ShardSummary).uid === s.uid))
-        ?? keep.find((s) => !ops.some((o) => o.type === 'put' && (o.value as ShardSummary).uid === s.uid));
+    for (const role of wanted) {
+      const cur = take(role);
       if (cur) {
         ops.push(this.d.shardsStore.putOp({ ...cur, memory_limit: memory }));
         continue;
@@ -162,12 +166,11 @@ export class BdbService {
       takenPorts.add(port);
       const suid = await this.d.shardsStore.allocateUid();
       ops.push(this.d.shardsStore.putOp({
-        uid: suid, bdb_uid: rec.uid, node_uid: node.uid, role: wanted[i]!, memory_limit: memory, port,
+        uid: suid, bdb_uid: rec.uid, node_uid: node.uid, role, memory_limit: memory, port,
         dir: path.join(node.persistent_storage_path, `bdb-${rec.uid}`, `shard-${suid}`), assigned_slots: '0-16383',
       }));
     }
-    const kept = new Set(ops.map((o) => (o.type === 'put' ? (o.value as ShardSummary).uid : -1)));
-    for (const s of existing) if (!kept.has(s.uid)) ops.push(this.d.shardsStore.deleteOp(s.uid));
+    for (const s of unused) ops.push(this.d.shardsStore.deleteOp(s.uid));
     return ops;
   }
 
@@ -297,4 +300,3 @@ export class BdbService {
   }
 }
 
-export { SHARDS_PREFIX };

@@ -4,8 +4,8 @@
  * ajv, the validator Fastify itself uses, against live GET bodies).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import net, { type AddressInfo } from 'node:net';
 import { waitFor } from '../helpers/wait-for.js';
+import { freePort } from '../helpers/ports.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import { Bootstrap } from '../../src/schemas/bootstrap.js';
@@ -19,14 +19,6 @@ import { expectRsError } from '../helpers/rs-error.js';
 const OBJECTS = ['action', 'bdb', 'bootstrap', 'certificates', 'cluster', 'cluster_settings', 'cm_settings', 'ldap', 'ldap_mapping', 'license', 'node', 'redis_acl', 'role', 'shard', 'state_machine', 'user'];
 
 
-/** A port the OS considers free right now (the node must report a real port in cnm_https_port). */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 let t: TestNode;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** Helpers for database tests: create and wait, connect a client to the endpoint, read shard pids. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
+import { shardFiles } from '../../src/redis/conf-file.js';
+import { readPidFile } from '../../src/redis/proc.js';
 import type { TestNode } from './test-node.js';
 import { waitFor } from './wait-for.js';
 
@@ -29,9 +29,5 @@ export async function shardsOf(t: TestNode, bdbUid: number): Promise<{ uid: numb
 }
 
 export function pidOf(dir: string): number | undefined {
-  try {
-    return Number(fs.readFileSync(path.join(dir, 'redis.pid'), 'utf8').trim());
-  } catch {
-    return undefined;
-  }
+  return readPidFile(shardFiles(dir).pid);
 }
