@@ -2,13 +2,14 @@
  * Proxy overhead, measured as a ratio: redis-benchmark against a redis-server directly and
  * through a proxy endpoint in front of it, in the same run on the same machine.
  *
- *   npx tsx bench/proxy.ts [--requests 200000] [--clients 50] [--rounds 3]
+ *   npx tsx bench/proxy.ts [--requests 200000] [--requests-pipelined 2000000] [--clients 50] [--rounds 3]
  *
  * Prints ops/s for both paths and proxy/direct per test. Absolute numbers depend on the machine;
  * the ratio is the result (target >= 0.6). The proxy is measured with the shard reached over
  * TCP (the default) and over the shard's unix socket (Target.socket). Runs alternate direct and
  * proxied for several rounds and report medians, so that load from other processes on the host
- * hits both sides alike.
+ * hits both sides alike. Pipelined runs send 10x the requests, so that each run lasts about as
+ * long as an unpipelined one (a run of a tenth of a second measures mostly its own start).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,10 +22,11 @@ import { freePort } from '../test/helpers/ports.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '200000' }, clients: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
+  options: { requests: { type: 'string', default: '200000' }, 'requests-pipelined': { type: 'string', default: '2000000' }, clients: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
 });
 const ROUNDS = Number(values.rounds);
 const REQUESTS = values.requests!;
+const REQUESTS_PIPELINED = values['requests-pipelined']!;
 const CLIENTS = values.clients!;
 const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -45,7 +47,7 @@ async function waitPing(cli: string, port: number): Promise<void> {
 
 /** ops/s per test name from `redis-benchmark -q` output. */
 async function bench(binary: string, port: number, pipeline: number): Promise<Record<string, number>> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', CLIENTS, '-n', REQUESTS, '-t', 'set,get', '-P', String(pipeline), '-q'];
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', CLIENTS, '-n', pipeline > 1 ? REQUESTS_PIPELINED : REQUESTS, '-t', 'set,get', '-P', String(pipeline), '-q'];
   const { stdout } = await run(binary, args, { maxBuffer: 16 * 1024 * 1024 });
   const out: Record<string, number> = {};
   for (const line of stdout.split(/[\r\n]+/)) {
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
     await waitPing(cli, viaTcp);
     await waitPing(cli, viaUnix);
 
-    console.log(`redis-benchmark -c ${CLIENTS} -n ${REQUESTS} -t set,get; median of ${ROUNDS} alternating rounds; ${os.cpus().length} CPUs shared by redis, proxy and benchmark`);
+    console.log(`redis-benchmark -c ${CLIENTS} -n ${REQUESTS} (-P 16: ${REQUESTS_PIPELINED}) -t set,get; median of ${ROUNDS} alternating rounds; ${os.cpus().length} CPUs shared by redis, proxy and benchmark`);
     const paths = { direct: redisPort, 'proxy (tcp to shard)': viaTcp, 'proxy (unix to shard)': viaUnix };
     const samples = new Map<string, number[]>(); // `${pipeline}|${path}|${test}` -> ops/s
     for (let round = 0; round < ROUNDS; round++) {
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
     for (const [uid, st] of Object.entries(await px.stats())) {
       console.log(`proxy counters ${uid}: ${st.total_connections} connections, ${st.bytes_in} bytes in, ${st.bytes_out} bytes out`);
     }
+    for (const e of await px.list()) console.log(`endpoint ${e.uid}: ${e.shard_connections} shard connections open (conns ${e.conns} per identity)`);
     await px.shutdown();
     proxyPid = undefined;
   } finally {

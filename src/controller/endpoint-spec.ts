@@ -42,6 +42,10 @@ export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: 
     max_connections: rec.max_connections ?? 0,
     traffic: rec.traffic,
     resp3: rec.resp3 !== false,
+    // The proxy's connection settings (mux.ts); absent ones take RS's defaults there.
+    ...(rec.conns !== undefined ? { conns: Math.min(rec.conns, 1024) } : {}),
+    ...(rec.max_client_pipeline !== undefined ? { max_client_pipeline: rec.max_client_pipeline } : {}),
+    ...(rec.max_pipelined !== undefined ? { max_pipelined: rec.max_pipelined } : {}),
     tls: endpointTls(rec, o.proxyCert),
   };
 }

@@ -1,7 +1,8 @@
 /**
- * One database endpoint: a TCP listener whose connections are piped, byte for byte, to the
- * endpoint's current target shard. The bytes are not parsed, only scanned (resp-scan.ts) to count
- * requests and time them to their replies; pipe() forwards them as they came.
+ * One database endpoint: a TCP listener whose client connections share a few connections to the
+ * endpoint's current target shard (mux.ts). A client whose commands need a connection of their
+ * own is "pinned": piped byte for byte to a dedicated shard connection, the bytes only scanned
+ * (resp-scan.ts) to count requests and time them to their replies.
  *
  * Admission (max_connections, stopped traffic) is decided on the raw accepted socket, before any
  * TLS handshake or shard connection is made. TLS endpoints hand the raw socket to a tls.Server
@@ -13,6 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
+import { encode, Pool, type CommandCounter, type Credentials, type MuxHost } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
@@ -24,9 +26,20 @@ export interface ResolvedSpec {
   max_connections: number;
   tls: EndpointTls | null;
   traffic: Traffic;
-  /** false: the proxy answers HELLO 3 with -NOPROTO (handshake.ts). */
+  /** false: the proxy answers HELLO 3 with -NOPROTO (handshake.ts, mux.ts). */
   resp3: boolean;
+  /** Shared shard connections per client identity (bdb `conns`). */
+  conns: number;
+  /** Commands in flight per client connection before the proxy stops reading it (bdb `max_client_pipeline`). */
+  max_client_pipeline: number;
+  /** Commands in flight per shard connection before its clients wait (bdb `max_pipelined`). */
+  max_pipelined: number;
 }
+
+/** RS's defaults for the proxy's connection settings (objects/bdb). */
+export const DEFAULT_CONNS = 5;
+export const DEFAULT_MAX_CLIENT_PIPELINE = 200;
+export const DEFAULT_MAX_PIPELINED = 2000;
 
 export const DEFAULT_ADDR = '0.0.0.0';
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -40,9 +53,6 @@ const OTHER_NAMES = '(other)';
 const MAX_PENDING = 100_000;
 /** After these, replies are no longer 1:1 with requests. */
 const UNMATCHED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor']);
-
-/** Counters of one command name: requests, replies matched, µs summed over the matched ones. */
-type CommandCounter = [number, number, number];
 
 /**
  * Request counting and latency of one client connection: requests are counted when complete
@@ -127,6 +137,9 @@ export function resolveSpec(spec: EndpointSpec, current?: ResolvedSpec): Resolve
     tls: spec.tls ?? null,
     traffic: spec.traffic ?? current?.traffic ?? 'on',
     resp3: spec.resp3 ?? true,
+    conns: spec.conns ?? DEFAULT_CONNS,
+    max_client_pipeline: spec.max_client_pipeline ?? DEFAULT_MAX_CLIENT_PIPELINE,
+    max_pipelined: spec.max_pipelined ?? DEFAULT_MAX_PIPELINED,
   };
 }
 
@@ -140,6 +153,8 @@ export class Endpoint {
   /** Client streams (the TLS socket for TLS endpoints) that switched to RESP3 with HELLO 3. */
   private readonly resp3Clients = new Set<net.Socket>();
   private readonly counters = { total: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
+  /** The shared shard connections (mux.ts); replaced when the target changes. */
+  private pool: Pool;
   /** Requests by command name (ConnMeter), cumulative since the endpoint was created. */
   private readonly commands = new Map<string, CommandCounter>();
   private readonly counter = (name: string): CommandCounter => {
@@ -151,7 +166,28 @@ export class Endpoint {
     return c;
   };
 
-  constructor(private spec: ResolvedSpec, private readonly log: Logger) {}
+  constructor(private spec: ResolvedSpec, private readonly log: Logger) {
+    this.pool = new Pool(this.muxHost());
+  }
+
+  /** What the pool asks of its endpoint; read live, so new settings apply to new connections. */
+  private muxHost(): MuxHost {
+    const ep = this; // eslint-disable-line @typescript-eslint/no-this-alias
+    return {
+      get target() { return ep.spec.target; },
+      get conns() { return ep.spec.conns; },
+      get maxClientPipeline() { return ep.spec.max_client_pipeline; },
+      get maxPipelined() { return ep.spec.max_pipelined; },
+      get resp3() { return ep.spec.resp3; },
+      counter: this.counter,
+      countBytes: (toShard, toClient) => {
+        ep.counters.bytesIn += toShard;
+        ep.counters.bytesOut += toClient;
+      },
+      pin: (client, initial, auth, ended) => ep.pin(client, initial, auth, ended),
+      debug: (msg, extra) => ep.log.debug({ uid: ep.uid, ...extra }, msg),
+    };
+  }
 
   get uid(): string {
     return this.spec.uid;
@@ -220,6 +256,7 @@ export class Endpoint {
     this.spec = { ...this.spec, target: copyTarget(target) };
     // Every open connection was made to an earlier target: drop them all.
     this.dropAll('target changed');
+    this.pool = new Pool(this.muxHost());
   }
 
   /** 'off' refuses new connections and drops the open ones; 'on' accepts again. */
@@ -230,9 +267,10 @@ export class Endpoint {
   }
 
   info(): EndpointInfo {
-    const { uid, port, addr, target, max_connections, traffic, resp3, tls: t } = this.spec;
+    const { uid, port, addr, target, max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, tls: t } = this.spec;
     return {
-      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3,
+      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined,
+      shard_connections: this.pool.size + this.upstreams.size,
       tls: t ? { digest: tlsDigest(t), request_client_cert: !!t.requestClientCert, client_cert_enforced: !!(t.ca && t.requestClientCert) } : null,
       listening: this.listening,
       ...(this.listening || !this.lastError ? {} : { error: this.lastError }),
@@ -292,6 +330,7 @@ export class Endpoint {
     if (this.clients.size) this.log.info({ uid: this.uid, connections: this.clients.size }, `dropping connections: ${why}`);
     for (const s of this.clients) s.destroy();
     for (const up of this.upstreams) up.destroy();
+    this.pool.closeAll();
   }
 
   /**
@@ -348,12 +387,18 @@ export class Endpoint {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, KEEPALIVE_MS);
     if (this.terminator) this.terminator.emit('connection', sock);
-    else this.forward(sock);
+    else this.pool.attach(sock);
   }
 
-  /** Pipe `client` to a new connection to the current target, both ways, with backpressure. */
-  private forward(client: net.Socket): void {
+  /**
+   * Pin `client`: pipe it to a dedicated connection to the current target, both ways, with
+   * backpressure. `initial`: what it sent that was not forwarded yet; `auth`: the credentials it
+   * authenticated with on a shared connection, replayed first; `ended`: it already sent FIN.
+   */
+  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean): void {
     if (client.destroyed) return;
+    // Nothing is read from the client until the dedicated connection is ready for it.
+    client.pause();
     const { host, port, socket } = this.spec.target;
     const up = socket
       ? net.connect({ path: socket, allowHalfOpen: true })
@@ -376,21 +421,46 @@ export class Endpoint {
       // A clean shard FIN was already passed on by pipe(); anything else ends the client now.
       if (!client.writableEnded) client.destroy();
     });
-    // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
-    // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
-    up.pipe(client);
-    const meter = new ConnMeter(this.counter);
-    up.on('data', (chunk: Buffer) => meter.reply(chunk));
-    this.handshake(client, up, meter);
+    const start = () => {
+      // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
+      // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
+      up.pipe(client);
+      const meter = new ConnMeter(this.counter);
+      up.on('data', (chunk: Buffer) => meter.reply(chunk));
+      this.handshake(client, up, meter, initial, ended);
+    };
+    if (!auth) return start();
+    // The client authenticated on a shared connection: this one must act for the same user.
+    up.write(encode(['AUTH', auth.user, auth.pass]));
+    let reply: Buffer[] = [];
+    const scanner = new ReplyScanner(() => {
+      up.off('data', onAuth);
+      const all = Buffer.concat(reply);
+      if (all[0] !== 0x2b || scanner.at !== reply[reply.length - 1]!.length) {
+        this.log.debug({ uid: this.uid }, 'dropping client: its credentials no longer authenticate');
+        client.destroy();
+        return;
+      }
+      reply = [];
+      start();
+    });
+    const onAuth = (chunk: Buffer) => {
+      reply.push(chunk);
+      scanner.feed(chunk);
+      if (scanner.dead) client.destroy();
+    };
+    up.on('data', onAuth);
   }
 
   /**
    * Look at the client's opening HELLO commands (handshake.ts), then pipe `client` to `up`. From
    * the first forwarded command on, the bytes go through pipe(); `meter` only scans them.
    */
-  private handshake(client: net.Socket, up: net.Socket, meter: ConnMeter): void {
-    let buf: Buffer | undefined;
+  private handshake(client: net.Socket, up: net.Socket, meter: ConnMeter, initial: Buffer[], ended: boolean): void {
+    let buf: Buffer | undefined = initial.length ? Buffer.concat(initial) : undefined;
+    let looking = true;
     const finish = () => {
+      looking = false;
       client.off('data', onData);
       client.off('end', onEnd);
       if (buf?.length) {
@@ -401,6 +471,10 @@ export class Endpoint {
     };
     const onData = (chunk: Buffer) => {
       buf = buf ? Buffer.concat([buf, chunk]) : chunk;
+      consider();
+    };
+    const consider = () => {
+      if (!buf) return;
       for (;;) {
         const c = peekCommand(buf);
         if (c.kind === 'incomplete' && buf.length < MAX_HANDSHAKE_BYTES) return;
@@ -418,7 +492,8 @@ export class Endpoint {
         finish();
         // Counting reads the same chunks pipe() forwards (resp-scan.ts); it never holds them.
         client.on('data', (chunk: Buffer) => meter.request(chunk));
-        client.pipe(up);
+        if (ended) up.end();
+        else client.pipe(up);
         return;
       }
     };
@@ -429,6 +504,10 @@ export class Endpoint {
     };
     client.on('data', onData);
     client.on('end', onEnd);
+    consider();
+    // The client's FIN came before it was pinned: no 'end' event will follow.
+    if (ended && looking) onEnd();
+    client.resume();
   }
 
   /** One PING to the current target, from here: what a client of this endpoint would reach. */
@@ -468,7 +547,7 @@ export class Endpoint {
     } catch (err) {
       throw new ProxyError('invalid_tls', `tls: ${(err as Error).message}`);
     }
-    srv.on('secureConnection', (sock: tls.TLSSocket) => this.forward(sock));
+    srv.on('secureConnection', (sock: tls.TLSSocket) => this.pool.attach(sock));
     srv.on('tlsClientError', (err, sock) => {
       this.log.debug({ uid: this.uid, err: err.message }, 'TLS handshake failed');
       sock.destroy();

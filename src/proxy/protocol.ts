@@ -61,6 +61,9 @@ export const EndpointSpec = Type.Object(
     tls: Type.Optional(Type.Union([EndpointTls, Type.Null()])),
     traffic: Type.Optional(Traffic),
     resp3: Type.Optional(Type.Boolean({ description: 'false: HELLO 3 is answered -NOPROTO (default true)' })),
+    conns: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'shared shard connections per client identity (bdb conns, default 5)' })),
+    max_client_pipeline: Type.Optional(Type.Integer({ minimum: 1, maximum: 2047, description: 'commands in flight per client connection (default 200)' })),
+    max_pipelined: Type.Optional(Type.Integer({ minimum: 1, description: 'commands in flight per shard connection (default 2000)' })),
   },
   { additionalProperties: false },
 );
@@ -75,6 +78,11 @@ export interface EndpointInfo {
   max_connections: number;
   traffic: Traffic;
   resp3: boolean;
+  conns: number;
+  max_client_pipeline: number;
+  max_pipelined: number;
+  /** Connections to the target now open: shared ones plus those of pinned clients. */
+  shard_connections: number;
   /** null for plain TCP; `digest` = tlsDigest(spec.tls), so a manager can compare without reading keys back. */
   tls: { digest: string; request_client_cert: boolean; client_cert_enforced: boolean } | null;
   /** false when the port could not be bound (see `error`); the proxy retries in the background. */

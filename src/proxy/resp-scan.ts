@@ -31,6 +31,10 @@ const Q_INLINE = 5;
 /** Counts complete client commands (multibulk and inline) and reports each one's name, lower case. */
 export class RequestScanner {
   dead = false;
+  /** While onCommand runs: the offset, in the chunk being fed, just past the command's last byte. */
+  at = 0;
+  /** While onCommand runs: the command was an inline (telnet-style) one. */
+  inline = false;
   private state = Q_START;
   private num = 0;
   private neg = false;
@@ -48,17 +52,34 @@ export class RequestScanner {
   private lastName = '';
   private lastBytes = Buffer.alloc(0);
 
-  constructor(private readonly onCommand: (name: string) => void) {}
+  /** onCommand may return false to stop: feed() then returns at once, just past that command. */
+  constructor(private readonly onCommand: (name: string) => boolean | void) {}
 
-  feed(b: Buffer): void {
-    if (this.dead) return;
+  /**
+   * Scan `b` from `from`. Returns where it stopped: b.length, or just past the command whose
+   * onCommand returned false (the scanner is then between commands, ready for the rest).
+   */
+  feed(b: Buffer, from = 0): number {
+    if (this.dead) return b.length;
     const end = b.length;
-    let pos = 0;
+    let pos = from;
+    this.stop = false;
     while (pos < end) {
+      if (this.stop) return pos;
+      if (this.dead) return end;
       switch (this.state) {
         case Q_START: {
           const c = b[pos]!;
           if (c === 42 /* * */) {
+            // Most commands arrive whole: scan those in one go; the state machine takes the rest.
+            const next = this.whole(b, pos, end);
+            if (next > 0) {
+              pos = next;
+              this.at = pos;
+              this.inline = false;
+              if (this.onCommand(this.wholeName) === false) return pos;
+              break;
+            }
             this.state = Q_MB_LEN;
             this.num = 0;
             this.neg = false;
@@ -79,23 +100,23 @@ export class RequestScanner {
         case Q_BULK_LEN: {
           const c = b[pos++]!;
           if (this.cr) {
-            if (c !== LF) return this.die();
+            if (c !== LF) return this.die(end);
             this.cr = false;
             this.lengthDone();
           } else if (c === CR) {
             this.cr = true;
           } else if (c >= 48 && c <= 57) {
             this.num = this.num * 10 + (c - 48);
-            if (this.num > MAX_BULK) return this.die();
+            if (this.num > MAX_BULK) return this.die(end);
           } else if (c === 45 /* - */ && this.num === 0 && !this.neg && this.state === Q_MB_LEN) {
             this.neg = true;
           } else {
-            return this.die();
+            return this.die(end);
           }
           break;
         }
         case Q_BULK_DOLLAR: {
-          if (b[pos++] !== 36 /* $ */) return this.die();
+          if (b[pos++] !== 36 /* $ */) return this.die(end);
           this.state = Q_BULK_LEN;
           this.num = 0;
           this.cr = false;
@@ -117,17 +138,17 @@ export class RequestScanner {
           }
           pos += n;
           this.skip -= n;
-          if (this.skip === 0) this.argDone();
+          if (this.skip === 0) this.argDone(pos);
           break;
         }
         case Q_INLINE: {
           const c = b[pos++]!;
           if (c === LF) {
-            if (this.nameLen > 0 || this.nameLong) this.onCommand(this.takeName());
             this.state = Q_START;
+            if (this.nameLen > 0 || this.nameLong) this.emit(pos, true);
             break;
           }
-          if (++this.lineLen > MAX_INLINE) return this.die();
+          if (++this.lineLen > MAX_INLINE) return this.die(end);
           if (this.inl === 2 || c === CR) break;
           if (c === SPACE || c === TAB) {
             if (this.inl === 1) this.inl = 2;
@@ -140,10 +161,21 @@ export class RequestScanner {
         }
       }
     }
+    return end;
   }
 
-  private die(): void {
+  private stop = false;
+
+  private emit(at: number, inline: boolean): void {
+    this.at = at;
+    this.inline = inline;
+    if (this.onCommand(this.takeName()) === false) this.stop = true;
+  }
+
+  /** Not RESP: stop for good. Returns `end`, for feed() to return. */
+  private die(end = 0): number {
     this.dead = true;
+    return end;
   }
 
   private lengthDone(): void {
@@ -166,14 +198,65 @@ export class RequestScanner {
     this.state = Q_BULK_DATA;
   }
 
-  private argDone(): void {
+  private argDone(pos: number): void {
     this.first = false;
     if (--this.args === 0) {
-      this.onCommand(this.takeName());
       this.state = Q_START;
+      this.emit(pos, false);
     } else {
       this.state = Q_BULK_DOLLAR;
     }
+  }
+
+  private wholeName = '';
+
+  /**
+   * A complete multibulk command at b[pos] (a '*'), within `end`: returns the offset past it and
+   * sets wholeName; 0 when it is incomplete or anything is unusual (the state machine decides).
+   */
+  private whole(b: Buffer, pos: number, end: number): number {
+    let p = pos + 1;
+    let n = 0;
+    let c = 0;
+    while (p < end && (c = b[p]!) >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      p++;
+    }
+    if (n === 0 || n > 1024 || p + 1 >= end || c !== CR || b[p + 1] !== LF) return 0;
+    p += 2;
+    let nameAt = 0;
+    let nameLen = 0;
+    for (let k = 0; k < n; k++) {
+      if (p >= end || b[p] !== 36 /* $ */) return 0;
+      p++;
+      let len = 0;
+      const digits = p;
+      while (p < end && (c = b[p]!) >= 48 && c <= 57) {
+        len = len * 10 + (c - 48);
+        p++;
+      }
+      if (p === digits || p - digits > 10 || p + 1 >= end || c !== CR || b[p + 1] !== LF) return 0;
+      p += 2;
+      if (k === 0) {
+        nameAt = p;
+        nameLen = len;
+      }
+      p += len + 2;
+      if (p > end) return 0;
+    }
+    if (nameLen > MAX_NAME) {
+      this.wholeName = LONG_NAME;
+      return p;
+    }
+    const last = this.lastBytes;
+    let same = nameLen === last.length;
+    for (let i = 0; same && i < nameLen; i++) same = b[nameAt + i] === last[i];
+    if (!same) {
+      this.lastBytes = Buffer.from(b.subarray(nameAt, nameAt + nameLen));
+      this.lastName = b.toString('latin1', nameAt, nameAt + nameLen).toLowerCase();
+    }
+    this.wholeName = this.lastName;
+    return p;
   }
 
   /** The name as a lower-case string; the previous one is reused when the bytes are the same. */
@@ -211,6 +294,8 @@ export class ReplyScanner {
   private readonly counts: number[] = [];
   private readonly types: number[] = [];
   private topType = 0;
+  /** While onReply runs: the offset, in the chunk being fed, just past the reply's last byte. */
+  at = 0;
 
   constructor(private readonly onReply: () => void) {}
 
@@ -260,6 +345,7 @@ export class ReplyScanner {
           } else {
             pos = i + 1;
             this.state = R_TYPE;
+            this.at = pos;
             this.elementDone(false);
           }
           break;
@@ -272,6 +358,7 @@ export class ReplyScanner {
               return;
             }
             this.cr = false;
+            this.at = pos;
             this.lengthDone();
           } else if (c === CR) {
             this.cr = true;
@@ -295,6 +382,7 @@ export class ReplyScanner {
           this.skip -= n;
           if (this.skip === 0) {
             this.state = R_TYPE;
+            this.at = pos;
             this.elementDone(false);
           }
           break;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { ResolvedSpec } from './endpoint.js';
+import { resolveSpec, type ResolvedSpec } from './endpoint.js';
 import { EndpointTls, Target, Traffic } from './protocol.js';
 
 const StateSchema = Type.Object({
@@ -24,6 +24,10 @@ const StateSchema = Type.Object({
       traffic: Traffic,
       // Absent in files written before the setting existed: RESP3 allowed.
       resp3: Type.Optional(Type.Boolean()),
+      // Absent in files written before multiplexing: RS's defaults.
+      conns: Type.Optional(Type.Integer({ minimum: 1 })),
+      max_client_pipeline: Type.Optional(Type.Integer({ minimum: 1 })),
+      max_pipelined: Type.Optional(Type.Integer({ minimum: 1 })),
     }),
   ),
 });
@@ -54,7 +58,7 @@ export function loadState(file: string): { endpoints: ResolvedSpec[]; problem?: 
   }
   try {
     const data: unknown = JSON.parse(text);
-    if (Value.Check(StateSchema, data)) return { endpoints: data.endpoints.map((e) => ({ ...e, resp3: e.resp3 ?? true })) };
+    if (Value.Check(StateSchema, data)) return { endpoints: data.endpoints.map((e) => resolveSpec(e)) };
     const first = Value.Errors(StateSchema, data).First();
     throw new Error(`${first?.path ?? ''} ${first?.message ?? 'invalid'}`);
   } catch (err) {

@@ -7,7 +7,7 @@ function cmd(...args: string[]): string {
 
 function scanRequests(chunks: Buffer[]): { names: string[]; dead: boolean } {
   const names: string[] = [];
-  const s = new RequestScanner((n) => names.push(n));
+  const s = new RequestScanner((n) => void names.push(n));
   for (const c of chunks) s.feed(c);
   return { names, dead: s.dead };
 }
@@ -41,7 +41,7 @@ describe('RequestScanner', () => {
   });
 
   it('counts a command only once it is complete', () => {
-    const s = new RequestScanner(() => n++);
+    const s = new RequestScanner(() => void n++);
     let n = 0;
     const text = cmd('SET', 'k', 'x'.repeat(100_000));
     s.feed(Buffer.from(text.slice(0, 50_000)));

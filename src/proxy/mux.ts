@@ -1,0 +1,729 @@
+/**
+ * Multiplexing: the client connections of an endpoint share a few shard connections, as RS's
+ * proxy does (bdb `conns`, `max_pipelined`, `max_client_pipeline`; "the proxy might use
+ * instruction pipelining even if not instructed to do so by the client", terminology.md).
+ * Commands from many clients go to the shard in one write and their replies come back in one
+ * read, which costs the shard and the proxy far fewer system calls per request than one shard
+ * connection per client.
+ *
+ * Correctness rests on three rules:
+ * 1. Only whole commands are forwarded on a shared connection, and every one gets exactly one
+ *    reply, in order; a FIFO per shard connection says whose each reply is. Replies stream
+ *    through as they arrive, never parsed beyond their boundaries (resp-scan.ts).
+ * 2. A shared connection is only used by clients that proved, on that very connection, that they
+ *    may: a client that sent `AUTH` is bound to a connection of the same credentials after its own
+ *    AUTH succeeded there; a client that never authenticated first checks that the `default` user
+ *    still lets anyone in (`AUTH default <random>` succeeds only for a nopass user), exactly what
+ *    redis-server decides for a new connection. Redis keeps a connection's identity when an AUTH
+ *    fails, so a failed AUTH never changes whom a shared connection acts for.
+ * 3. Anything that changes or depends on connection state (MULTI, SELECT, CLIENT, blocking and
+ *    pub/sub commands, HELLO, inline commands, commands over 1 MiB, unparseable input) moves the
+ *    client to a dedicated shard connection of its own ("pinned"), once its shared replies are all
+ *    delivered: from then on it is relayed byte for byte, as if there were no multiplexing.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { NOPROTO } from './handshake.js';
+import type { Target } from './protocol.js';
+import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
+
+/** Counters of one command name: requests, replies matched, µs summed over the matched ones. */
+export type CommandCounter = [number, number, number];
+
+/** What the endpoint tells a pool: where to connect, limits, policy, and how to count. */
+export interface MuxHost {
+  readonly target: Target;
+  /** Shard connections per identity (bdb `conns`). */
+  readonly conns: number;
+  /** Commands in flight per client before its reading pauses (bdb `max_client_pipeline`). */
+  readonly maxClientPipeline: number;
+  /** Commands in flight per shard connection before its clients pause (bdb `max_pipelined`). */
+  readonly maxPipelined: number;
+  /** false: HELLO 3 is answered -NOPROTO. */
+  readonly resp3: boolean;
+  counter(name: string): CommandCounter;
+  /** Bytes forwarded client → shard and shard → client on shared connections. */
+  countBytes(toShard: number, toClient: number): void;
+  /** Move `client` to a dedicated connection: `initial` are its bytes not yet forwarded. */
+  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean): void;
+  debug(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export interface Credentials {
+  user: string;
+  pass: Buffer;
+}
+
+/** Commands that change or depend on the state of their connection, or may not reply at once. */
+const PIN = new Set([
+  'hello', 'select', 'multi', 'exec', 'discard', 'watch', 'unwatch', 'client', 'reset',
+  'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor',
+  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup',
+  'wait', 'waitaof', 'readonly', 'readwrite', 'asking', 'sync', 'psync', 'replconf', 'debug', 'shutdown', 'failover',
+  LONG_NAME,
+]);
+/** A command still incomplete beyond this many bytes is not held back: the client is pinned. */
+const MAX_PARTIAL = 1024 * 1024;
+/** Reading from a client pauses while this much of its replies waits to be sent. */
+const CLIENT_OUT_HIGH = 4 * 1024 * 1024;
+/** Clients of a shard connection pause while this much waits to be written to the shard. */
+const SHARD_OUT_HIGH = 4 * 1024 * 1024;
+/** An unused shard connection is closed after this long. */
+const IDLE_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+const OK = Buffer.from('+OK\r\n');
+/** FIFO entry kinds: a client's command; the anonymous-access check; a client's AUTH. */
+const K_CMD = 0;
+const K_CHECK = 1;
+const K_AUTH = 2;
+
+const ANON = '';
+const keyOf = (c: Credentials | null) => (c ? `${c.user}\0${c.pass.toString('latin1')}` : ANON);
+
+/** RESP for one command. */
+export function encode(args: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a) : a;
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** The arguments of the one complete multibulk command in `buf`; null if it is not one. */
+export function parseCommand(buf: Buffer): Buffer[] | null {
+  let pos = 0;
+  const line = (): string | null => {
+    const nl = buf.indexOf(10, pos);
+    if (nl < 1 || buf[nl - 1] !== 13) return null;
+    const s = buf.toString('latin1', pos, nl - 1);
+    pos = nl + 1;
+    return s;
+  };
+  // Leading empty lines are skipped by Redis too.
+  while (buf[pos] === 13 || buf[pos] === 10) pos++;
+  const head = line();
+  if (!head || head[0] !== '*') return null;
+  const n = Number(head.slice(1));
+  if (!Number.isInteger(n) || n < 1 || n > 64) return null;
+  const out: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const h = line();
+    if (!h || h[0] !== '$') return null;
+    const len = Number(h.slice(1));
+    if (!Number.isInteger(len) || len < 0 || pos + len + 2 > buf.length) return null;
+    out.push(buf.subarray(pos, pos + len));
+    pos += len + 2;
+  }
+  return out;
+}
+
+/** One shard connection shared by clients of one identity. */
+class ShardConn {
+  readonly sock: net.Socket;
+  /** Clients bound to it; it closes when none is left and nothing is in flight. */
+  bound = 0;
+  closed = false;
+  private readonly scanner = new ReplyScanner(() => this.onReply());
+  // The FIFO, as parallel arrays from `head`.
+  private owners: (MuxClient | null)[] = [];
+  private kinds: number[] = [];
+  private counters: (CommandCounter | null)[] = [];
+  private times: number[] = [];
+  private head = 0;
+  private out: Buffer[] = [];
+  private flushScheduled = false;
+  // Routing state while a chunk is scanned.
+  private chunk: Buffer = Buffer.alloc(0);
+  private replyStart = 0;
+  private runOwner: MuxClient | null = null;
+  private runStart = 0;
+  private carry: Buffer[] = [];
+  private now = 0;
+  private stray = false;
+  private touched = new Set<MuxClient>();
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Clients paused because this connection is loaded. */
+  readonly waiters = new Set<MuxClient>();
+
+  constructor(
+    readonly pool: Pool,
+    readonly key: string,
+  ) {
+    const { host, port, socket } = pool.host.target;
+    this.sock = socket ? net.connect({ path: socket }) : net.connect({ host, port, noDelay: true, keepAlive: true });
+    const timer = setTimeout(() => this.sock.destroy(new Error('connect timed out')), CONNECT_TIMEOUT_MS);
+    this.sock.once('connect', () => clearTimeout(timer));
+    this.sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.sock.on('drain', () => this.wakeWaiters());
+    this.sock.on('error', (err) => pool.host.debug('shard connection error', { err: err.message }));
+    this.sock.on('close', () => {
+      clearTimeout(timer);
+      this.fail('shard connection closed');
+    });
+  }
+
+  get inflight(): number {
+    return this.owners.length - this.head;
+  }
+
+  get loaded(): boolean {
+    return this.inflight >= this.pool.host.maxPipelined || this.sock.writableLength > SHARD_OUT_HIGH;
+  }
+
+  /** Queue `bytes` (whole commands) for the shard; `n` entries are added by the caller. */
+  write(bytes: Buffer): void {
+    this.out.push(bytes);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Everything the clients sent in this turn of the event loop goes out in one write.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.closed || !this.out.length) return;
+      const out = this.out;
+      this.out = [];
+      this.sock.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    });
+  }
+
+  push(owner: MuxClient | null, kind: number, counter: CommandCounter | null, now: number): void {
+    this.owners.push(owner);
+    this.kinds.push(kind);
+    this.counters.push(counter);
+    this.times.push(now);
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  unbind(): void {
+    this.bound--;
+    this.maybeIdle();
+  }
+
+  private maybeIdle(): void {
+    if (this.closed || this.bound > 0 || this.inflight > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.bound === 0 && this.inflight === 0) this.close();
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  close(): void {
+    this.sock.destroy();
+    this.fail('closed');
+  }
+
+  /** The connection is gone: its clients lose their in-flight replies, so they are closed too. */
+  private fail(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    this.pool.forget(this);
+    for (let i = this.head; i < this.owners.length; i++) this.owners[i]?.lost(why);
+    for (const c of this.pool.clientsOf(this)) c.lost(why);
+    this.owners = [];
+    this.waiters.clear();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.now = performance.now();
+    this.chunk = chunk;
+    this.replyStart = 0;
+    this.runOwner = null;
+    this.runStart = 0;
+    this.scanner.feed(chunk);
+    if (this.scanner.dead || this.stray) {
+      this.sock.destroy();
+      this.fail(this.stray ? 'reply without a request' : 'reply not RESP');
+      return;
+    }
+    const len = chunk.length;
+    if (this.replyStart < len) {
+      // The start of a reply that continues in the next chunk.
+      const i = this.head;
+      if (i >= this.owners.length) {
+        this.sock.destroy();
+        this.fail('reply without a request');
+        return;
+      }
+      if (this.kinds[i] === K_CMD) {
+        this.startRun(this.owners[i]!);
+      } else {
+        this.flushRun(this.replyStart);
+        this.carry.push(chunk.subarray(this.replyStart));
+        this.runOwner = null;
+        this.runStart = len;
+      }
+    }
+    this.flushRun(len);
+    this.pool.host.countBytes(0, len);
+    this.chunk = Buffer.alloc(0);
+    if (this.head === this.owners.length) {
+      this.head = 0;
+      this.owners.length = 0;
+      this.kinds.length = 0;
+      this.counters.length = 0;
+      this.times.length = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.owners.length) {
+      const h = this.head;
+      this.owners.splice(0, h);
+      this.kinds.splice(0, h);
+      this.counters.splice(0, h);
+      this.times.splice(0, h);
+      this.head = 0;
+    }
+    // Only now, with every reply of this chunk handed on: clients may act on them.
+    const touched = this.touched;
+    this.touched = new Set();
+    for (const c of touched) c.settle();
+    this.wakeWaiters();
+    this.maybeIdle();
+  }
+
+  private onReply(): void {
+    const end = this.scanner.at;
+    const i = this.head;
+    if (i >= this.owners.length) {
+      this.stray = true;
+      return;
+    }
+    const owner = this.owners[i]!;
+    const kind = this.kinds[i]!;
+    if (kind === K_CMD) {
+      // A run of consecutive replies to one client is sent with one write.
+      if (owner !== this.runOwner) this.startRun(owner);
+      const c = this.counters[i];
+      if (c) {
+        c[1]++;
+        c[2] += (this.now - this.times[i]!) * 1000;
+      }
+    } else {
+      this.flushRun(this.replyStart);
+      const part = this.chunk.subarray(this.replyStart, end);
+      const reply = this.carry.length ? Buffer.concat([...this.carry, part]) : part;
+      this.carry = [];
+      this.runOwner = null;
+      this.runStart = end;
+      owner?.internalReply(kind, reply, this);
+    }
+    this.owners[i] = null;
+    this.head++;
+    this.replyStart = end;
+    if (owner) {
+      owner.inflight--;
+      this.touched.add(owner);
+    }
+  }
+
+  private startRun(owner: MuxClient | null): void {
+    this.flushRun(this.replyStart);
+    this.runOwner = owner;
+    this.runStart = this.replyStart;
+  }
+
+  private flushRun(end: number): void {
+    const o = this.runOwner;
+    if (o && end > this.runStart) o.deliver(this.chunk.subarray(this.runStart, end));
+    this.runStart = end;
+  }
+
+  private wakeWaiters(): void {
+    if (!this.waiters.size || this.loaded) return;
+    for (const c of this.waiters) c.flow();
+  }
+}
+
+/** Random, so that only a passwordless `default` user accepts it. */
+const CHECK_PASSWORD = randomBytes(24).toString('hex');
+
+/** The shard connections of one endpoint, by identity. */
+export class Pool {
+  private readonly conns = new Map<string, ShardConn[]>();
+  private readonly clients = new Set<MuxClient>();
+  private readonly checkCommand = encode(['AUTH', 'default', CHECK_PASSWORD]);
+
+  constructor(readonly host: MuxHost) {}
+
+  /** Serve `sock` from the shared connections. */
+  attach(sock: net.Socket): void {
+    const c = new MuxClient(this, sock);
+    this.clients.add(c);
+    sock.once('close', () => this.clients.delete(c));
+  }
+
+  /** A connection for `key`: a new one while fewer than `conns` exist, else the least used. */
+  connFor(key: string): ShardConn {
+    let list = this.conns.get(key);
+    if (!list) this.conns.set(key, (list = []));
+    if (list.length < Math.max(1, this.host.conns)) {
+      const conn = new ShardConn(this, key);
+      list.push(conn);
+      return conn;
+    }
+    let best = list[0]!;
+    for (const c of list) if (c.bound < best.bound) best = c;
+    return best;
+  }
+
+  check(owner: MuxClient, conn: ShardConn): void {
+    conn.push(owner, K_CHECK, null, 0);
+    conn.write(this.checkCommand);
+  }
+
+  forget(conn: ShardConn): void {
+    const list = this.conns.get(conn.key);
+    if (!list) return;
+    const i = list.indexOf(conn);
+    if (i >= 0) list.splice(i, 1);
+    if (!list.length) this.conns.delete(conn.key);
+  }
+
+  clientsOf(conn: ShardConn): MuxClient[] {
+    return [...this.clients].filter((c) => c.conn === conn);
+  }
+
+  /** Close every shard connection (their clients with them). */
+  closeAll(): void {
+    for (const list of [...this.conns.values()]) for (const c of [...list]) c.close();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.conns.values()) n += list.length;
+    return n;
+  }
+}
+
+/** One client connection served from shared shard connections, until it is pinned. */
+class MuxClient {
+  /** The shard connection it is bound to; null before its first command. */
+  conn: ShardConn | null = null;
+  inflight = 0;
+  private creds: Credentials | null = null;
+  private readonly scanner: RequestScanner;
+  /** Bytes of the command not yet complete, carried from earlier chunks. */
+  private partial: Buffer[] = [];
+  private partialLen = 0;
+  /** Bytes received while waiting (for replies in flight, an AUTH, the anonymous check). */
+  private held: Buffer[] = [];
+  /** What is being waited for before the held bytes are looked at again. */
+  private wait: null | 'drain-then-special' | 'auth' | 'check' = null;
+  private special: { name: string; inline: boolean; dead: boolean } | null = null;
+  private done = false;
+  private ended = false;
+  private paused = false;
+  // Scan state of the chunk being processed.
+  private chunk: Buffer = Buffer.alloc(0);
+  private runEnd = 0;
+  private runCounters: CommandCounter[] = [];
+  private stopName: { name: string; inline: boolean } | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly sock: net.Socket,
+  ) {
+    this.scanner = new RequestScanner((name) => this.onCommand(name));
+    sock.on('data', this.onData);
+    sock.on('end', this.onEnd);
+    sock.on('drain', () => this.flow());
+    sock.once('close', () => this.gone());
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.done) return;
+    if (this.wait || this.held.length) {
+      this.held.push(chunk);
+      this.flow();
+      return;
+    }
+    this.process(chunk);
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.maybeFinish();
+  };
+
+  /** Forward the whole commands of `chunk` that may share a connection; stop at the first that may not. */
+  private process(chunk: Buffer): void {
+    this.chunk = chunk;
+    this.runEnd = 0;
+    this.runCounters = [];
+    this.stopName = null;
+    this.scanner.feed(chunk);
+    const dead = this.scanner.dead;
+    const n = this.runCounters.length;
+    if (n > 0) {
+      const conn = this.conn!;
+      const bytes = this.partial.length ? Buffer.concat([...this.partial, chunk.subarray(0, this.runEnd)]) : chunk.subarray(0, this.runEnd);
+      this.partial = [];
+      this.partialLen = 0;
+      const now = performance.now();
+      for (const c of this.runCounters) {
+        c[0]++;
+        conn.push(this, K_CMD, c, now);
+      }
+      this.inflight += n;
+      conn.write(bytes);
+      this.pool.host.countBytes(bytes.length, 0);
+    }
+    // Set by onCommand during feed(), which the compiler cannot see.
+    const stopped = this.stopName as { name: string; inline: boolean } | null;
+    if (stopped || dead) {
+      // The special command (or the unparseable rest) and everything after it wait.
+      const rest = chunk.subarray(this.runEnd);
+      this.held.unshift(...this.partial, rest);
+      this.partial = [];
+      this.partialLen = 0;
+      this.special = { name: stopped?.name ?? '', inline: stopped?.inline ?? false, dead };
+      this.wait = 'drain-then-special';
+      this.settle();
+      return;
+    }
+    if (this.runEnd < chunk.length) {
+      this.partial.push(this.runEnd === 0 ? chunk : chunk.subarray(this.runEnd));
+      this.partialLen += chunk.length - this.runEnd;
+      if (this.partialLen > MAX_PARTIAL) {
+        this.held.unshift(...this.partial);
+        this.partial = [];
+        this.partialLen = 0;
+        this.special = { name: '', inline: false, dead: true };
+        this.wait = 'drain-then-special';
+        this.settle();
+        return;
+      }
+    }
+    this.flow();
+  }
+
+  /** RequestScanner callback: continue (true) with a command that may share a connection. */
+  private onCommand(name: string): boolean {
+    if (!this.scanner.inline && this.conn && ((!PIN.has(name) && name !== 'auth' && name !== 'quit') || (name === 'client' && this.isSetinfo()))) {
+      this.runCounters.push(this.pool.host.counter(name));
+      this.runEnd = this.scanner.at;
+      return true;
+    }
+    this.stopName = { name, inline: this.scanner.inline };
+    return false;
+  }
+
+  /**
+   * CLIENT SETINFO (sent by most client libraries as they connect) only labels the connection
+   * in CLIENT LIST, and a shared connection is the proxy's: it may go there, so that such clients
+   * are multiplexed too. Every other CLIENT subcommand is about the client's own connection.
+   */
+  private isSetinfo(): boolean {
+    if (this.partial.length && this.runCounters.length === 0) return false; // starts in an earlier chunk
+    const args = parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at));
+    return args !== null && args.length >= 2 && args[1]!.toString('latin1').toLowerCase() === 'setinfo';
+  }
+
+  /** Called when replies were handed on, or a wait may be over. */
+  settle(): void {
+    if (this.done) return;
+    if (this.wait === 'drain-then-special' && this.inflight === 0) {
+      this.wait = null;
+      this.runSpecial();
+    }
+    if (!this.wait && this.held.length) this.resume();
+    this.flow();
+    this.maybeFinish();
+  }
+
+  /** Look at the held bytes again, now that nothing is awaited. */
+  private resume(): void {
+    while (!this.wait && !this.done && this.held.length) {
+      const next = this.held.shift()!;
+      if (next.length) this.process(next);
+    }
+  }
+
+  /** The first held command could not go on a shared connection: act on it. */
+  private runSpecial(): void {
+    const sp = this.special!;
+    this.special = null;
+    if (sp.dead || sp.inline) return this.pinNow();
+    const cmd = this.takeCommand();
+    if (!cmd) return this.pinNow();
+    const { bytes, args } = cmd;
+    if (sp.name === 'quit') {
+      this.pool.host.counter('quit')[0]++;
+      this.done = true;
+      this.sock.end(OK);
+      return;
+    }
+    if (sp.name === 'hello') {
+      if (args[1]?.toString('latin1') === '3' && !this.pool.host.resp3) {
+        this.pool.host.counter('hello')[0]++;
+        this.deliver(NOPROTO);
+        return;
+      }
+      this.held.unshift(bytes);
+      return this.pinNow();
+    }
+    if (sp.name === 'auth' && (args.length === 2 || args.length === 3)) {
+      const creds: Credentials = args.length === 2 ? { user: 'default', pass: Buffer.from(args[1]!) } : { user: args[1]!.toString('latin1'), pass: Buffer.from(args[2]!) };
+      const conn = this.pool.connFor(keyOf(creds));
+      this.pendingCreds = creds;
+      this.authConn = conn;
+      this.wait = 'auth';
+      const c = this.pool.host.counter('auth');
+      c[0]++;
+      conn.push(this, K_AUTH, c, performance.now());
+      conn.bound++; // held while the AUTH is in flight, so the connection is not closed as idle
+      this.inflight++;
+      conn.write(bytes);
+      this.pool.host.countBytes(bytes.length, 0);
+      return;
+    }
+    this.held.unshift(bytes);
+    const shareable = (!PIN.has(sp.name) && sp.name !== 'auth') || (sp.name === 'client' && args[1]?.toString('latin1').toLowerCase() === 'setinfo');
+    if (!shareable) return this.pinNow();
+    // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
+    if (this.conn) return;
+    // A command that may share a connection, from a client bound to none yet: check first.
+    const conn = this.pool.connFor(ANON);
+    conn.bound++;
+    this.checkConn = conn;
+    this.wait = 'check';
+    this.inflight++;
+    this.pool.check(this, conn);
+  }
+
+  private pendingCreds: Credentials | null = null;
+  /** Connections counted as bound while this client's AUTH or check is in flight on them. */
+  private authConn: ShardConn | null = null;
+  private checkConn: ShardConn | null = null;
+  private closed = false;
+
+  /** The reply to this client's AUTH, or to its anonymous check. */
+  internalReply(kind: number, reply: Buffer, conn: ShardConn): void {
+    // A client already gone released its connections then (gone()).
+    if (this.closed) return;
+    const ok = reply[0] === 0x2b; // '+'
+    if (kind === K_AUTH) {
+      this.deliver(reply);
+      const creds = this.pendingCreds;
+      this.pendingCreds = null;
+      this.authConn = null;
+      this.wait = null;
+      if (ok && creds) {
+        this.conn?.unbind();
+        this.conn = conn; // keeps the count taken when the AUTH was sent
+        this.creds = creds;
+      } else {
+        conn.unbind();
+      }
+      return;
+    }
+    // K_CHECK
+    this.checkConn = null;
+    this.wait = null;
+    if (ok) {
+      this.conn = conn;
+    } else {
+      conn.unbind();
+      // Not allowed in without AUTH: a connection of its own gives exactly Redis's answers.
+      this.wait = 'drain-then-special';
+      this.special = { name: '', inline: false, dead: true };
+    }
+  }
+
+  /** The complete command at the front of the held bytes, taken off them. */
+  private takeCommand(): { bytes: Buffer; args: Buffer[] } | null {
+    const all = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
+    let end = -1;
+    const s = new RequestScanner(() => {
+      end = s.at;
+      return false;
+    });
+    s.feed(all);
+    if (end < 0) return null;
+    const bytes = all.subarray(0, end);
+    const args = parseCommand(bytes);
+    if (!args) return null;
+    this.held = end < all.length ? [all.subarray(end)] : [];
+    return { bytes, args };
+  }
+
+  /** Hand the client, with everything it sent that was not forwarded, to a dedicated connection. */
+  private pinNow(): void {
+    this.done = true;
+    this.detach();
+    const initial = [...this.held, ...this.partial];
+    this.held = [];
+    this.partial = [];
+    this.pool.host.pin(this.sock, initial, this.creds, this.ended);
+  }
+
+  private detach(): void {
+    this.sock.off('data', this.onData);
+    this.sock.off('end', this.onEnd);
+    // Left paused, if it is: a dedicated connection resumes reading once it listens (pin()).
+    this.conn?.waiters.delete(this);
+    this.conn?.unbind();
+    this.conn = null;
+  }
+
+  deliver(bytes: Buffer): void {
+    if (this.sock.destroyed) return;
+    this.sock.write(bytes);
+  }
+
+  /** Pause or resume reading from the client as its limits say. */
+  flow(): void {
+    if (this.done) return;
+    const conn = this.conn;
+    const connLoaded = conn !== null && conn.loaded;
+    const pause =
+      this.wait !== null ||
+      this.held.length > 0 ||
+      this.inflight >= this.pool.host.maxClientPipeline ||
+      connLoaded ||
+      this.sock.writableLength > CLIENT_OUT_HIGH;
+    if (connLoaded) conn.waiters.add(this);
+    else conn?.waiters.delete(this);
+    if (pause !== this.paused) {
+      this.paused = pause;
+      if (pause) this.sock.pause();
+      else this.sock.resume();
+    }
+  }
+
+  /** The client sent FIN: end its side once everything it asked for was answered. */
+  private maybeFinish(): void {
+    if (!this.ended || this.done || this.wait || this.held.length || this.inflight > 0) return;
+    this.done = true;
+    this.detach();
+    this.sock.end();
+  }
+
+  /** Its shard connection is gone. */
+  lost(why: string): void {
+    if (this.sock.destroyed) return;
+    this.pool.host.debug('dropping client: ' + why);
+    this.done = true;
+    this.sock.destroy();
+  }
+
+  private gone(): void {
+    this.closed = true;
+    if (this.authConn) {
+      this.authConn.unbind();
+      this.authConn = null;
+    }
+    if (this.conn) {
+      this.conn.waiters.delete(this);
+      this.conn.unbind();
+      this.conn = null;
+    }
+    if (this.checkConn) {
+      this.checkConn.unbind();
+      this.checkConn = null;
+    }
+    this.done = true;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Multiplexing (mux.ts): client connections share a few shard connections, and whatever needs a
+ * connection of its own gets one. Real proxy process, real redis-server, ioredis and raw sockets.
+ * The security-relevant rule is tested from several sides: a shared connection never lets a
+ * client act as a user it did not authenticate as.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ProxyClient } from '../../src/proxy/control.js';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { closed, exchange, killAll, proxyClient, rawConnect, redis, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+
+let px: ProxyClient;
+let shard: RedisTarget;
+
+/** A direct client as `root`, whom the tests never change. */
+const admin = () => redis(shard.port, { username: 'root', password: 'rootpw' });
+
+beforeAll(async () => {
+  shard = await startRedis();
+  await redis(shard.port).call('ACL', 'SETUSER', 'root', 'on', '>rootpw', '~*', '&*', '+@all');
+  px = proxyClient(tempDir());
+  trackProxy((await px.ensureRunning()).pid);
+});
+afterAll(killAll);
+
+/** The shard's ACL back to a passwordless default user and no others. */
+beforeEach(async () => {
+  const a = admin();
+  await a.call('ACL', 'SETUSER', 'default', 'on', 'resetpass', 'nopass', '~*', '&*', '+@all');
+  for (const u of (await a.call('ACL', 'USERS')) as string[]) if (u !== 'default' && u !== 'root') await a.call('ACL', 'DELUSER', u);
+  await a.flushall();
+  a.disconnect();
+});
+
+async function endpoint(uid: string, extra: Record<string, unknown> = {}): Promise<number> {
+  const port = await freePort();
+  const info = await px.setEndpoint({ uid, port, addr: '127.0.0.1', target: { host: '127.0.0.1', port: shard.port }, ...extra });
+  expect(info.listening).toBe(true);
+  return port;
+}
+
+/** Client connections the shard sees, not counting `admin` itself. */
+async function shardClients(): Promise<number> {
+  const a = admin();
+  const list = (await a.call('CLIENT', 'LIST')) as string;
+  a.disconnect();
+  return list.trim().split('\n').length - 1;
+}
+
+/** One raw connection: send `text`, collect replies until `count` CRLF-terminated lines (or 5 s). */
+async function rawLines(port: number, text: string, count: number): Promise<string[]> {
+  const s = await rawConnect(port);
+  let got = '';
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(got.split('\r\n').slice(0, count));
+    };
+    const timer = setTimeout(done, 5000);
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.split('\r\n').length - 1 >= count) done();
+    });
+    s.write(text);
+  });
+}
+
+describe('sharing', () => {
+  it('many clients share at most `conns` shard connections and each gets its own answers', async () => {
+    const port = await endpoint('share', { conns: 2 });
+    const before = await shardClients();
+    const clients = Array.from({ length: 20 }, () => redis(port));
+    await Promise.all(
+      clients.map(async (c, i) => {
+        const p = c.pipeline();
+        for (let j = 0; j < 50; j++) p.set(`k:${i}:${j}`, `v:${i}:${j}`).get(`k:${i}:${j}`);
+        const res = (await p.exec())!;
+        for (let j = 0; j < 50; j++) expect(res[2 * j + 1]![1]).toBe(`v:${i}:${j}`);
+      }),
+    );
+    if ((await shardClients()) - before > 2) { const a = admin(); console.log(await a.call('CLIENT', 'LIST')); }
+    expect((await shardClients()) - before).toBeLessThanOrEqual(2);
+    const info = (await px.list()).find((e) => e.uid === 'share')!;
+    expect(info.shard_connections).toBeLessThanOrEqual(2);
+    expect(info.conns).toBe(2);
+    const st = (await px.stats('share')).share!;
+    expect(st.commands!.set![0]).toBeGreaterThanOrEqual(1000);
+    expect(st.commands!.get![1]).toBe(st.commands!.get![0]);
+    for (const c of clients) c.disconnect();
+  });
+
+  it('max_client_pipeline only slows a deep pipeline down: every reply arrives, in order', async () => {
+    const port = await endpoint('deep', { max_client_pipeline: 4, max_pipelined: 8 });
+    const r = redis(port);
+    const p = r.pipeline();
+    for (let i = 0; i < 5000; i++) p.incr('n');
+    const res = (await p.exec())!;
+    expect(res.map((x) => x[1])).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+  });
+
+  it('a client gone with replies in flight does not disturb the others', async () => {
+    const port = await endpoint('gone', { conns: 1 });
+    const keep = redis(port);
+    await keep.set('x', '1');
+    const s = await rawConnect(port);
+    s.write('*3\r\n$3\r\nSET\r\n$1\r\ny\r\n$1\r\n2\r\n'.repeat(1000));
+    s.destroy();
+    for (let i = 0; i < 20; i++) expect(await keep.get('x')).toBe('1');
+    expect(await keep.incr('c')).toBe(1);
+  });
+
+  it('a command split across many writes is forwarded whole', async () => {
+    const port = await endpoint('split');
+    const s = await rawConnect(port);
+    const other = redis(port);
+    const cmd = Buffer.from('*3\r\n$3\r\nSET\r\n$5\r\nsplit\r\n$10\r\n0123456789\r\n*2\r\n$3\r\nGET\r\n$5\r\nsplit\r\n');
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    for (let i = 0; i < cmd.length; i++) {
+      s.write(cmd.subarray(i, i + 1));
+      if (i % 7 === 0) expect(await other.ping()).toBe('PONG'); // other clients' commands interleave
+    }
+    await waitFor(() => got === '+OK\r\n$10\r\n0123456789\r\n', { what: 'both replies' });
+    s.destroy();
+  });
+
+  it('a shard connection that dies takes its clients with it; new clients work', async () => {
+    const port = await endpoint('dies', { conns: 1 });
+    const r = redis(port, { retryStrategy: () => null });
+    await r.set('a', '1');
+    const sock = await rawConnect(port);
+    let got = '';
+    sock.on('data', (d) => (got += d.toString()));
+    sock.write('PING\r\n'); // inline: pinned, on a connection of its own
+    await waitFor(() => got === '+PONG\r\n', { what: 'PONG' });
+    // Kill every shard connection except admin's own.
+    await admin().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await waitFor(() => r.status === 'end', { what: 'client closed' });
+    await closed(sock);
+    const again = redis(port);
+    expect(await again.get('a')).toBe('1');
+  });
+});
+
+describe('authentication on shared connections', () => {
+  it('clients of different users act as themselves, side by side', async () => {
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'alice', 'on', '>apw', '~a:*', '+@all');
+    await root.call('ACL', 'SETUSER', 'bob', 'on', '>bpw', '~b:*', '+@all');
+    const port = await endpoint('users', { conns: 1 });
+    const alice = redis(port, { username: 'alice', password: 'apw' });
+    const bob = redis(port, { username: 'bob', password: 'bpw' });
+    const anon = redis(port);
+    for (let i = 0; i < 5; i++) {
+      const [wa, wb, wn] = await Promise.all([alice.call('ACL', 'WHOAMI'), bob.call('ACL', 'WHOAMI'), anon.call('ACL', 'WHOAMI')]);
+      expect([wa, wb, wn]).toEqual(['alice', 'bob', 'default']);
+    }
+    await expect(alice.set('b:1', 'x')).rejects.toThrow(/NOPERM/);
+    expect(await alice.set('a:1', 'x')).toBe('OK');
+    await expect(bob.get('a:1')).rejects.toThrow(/NOPERM/);
+  });
+
+  it('a wrong password is refused and leaves the client unauthenticated, whatever others did', async () => {
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'default', 'resetpass', '>dpw');
+    const port = await endpoint('wrongpw', { conns: 1 });
+    const good = redis(port, { password: 'dpw' });
+    expect(await good.set('k', 'v')).toBe('OK');
+    // Same shared connection now acts for `default` with dpw; a stranger must not ride on it.
+    const lines = await rawLines(port, 'GET k\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 2);
+    expect(lines[0]).toMatch(/^-NOAUTH/);
+    const lines2 = await rawLines(port, '*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 2);
+    expect(lines2[0]).toMatch(/^-(WRONGPASS|ERR)/);
+    expect(lines2[1]).toMatch(/^-NOAUTH/);
+    const lines3 = await rawLines(port, '*2\r\n$4\r\nAUTH\r\n$3\r\ndpw\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 3);
+    expect(lines3).toEqual(['+OK', '$1', 'v']);
+  });
+
+  it('after the default user gets a password, new anonymous clients are refused; old ones keep their session (as in Redis)', async () => {
+    const port = await endpoint('newpw', { conns: 1 });
+    const old = redis(port);
+    expect(await old.set('k', 'v')).toBe('OK');
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'default', 'resetpass', '>now-secret');
+    const fresh = await rawLines(port, '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 1);
+    expect(fresh[0]).toMatch(/^-NOAUTH/);
+    expect(await old.get('k')).toBe('v');
+    const direct = await rawLines(shard.port, '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 1);
+    expect(direct[0]).toMatch(/^-NOAUTH/); // the same answer Redis gives a new direct client
+  });
+
+  it('a changed password no longer lets new clients in with the old one', async () => {
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'carol', 'on', '>old', '~*', '+@all');
+    const port = await endpoint('rotate', { conns: 1 });
+    const first = redis(port, { username: 'carol', password: 'old' });
+    expect(await first.call('ACL', 'WHOAMI')).toBe('carol');
+    await root.call('ACL', 'SETUSER', 'carol', 'resetpass', '>new');
+    const lines = await rawLines(port, '*3\r\n$4\r\nAUTH\r\n$5\r\ncarol\r\n$3\r\nold\r\n*2\r\n$3\r\nACL\r\n$6\r\nWHOAMI\r\n', 2);
+    expect(lines[0]).toMatch(/^-WRONGPASS/);
+    expect(lines[1]).toBe('$7'); // still `default` (nopass), not carol
+    const ok = await rawLines(port, '*3\r\n$4\r\nAUTH\r\n$5\r\ncarol\r\n$3\r\nnew\r\n*2\r\n$3\r\nACL\r\n$6\r\nWHOAMI\r\n', 3);
+    expect(ok).toEqual(['+OK', '$5', 'carol']);
+  });
+
+  it('a deleted user is disconnected, as Redis does', async () => {
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'dave', 'on', '>dpw', '~*', '+@all');
+    const port = await endpoint('deluser', { conns: 1 });
+    const dave = redis(port, { username: 'dave', password: 'dpw', retryStrategy: () => null });
+    expect(await dave.ping()).toBe('PONG');
+    await root.call('ACL', 'DELUSER', 'dave');
+    await waitFor(() => dave.status === 'end', { what: 'dave disconnected' });
+  });
+});
+
+describe('commands that need a connection of their own', () => {
+  it('MULTI/EXEC is isolated from other clients', async () => {
+    const port = await endpoint('multi', { conns: 1 });
+    const a = redis(port);
+    const b = redis(port);
+    await a.set('m', '0');
+    await a.call('MULTI');
+    await a.call('INCR', 'm');
+    expect(await b.incr('m')).toBe(1); // b is not inside a's transaction
+    expect(await a.call('EXEC')).toEqual([2]);
+  });
+
+  it('a blocking command blocks only its own client', async () => {
+    const port = await endpoint('block', { conns: 1 });
+    const a = redis(port);
+    const b = redis(port);
+    const popped = a.blpop('q', 5);
+    for (let i = 0; i < 5; i++) expect(await b.ping()).toBe('PONG');
+    await b.rpush('q', 'item');
+    expect(await popped).toEqual(['q', 'item']);
+  });
+
+  it('pub/sub, SELECT and CLIENT SETNAME work per client', async () => {
+    const port = await endpoint('state', { conns: 1 });
+    const sub = redis(port);
+    const pub = redis(port);
+    const got: string[] = [];
+    sub.on('message', (_ch, m) => got.push(m));
+    await sub.subscribe('ch');
+    await pub.publish('ch', 'hello');
+    await waitFor(() => got.length === 1, { what: 'message' });
+    const s1 = redis(port);
+    await s1.select(1);
+    await s1.set('db', 'one');
+    expect(await pub.get('db')).toBeNull();
+    await s1.call('CLIENT', 'SETNAME', 'named');
+    expect(await s1.call('CLIENT', 'GETNAME')).toBe('named');
+    expect(await pub.call('CLIENT', 'GETNAME')).toBeNull();
+  });
+
+  it('an authenticated client keeps its identity when it moves to a connection of its own', async () => {
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'erin', 'on', '>epw', '~*', '+@all');
+    const port = await endpoint('pinauth', { conns: 1 });
+    const erin = redis(port, { username: 'erin', password: 'epw' });
+    expect(await erin.call('ACL', 'WHOAMI')).toBe('erin');
+    await erin.call('MULTI');
+    await erin.call('ACL', 'WHOAMI');
+    expect(await erin.call('EXEC')).toEqual(['erin']);
+  });
+
+  it('inline commands, QUIT, and a FIN right after the commands', async () => {
+    const port = await endpoint('inline');
+    expect((await exchange(port, 'PING\r\nECHO hi\r\n', /hi\r\n$/)).text).toBe('+PONG\r\n$2\r\nhi\r\n');
+    const q = await exchange(port, '*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n');
+    expect(q).toEqual({ text: '+PONG\r\n+OK\r\n', closed: true });
+    const s = await rawConnect(port);
+    let text = '';
+    s.on('data', (d) => (text += d.toString()));
+    s.end('*3\r\n$3\r\nSET\r\n$3\r\nfin\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$3\r\nfin\r\n');
+    await closed(s);
+    expect(text).toBe('+OK\r\n$1\r\n1\r\n');
+  });
+
+  it('values over 1 MiB pass both ways', async () => {
+    const port = await endpoint('big');
+    const r = redis(port);
+    const other = redis(port);
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const [setRes, ping] = await Promise.all([r.set('big', big), other.ping()]);
+    expect([setRes, ping]).toEqual(['OK', 'PONG']);
+    expect((await other.get('big'))!.length).toBe(big.length);
+  });
+
+  it('a protocol error gets Redis own answer and closes only that client', async () => {
+    const port = await endpoint('proto');
+    const keep = redis(port);
+    await keep.set('p', '1');
+    const bad = await exchange(port, '*1\r\n$4\r\nPING\r\n*x\r\n');
+    expect(bad.text).toMatch(/^\+PONG\r\n-ERR Protocol error/);
+    expect(bad.closed).toBe(true);
+    expect(await keep.get('p')).toBe('1');
+  });
+
+  it('HELLO 3 is refused when RESP3 is off, also after other commands', async () => {
+    const port = await endpoint('noresp3', { resp3: false });
+    const t = await exchange(port, '*1\r\n$4\r\nPING\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*1\r\n$4\r\nPING\r\n', /PONG\r\n.*PONG\r\n$/s);
+    expect(t.text).toBe('+PONG\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+  });
+});
+
+describe('a raw socket', () => {
+  it('sees replies as Redis would send them (byte for byte)', async () => {
+    const port = await endpoint('bytes');
+    const payload = '*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$3\r\nabc\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$4\r\nLLEN\r\n$1\r\nb\r\n*1\r\n$4\r\nQUIT\r\n';
+    const via = await exchange(port, payload);
+    const direct = await exchange(shard.port, payload);
+    expect(via).toEqual(direct);
+  });
+});
