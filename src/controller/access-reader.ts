@@ -9,10 +9,11 @@ import type { RedisAcl } from '../schemas/redis-acl.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from '../services/access-defaults.js';
 import type { CertificateRecord } from '../services/certificate-service.js';
 import type { KvBackend, WatchEvent } from '../store/kv.js';
-import type { AccessReader } from './bdb-controller.js';
+import type { AccessReader, PasswordRemovalPolicy } from './bdb-controller.js';
 
 export const PROXY_CERT_KEY = '/certificates/proxy';
 const POLICY_KEY = '/cluster_policy';
+const CLUSTER_KEY = '/cluster';
 
 /** Changes under these keys re-apply database users (users, roles, ACLs, pub/sub default). */
 export const ACCESS_WATCHES = [USERS_PREFIX, ROLES_PREFIX, REDIS_ACLS_PREFIX, POLICY_KEY] as const;
@@ -53,6 +54,10 @@ export class KvAccessReader implements AccessReader {
       acls: acls.map((e) => e.value),
       pubsubDefault: policy?.value.acl_pubsub_default ?? 'resetchannels',
     };
+  }
+
+  async clusterPasswordRemoval(): Promise<PasswordRemovalPolicy> {
+    return (await this.kv.get<{ disconnect_clients_on_password_removal?: PasswordRemovalPolicy }>(CLUSTER_KEY))?.value.disconnect_clients_on_password_removal ?? 'auto';
   }
 
   async proxyCertificate(): Promise<CertificateRecord | undefined> {

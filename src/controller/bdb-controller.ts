@@ -55,7 +55,12 @@ export interface BdbControllerDeps {
 export interface AccessReader {
   dbUsersInput(): Promise<Omit<DbUsersInput, 'reserved'>>;
   proxyCertificate(): Promise<CertPair | undefined>;
+  /** The cluster's disconnect_clients_on_password_removal. */
+  clusterPasswordRemoval(): Promise<PasswordRemovalPolicy>;
 }
+
+/** cluster.disconnect_clients_on_password_removal: 'auto' leaves it to each bdb's own setting. */
+export type PasswordRemovalPolicy = 'enabled' | 'disabled' | 'auto';
 
 /** How long a graceful (FAILOVER command) switch may take before openrs promotes the replica itself. */
 const GRACEFUL_FAILOVER_MS = 5_000;
@@ -265,13 +270,34 @@ export class BdbController {
    * switching `default` off here (CLIENT KILL USER), as a deactivated default user must not keep serving.
    */
   private async applyUsers(admin: ShardAdmin, rec: BdbRecord, users: Map<string, string[]>): Promise<void> {
+    const disconnect = await this.disconnectsOnPasswordRemoval(rec);
+    const before = disconnect ? await admin.aclPasswords(['default', ...users.keys()]) : new Map<string, string[]>();
     await admin.aclSetUser('default', defaultUserRules(rec, rec.passwords));
     for (const [name, rules] of users) await admin.aclSetUser(name, rules);
     for (const name of await admin.aclUsers()) {
       if (name !== 'default' && name !== this.d.adminUser && !users.has(name)) await admin.aclDelUser(name);
     }
     if (rec.default_user === false) await admin.command('CLIENT', ['KILL', 'USER', 'default']);
+    if (disconnect) {
+      // Redis keeps the connections of a password that is removed; RS closes them when asked to. A
+      // connection does not say which password it used, so every connection of such a user is closed
+      // (clients with a password that still works reconnect).
+      const after = await admin.aclPasswords([...before.keys()]);
+      for (const [name, old] of before) {
+        const now = new Set(after.get(name) ?? []);
+        if (old.some((h) => !now.has(h))) {
+          const killed = await admin.command('CLIENT', ['KILL', 'USER', name]);
+          this.d.log.info({ bdb: rec.uid, user: name, connections: killed }, 'password removed: its connections closed');
+        }
+      }
+    }
     await admin.command('ACL', ['SAVE']);
+  }
+
+  /** bdb.disconnect_clients_on_password_removal, unless the cluster setting overrides it. */
+  private async disconnectsOnPasswordRemoval(rec: BdbRecord): Promise<boolean> {
+    const cluster = await this.d.access.clusterPasswordRemoval();
+    return cluster === 'auto' ? rec.disconnect_clients_on_password_removal === true : cluster === 'enabled';
   }
 
   private async alive(s: ShardSummary): Promise<boolean> {

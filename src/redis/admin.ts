@@ -70,6 +70,20 @@ export class ShardAdmin {
     await this.call('ACL', 'SETUSER', name, ...rules);
   }
 
+  /** The password hashes (SHA-256 hex) of each existing user among `names`. */
+  async aclPasswords(names: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const name of names) {
+      const reply = (await this.call('ACL', 'GETUSER', name)) as unknown[] | null;
+      if (!reply) continue;
+      const fields = new Map<string, unknown>();
+      for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
+      const pw = fields.get('passwords');
+      out.set(name, Array.isArray(pw) ? pw.map(String) : []);
+    }
+    return out;
+  }
+
   /** Number of users deleted (0 if it did not exist). */
   async aclDelUser(name: string): Promise<number> {
     return Number(await this.call('ACL', 'DELUSER', name));

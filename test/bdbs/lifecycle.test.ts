@@ -188,6 +188,49 @@ describe('passwords API', () => {
     expect(await canAuth('second-pass')).toBe(true);
     expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'never-set' } })).status).toBe(406);
   });
+
+  it('connections of a removed password stay (Redis behaviour) unless disconnect_clients_on_password_removal', async () => {
+    const bdb = await createBdb(t, { name: 'db-pass-drop', authentication_redis_pass: 'keep-me' });
+    const port = bdb.endpoints[0].port;
+    const uid = bdb.uid;
+    const connected = async (password: string) => {
+      const c = client(port, { password });
+      await c.connect();
+      expect(await c.ping()).toBe('PONG');
+      return c;
+    };
+    // Default (false): removing a password closes nothing.
+    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-1' } })).status).toBe(200);
+    await waitFor(async () => (await connected('temp-1').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-1 works' });
+    const stays = await connected('temp-1');
+    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-1' } })).status).toBe(200);
+    await waitFor(async () => !(await connected('temp-1').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-1 removed' });
+    expect(await stays.ping()).toBe('PONG');
+    stays.disconnect();
+    // Turned on: the clients of that user are closed when a password goes.
+    const put = await t.req('PUT', `/v1/bdbs/${uid}`, { body: { disconnect_clients_on_password_removal: true } });
+    expect(put.status).toBe(200);
+    await waitStatus(t, uid, 'active');
+    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-2' } })).status).toBe(200);
+    await waitFor(async () => (await connected('temp-2').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-2 works' });
+    const dropped = await connected('temp-2');
+    const closedAt = new Promise<void>((resolve) => dropped.once('end', () => resolve()));
+    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-2' } })).status).toBe(200);
+    await closedAt;
+    // The remaining password still works.
+    const again = await connected('keep-me');
+    again.disconnect();
+    // The cluster setting overrides the database's: 'disabled' keeps connections even so.
+    expect((await t.req('PUT', '/v1/cluster', { body: { disconnect_clients_on_password_removal: 'disabled' } })).status).toBe(200);
+    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-3' } })).status).toBe(200);
+    await waitFor(async () => (await connected('temp-3').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-3 works' });
+    const kept = await connected('temp-3');
+    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-3' } })).status).toBe(200);
+    await waitFor(async () => !(await connected('temp-3').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-3 removed' });
+    expect(await kept.ping()).toBe('PONG');
+    kept.disconnect();
+    expect((await t.req('PUT', '/v1/cluster', { body: { disconnect_clients_on_password_removal: 'auto' } })).status).toBe(200);
+  });
 });
 
 describe('traffic and commands', () => {
