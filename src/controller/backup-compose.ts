@@ -46,6 +46,10 @@ export function composeBackups(o: {
       admin: o.admin,
     },
     enqueueBdb: (uid) => o.manager.queue.add(bdbKey(uid)),
+    autoRecovery: async () => (await o.kv.get<{ auto_recovery?: boolean }>('/cluster_policy'))?.value.auto_recovery === true,
+    startRecovery: async (uid) => {
+      await service.recover(uid, undefined);
+    },
   });
   o.manager.addSidecar(controller);
   const service = new BdbBackupService({

@@ -47,6 +47,12 @@ export interface BackupControllerDeps {
   tickMs?: number;
   /** Every shard of an active database down this long → status 'recovery' (ms). Default 8000. */
   recoveryAfterMs?: number;
+  /** The cluster policy's auto_recovery: databases in 'recovery' are recovered without a request. */
+  autoRecovery?: () => Promise<boolean>;
+  /** Start a recover action, as POST /v1/bdbs/{uid}/actions/recover with no options does. */
+  startRecovery?: (uid: number) => Promise<void>;
+  /** Between two automatic recover attempts of one database (ms). Default 30000. */
+  autoRecoveryEveryMs?: number;
 }
 
 /** The manager is stopping: leave the operation recorded, to run again on the next start. */
@@ -64,6 +70,8 @@ export class BackupController {
   private stopping = false;
   private ticking = false;
   private readonly downSince = new Map<number, number>();
+  /** When each database's last automatic recover was tried. */
+  private readonly autoTried = new Map<number, number>();
 
   constructor(private readonly d: BackupControllerDeps) {
     this.queue = new WorkQueue((k) => this.reconcile(k), {
@@ -108,6 +116,7 @@ export class BackupController {
         if ((rec.backup && rec.backup_interval) || armed.has(rec.uid)) this.queue.add(key(rec.uid));
         await this.watchLiveness(rec, all.filter((s) => s.bdb_uid === rec.uid));
       }
+      await this.autoRecover();
     } catch (e) {
       this.d.log.warn({ err: e }, 'backup scheduler pass failed');
     } finally {
@@ -145,6 +154,30 @@ export class BackupController {
     if (await this.patchBdb(rec.uid, (r) => (r.status === 'active' ? { ...r, status: 'recovery' } : undefined))) {
       this.d.log.error({ bdb: rec.uid }, 'database shards cannot be restarted; status recovery');
       this.d.events.write('bdb_recovery_needed', { bdb_uid: String(rec.uid), bdb_name: rec.name }, 'ERROR');
+    }
+  }
+
+  /**
+   * With the cluster policy's auto_recovery on, a database in 'recovery' is recovered as if
+   * POST .../actions/recover had been sent (at most every autoRecoveryEveryMs per database); a
+   * refusal (missing persistence files, another action running) leaves it for the operator.
+   */
+  private async autoRecover(): Promise<void> {
+    if (!this.d.startRecovery || !this.d.autoRecovery) return;
+    const waiting = (await this.d.bdbs.list()).filter((r) => r.status === 'recovery');
+    for (const uid of [...this.autoTried.keys()]) if (!waiting.some((r) => r.uid === uid)) this.autoTried.delete(uid);
+    if (!waiting.length || !(await this.d.autoRecovery())) return;
+    const now = Date.now();
+    for (const rec of waiting) {
+      const last = this.autoTried.get(rec.uid);
+      if (last !== undefined && now - last < (this.d.autoRecoveryEveryMs ?? 30_000)) continue;
+      this.autoTried.set(rec.uid, now);
+      try {
+        await this.d.startRecovery(rec.uid);
+        this.d.log.warn({ bdb: rec.uid }, 'auto_recovery: recovering the database');
+      } catch (err) {
+        this.d.log.warn({ bdb: rec.uid, err: (err as Error).message }, 'auto_recovery: the database cannot be recovered now');
+      }
     }
   }
 

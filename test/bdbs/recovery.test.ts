@@ -199,4 +199,33 @@ describe('recover', () => {
     c.disconnect();
     expect(fs.readdirSync(sb!.dir).some((f) => f.startsWith('discarded-'))).toBe(true);
   });
+
+  it('with the cluster policy auto_recovery on, a database in recovery is recovered without a request', async () => {
+    const t = await node();
+    const a = await createBdb(t, { name: 'db-auto-recover', ...AOF });
+    await writeKeys(a.endpoints[0].port, 25);
+    const [sa] = await shardsOf(t, a.uid);
+    const aofDir = path.join(sa!.dir, 'appendonlydir');
+    const good = path.join(t.dataDir, 'good-aof-auto');
+    fs.cpSync(aofDir, good, { recursive: true });
+    const incr = fs.readdirSync(aofDir).find((f) => f.endsWith('.incr.aof'))!;
+    fs.writeFileSync(path.join(aofDir, incr), Buffer.concat([Buffer.from('garbage\r\n'), fs.readFileSync(path.join(aofDir, incr))]));
+    await kill9([pidOf(sa!.dir)!]);
+    // Off (the default): the database waits in recovery.
+    await waitStatus(t, a.uid, 'recovery', 30_000);
+    fs.rmSync(aofDir, { recursive: true });
+    fs.cpSync(good, aofDir, { recursive: true });
+    await new Promise((r) => setTimeout(r, 1500)); // several scheduler passes
+    expect((await t.req('GET', `/v1/bdbs/${a.uid}`)).json.status).toBe('recovery');
+    // On: recovered from its files by the scheduler, as a recover action.
+    expect((await t.req('PUT', '/v1/cluster/policy', { body: { auto_recovery: true } })).status).toBe(200);
+    await waitStatus(t, a.uid, 'active', 30_000);
+    await readBack(a.endpoints[0].port, 25);
+    // Recover is one of the dataset actions that only /v2/actions lists (requests/actions).
+    const v2 = (await t.req('GET', '/v2/actions')).json;
+    const actions = (Array.isArray(v2) ? v2 : v2.actions) as { action_uid: string; name: string }[];
+    const recover = actions.find((x) => x.name === 'SMRecoverBDB');
+    expect(recover, JSON.stringify(actions)).toBeDefined();
+    expect(await waitAction(t, recover!.action_uid, 30_000)).toMatchObject({ status: 'completed' });
+  });
 });
