@@ -159,9 +159,25 @@ export class BdbController {
         ops.push(done.op);
       }
     }
-    if (ops.length && !(await this.d.kv.txn(compares, ops)).succeeded) {
-      throw new Error(`database ${uid} changed while its change was being completed; reconciling again`);
-    }
+    if (!ops.length) return;
+    const res = await this.d.kv.txn(compares, ops);
+    if (!res.succeeded) throw new Error(`database ${uid} changed while its change was being completed; reconciling again`);
+    // Marking a database active is the end of a pass, not a change to reconcile again.
+    if (compares.length && compares[0]!.key === this.d.bdbs.key(uid)) this.noteOwnWrite(res.revision);
+  }
+
+  /** Revisions of bdb records this controller wrote itself only to report on its work. */
+  private readonly ownWrites = new Set<number>();
+
+  private noteOwnWrite(revision: number): void {
+    this.ownWrites.add(revision);
+    // Events of every revision arrive (the watch starts before the first pass); the bound only guards a resync.
+    if (this.ownWrites.size > 1000) this.ownWrites.delete(this.ownWrites.values().next().value!);
+  }
+
+  /** For the manager's watch: true (once) for a bdb write of this controller's own that needs no new pass. */
+  ownWrite(revision: number): boolean {
+    return this.ownWrites.delete(revision);
   }
 
   private async setStatus(uid: number, status: BdbRecord['status']): Promise<void> {
@@ -249,7 +265,7 @@ export class BdbController {
 
     for (const r of replicas) {
       const info = (await plane.admin(r).info('replication')).replication ?? {};
-      if (info.master_link_status !== 'up' || info.master_sync_in_progress === '1') return { requeueAfterMs: 50 };
+      if (info.master_link_status !== 'up' || info.master_sync_in_progress === '1') return { requeueAfterMs: 5 };
     }
     return undefined;
   }
@@ -315,8 +331,20 @@ export class BdbController {
    * Make a replica the master: the watchdog (dead or hung master), the reconciler and
    * POST /v1/shards/{uid}/actions/failover call this. Serialized with the bdb's reconcile.
    */
-  failover(bdbUid: number, reason: string): Promise<boolean> {
-    return this.locked(bdbUid, () => this.doFailover(bdbUid, reason));
+  failover(bdbUid: number, reason: string, o: { onlyIfDown?: boolean } = {}): Promise<boolean> {
+    return this.locked(bdbUid, async () => {
+      // The watchdog saw the master down before waiting for this lock; a reconcile that held it may
+      // have restarted that master since. Switching away from a master that answers would drop every
+      // client for nothing.
+      if (o.onlyIfDown) {
+        const master = (await this.d.shards.all()).find((s) => s.bdb_uid === bdbUid && s.role === 'master');
+        if (master && (await this.alive(master)) && (await this.answers(master))) {
+          this.d.log.info({ bdb: bdbUid, shard: master.uid, reason }, 'no failover: the master answers again');
+          return false;
+        }
+      }
+      return this.doFailover(bdbUid, reason);
+    });
   }
 
   /**

@@ -47,7 +47,10 @@ export class ControllerManager {
     if (existing.length) await this.plane.ensureProxy();
     for (const b of existing) this.queue.add(bdbKey(b.uid));
     const uidOf = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
-    this.unwatch.push(this.kv.watch(BDBS_PREFIX, rev, (evs) => evs.forEach((e) => this.queue.add(bdbKey(uidOf(e.key))))));
+    this.unwatch.push(this.kv.watch(BDBS_PREFIX, rev, (evs) => evs.forEach((e) => {
+      if (e.type === 'put' && this.controller.ownWrite(e.revision)) return;
+      this.queue.add(bdbKey(uidOf(e.key)));
+    })));
     this.unwatch.push(this.kv.watch(SHARDS_PREFIX, rev, (evs) => evs.forEach((e) => {
       const bdb = (e.value as { bdb_uid?: number } | undefined)?.bdb_uid;
       if (bdb !== undefined) this.queue.add(bdbKey(bdb));

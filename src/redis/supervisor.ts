@@ -131,7 +131,7 @@ export class ShardSupervisor {
             : `no PING answer within ${this.startTimeoutMs} ms (last: ${state})`;
           throw new ShardError(`shard redis:${spec.uid} (port ${spec.port}): ${reason}\n${why()}`.trimEnd());
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 2));
       }
     } finally {
       admin.close();

@@ -33,6 +33,8 @@ export function request(port: number, method: string, path: string, opts: ReqOpt
     const req = https.request(
       { host: '127.0.0.1', port, method, path, headers, rejectUnauthorized: false, agent: false, ...opts.tls },
       (res) => {
+        // Taken now: with a keep-alive agent the socket is handed back to the pool before 'end'.
+        const sock = res.socket as import('node:tls').TLSSocket | null;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -43,8 +45,7 @@ export function request(port: number, method: string, path: string, opts: ReqOpt
           } catch {
             json = undefined;
           }
-          const sock = res.socket as import('node:tls').TLSSocket;
-          const pc = sock.getPeerCertificate?.();
+          const pc = sock?.getPeerCertificate?.();
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, peerCert: pc && (pc as any).raw ? (pc as any) : undefined });
         });
       },
