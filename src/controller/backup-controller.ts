@@ -70,6 +70,8 @@ export class BackupController {
   private stopping = false;
   private ticking = false;
   private readonly downSince = new Map<number, number>();
+  /** The shard process each shard had at the previous liveness pass. */
+  private readonly seenPid = new Map<number, number>();
   /** When each database's last automatic recover was tried. */
   private readonly autoTried = new Map<number, number>();
 
@@ -140,9 +142,21 @@ export class BackupController {
     return s.dir !== undefined && this.d.plane.supervisor.pidOf(s.dir) !== undefined;
   }
 
-  /** An active database with no shard process for recoveryAfterMs cannot be restarted as it is: 'recovery'. */
+  /**
+   * An active database with no shard process for recoveryAfterMs cannot be restarted as it is:
+   * 'recovery'. A shard counts as running when the same process was there at the previous pass too:
+   * one that the reconciler keeps restarting and that keeps failing (a corrupt file) is there now
+   * and then, but never the same one twice.
+   */
   private async watchLiveness(rec: BdbRecord, shards: ShardSummary[]): Promise<void> {
-    if (rec.status !== 'active' || !shards.length || shards.some((s) => this.alive(s))) {
+    let running = false;
+    for (const s of shards) {
+      const pid = s.dir !== undefined ? this.d.plane.supervisor.pidOf(s.dir) : undefined;
+      if (pid !== undefined && this.seenPid.get(s.uid) === pid) running = true;
+      if (pid === undefined) this.seenPid.delete(s.uid);
+      else this.seenPid.set(s.uid, pid);
+    }
+    if (rec.status !== 'active' || !shards.length || running) {
       this.downSince.delete(rec.uid);
       return;
     }

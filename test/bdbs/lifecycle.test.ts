@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { waitAction } from './backup-helpers.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -251,6 +252,8 @@ describe('traffic and commands', () => {
         c.disconnect();
       }
     }, { what: 'traffic stopped' });
+    // A change while the stop action is still open is refused (409), as for any action: wait for it.
+    expect(await waitAction(t, r.json.action_uid)).toMatchObject({ status: 'completed' });
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/resume_traffic`)).status).toBe(200);
     await waitFor(async () => {
       const c = client(port);

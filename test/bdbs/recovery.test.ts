@@ -198,7 +198,7 @@ describe('recover', () => {
     await c.set('fresh', '1');
     c.disconnect();
     expect(fs.readdirSync(sb!.dir).some((f) => f.startsWith('discarded-'))).toBe(true);
-  });
+  }, 90_000); // two databases through the 8 s down-detection and a recover each, on a loaded machine
 
   it('with the cluster policy auto_recovery on, a database in recovery is recovered without a request', async () => {
     const t = await node();
