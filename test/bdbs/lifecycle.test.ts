@@ -200,36 +200,34 @@ describe('passwords API', () => {
       expect(await c.ping()).toBe('PONG');
       return c;
     };
+    const works = (password: string) => connected(password).then((c) => (c.disconnect(), true), () => false);
+    /** Add `password`, connect a client with it, remove it again; the client is returned. */
+    const addUseRemove = async (password: string, onRemoved?: (c: ReturnType<typeof client>) => Promise<void>) => {
+      expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password } })).status).toBe(200);
+      await waitFor(() => works(password), { what: `${password} works` });
+      const c = await connected(password);
+      const closedNow = new Promise<void>((resolve) => c.once('end', () => resolve()));
+      expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password } })).status).toBe(200);
+      await waitFor(async () => !(await works(password)), { what: `${password} removed` });
+      await onRemoved?.(c);
+      return { c, closedNow };
+    };
     // Default (false): removing a password closes nothing.
-    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-1' } })).status).toBe(200);
-    await waitFor(async () => (await connected('temp-1').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-1 works' });
-    const stays = await connected('temp-1');
-    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-1' } })).status).toBe(200);
-    await waitFor(async () => !(await connected('temp-1').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-1 removed' });
-    expect(await stays.ping()).toBe('PONG');
-    stays.disconnect();
+    const stays = await addUseRemove('temp-1');
+    expect(await stays.c.ping()).toBe('PONG');
+    stays.c.disconnect();
     // Turned on: the clients of that user are closed when a password goes.
     const put = await t.req('PUT', `/v1/bdbs/${uid}`, { body: { disconnect_clients_on_password_removal: true } });
     expect(put.status).toBe(200);
     await waitStatus(t, uid, 'active');
-    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-2' } })).status).toBe(200);
-    await waitFor(async () => (await connected('temp-2').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-2 works' });
-    const dropped = await connected('temp-2');
-    const closedAt = new Promise<void>((resolve) => dropped.once('end', () => resolve()));
-    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-2' } })).status).toBe(200);
-    await closedAt;
+    await (await addUseRemove('temp-2')).closedNow;
     // The remaining password still works.
-    const again = await connected('keep-me');
-    again.disconnect();
+    expect(await works('keep-me')).toBe(true);
     // The cluster setting overrides the database's: 'disabled' keeps connections even so.
     expect((await t.req('PUT', '/v1/cluster', { body: { disconnect_clients_on_password_removal: 'disabled' } })).status).toBe(200);
-    expect((await t.req('POST', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-3' } })).status).toBe(200);
-    await waitFor(async () => (await connected('temp-3').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-3 works' });
-    const kept = await connected('temp-3');
-    expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'temp-3' } })).status).toBe(200);
-    await waitFor(async () => !(await connected('temp-3').then((c) => (c.disconnect(), true), () => false)), { what: 'temp-3 removed' });
-    expect(await kept.ping()).toBe('PONG');
-    kept.disconnect();
+    const kept = await addUseRemove('temp-3');
+    expect(await kept.c.ping()).toBe('PONG');
+    kept.c.disconnect();
     expect((await t.req('PUT', '/v1/cluster', { body: { disconnect_clients_on_password_removal: 'auto' } })).status).toBe(200);
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyClient } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { closed, exchange, killAll, proxyClient, rawConnect, redis, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+import { closed, exchange, killAll, proxyClient, rawConnect, redis, sendAndFin, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
 
 let px: ProxyClient;
 let a: RedisTarget;
@@ -121,12 +121,7 @@ describe('piping', () => {
 
   it('half-close: a client that sends its command and FIN still gets the reply', async () => {
     const port = await endpoint('halfclose', a);
-    const s = await rawConnect(port);
-    let text = '';
-    s.on('data', (d) => (text += d.toString()));
-    s.end('PING\r\nECHO hello\r\n');
-    await closed(s);
-    expect(text).toBe('+PONG\r\n$5\r\nhello\r\n');
+    expect(await sendAndFin(port, 'PING\r\nECHO hello\r\n')).toBe('+PONG\r\n$5\r\nhello\r\n');
   });
 
   it('a local shard can be reached over its unix socket', async () => {

@@ -115,6 +115,16 @@ export function rawConnect(port: number, host = '127.0.0.1'): Promise<net.Socket
   });
 }
 
+/** Send `payload` and FIN at once; resolves with everything received until the connection closes. */
+export async function sendAndFin(port: number, payload: string): Promise<string> {
+  const s = await rawConnect(port);
+  let text = '';
+  s.on('data', (d) => (text += d.toString()));
+  s.end(payload);
+  await closed(s);
+  return text;
+}
+
 /** Resolves when `s` closes, whatever the reason. */
 export function closed(s: net.Socket): Promise<void> {
   return new Promise((resolve) => {

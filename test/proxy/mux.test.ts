@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProxyClient } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { closed, exchange, killAll, proxyClient, rawConnect, redis, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+import { closed, exchange, killAll, proxyClient, rawConnect, redis, sendAndFin, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
 
 let px: ProxyClient;
 let shard: RedisTarget;
@@ -272,12 +272,7 @@ describe('commands that need a connection of their own', () => {
     expect((await exchange(port, 'PING\r\nECHO hi\r\n', /hi\r\n$/)).text).toBe('+PONG\r\n$2\r\nhi\r\n');
     const q = await exchange(port, '*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n');
     expect(q).toEqual({ text: '+PONG\r\n+OK\r\n', closed: true });
-    const s = await rawConnect(port);
-    let text = '';
-    s.on('data', (d) => (text += d.toString()));
-    s.end('*3\r\n$3\r\nSET\r\n$3\r\nfin\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$3\r\nfin\r\n');
-    await closed(s);
-    expect(text).toBe('+OK\r\n$1\r\n1\r\n');
+    expect(await sendAndFin(port, '*3\r\n$3\r\nSET\r\n$3\r\nfin\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$3\r\nfin\r\n')).toBe('+OK\r\n$1\r\n1\r\n');
   });
 
   it('values over 1 MiB pass both ways', async () => {
