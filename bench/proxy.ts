@@ -7,7 +7,7 @@
  * Prints ops/s for both paths and proxy/direct per test. Absolute numbers depend on the machine;
  * the ratio is the result (target >= 0.6). The proxy is measured with the shard reached over
  * TCP (the default) and over the shard's unix socket (Target.socket). Runs alternate direct and
- * proxied for several rounds and report medians, so that load from other processes on the host
+ * proxied for several rounds (5) and report medians, so that load from other processes on the host
  * hits both sides alike. Pipelined runs send 10x the requests, so that each run lasts about as
  * long as an unpipelined one (a run of a tenth of a second measures mostly its own start).
  */
@@ -22,7 +22,7 @@ import { freePort } from '../test/helpers/ports.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '200000' }, 'requests-pipelined': { type: 'string', default: '2000000' }, clients: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
+  options: { requests: { type: 'string', default: '200000' }, 'requests-pipelined': { type: 'string', default: '2000000' }, clients: { type: 'string', default: '50' }, rounds: { type: 'string', default: '5' } },
 });
 const ROUNDS = Number(values.rounds);
 const REQUESTS = values.requests!;

@@ -46,6 +46,7 @@ export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: 
     ...(rec.conns !== undefined ? { conns: Math.min(rec.conns, 1024) } : {}),
     ...(rec.max_client_pipeline !== undefined ? { max_client_pipeline: rec.max_client_pipeline } : {}),
     ...(rec.max_pipelined !== undefined ? { max_pipelined: rec.max_pipelined } : {}),
+    ...(rec.sched_policy !== undefined ? { sched_policy: rec.sched_policy } : {}),
     tls: endpointTls(rec, o.proxyCert),
   };
 }

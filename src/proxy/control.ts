@@ -72,7 +72,7 @@ export class ProxyClient {
     const fd = fs.openSync(logFile, 'a', 0o600);
     let exit: string | undefined;
     try {
-      const child = spawn(process.execPath, [...entryArgs(entry), '--socket', socketPath, '--state', stateFile, '--log-level', logLevel], {
+      const child = spawn(process.execPath, [...PROXY_NODE_FLAGS, ...entryArgs(entry), '--socket', socketPath, '--state', stateFile, '--log-level', logLevel], {
         // Own session and process group: no signal aimed at the manager's group reaches it.
         detached: true,
         stdio: ['ignore', fd, fd],
@@ -223,6 +223,13 @@ function defaultEntry(): string {
   const here = fileURLToPath(import.meta.url);
   return path.join(path.dirname(here), here.endsWith('.ts') ? 'main.ts' : 'main.js');
 }
+
+/**
+ * V8 flags of the proxy process. Every read from a client socket is a new short-lived Buffer: a
+ * larger young generation (16 MiB semi-spaces instead of V8's default) means fewer scavenges
+ * under load, measured as a few per cent of the proxy's CPU in bench/proxy.ts.
+ */
+const PROXY_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 /**
  * Node arguments to run `entry`. A .ts entry needs the tsx loader, resolved from the entry's own

@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
-import { encode, Pool, type CommandCounter, type Credentials, type MuxHost } from './mux.js';
+import { encode, Pool, type CommandCounter, type Credentials, type MuxHost, type SchedPolicy } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
@@ -34,6 +34,8 @@ export interface ResolvedSpec {
   max_client_pipeline: number;
   /** Commands in flight per shard connection before its clients wait (bdb `max_pipelined`). */
   max_pipelined: number;
+  /** Which shared connection a client gets (bdb `sched_policy`). */
+  sched_policy: SchedPolicy;
 }
 
 /** RS's defaults for the proxy's connection settings (objects/bdb). */
@@ -140,6 +142,7 @@ export function resolveSpec(spec: EndpointSpec, current?: ResolvedSpec): Resolve
     conns: spec.conns ?? DEFAULT_CONNS,
     max_client_pipeline: spec.max_client_pipeline ?? DEFAULT_MAX_CLIENT_PIPELINE,
     max_pipelined: spec.max_pipelined ?? DEFAULT_MAX_PIPELINED,
+    sched_policy: spec.sched_policy ?? 'cmp',
   };
 }
 
@@ -179,6 +182,7 @@ export class Endpoint {
       get maxClientPipeline() { return ep.spec.max_client_pipeline; },
       get maxPipelined() { return ep.spec.max_pipelined; },
       get resp3() { return ep.spec.resp3; },
+      get schedPolicy() { return ep.spec.sched_policy; },
       counter: this.counter,
       countBytes: (toShard, toClient) => {
         ep.counters.bytesIn += toShard;
@@ -267,9 +271,9 @@ export class Endpoint {
   }
 
   info(): EndpointInfo {
-    const { uid, port, addr, target, max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, tls: t } = this.spec;
+    const { uid, port, addr, target, max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy, tls: t } = this.spec;
     return {
-      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined,
+      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy,
       shard_connections: this.pool.size + this.upstreams.size,
       tls: t ? { digest: tlsDigest(t), request_client_cert: !!t.requestClientCert, client_cert_enforced: !!(t.ca && t.requestClientCert) } : null,
       listening: this.listening,

@@ -41,6 +41,8 @@ export interface MuxHost {
   readonly maxPipelined: number;
   /** false: HELLO 3 is answered -NOPROTO. */
   readonly resp3: boolean;
+  /** How a client is given one of its identity's shard connections (bdb `sched_policy`). */
+  readonly schedPolicy: SchedPolicy;
   counter(name: string): CommandCounter;
   /** Bytes forwarded client → shard and shard → client on shared connections. */
   countBytes(toShard: number, toClient: number): void;
@@ -48,6 +50,9 @@ export interface MuxHost {
   pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean): void;
   debug(msg: string, extra?: Record<string, unknown>): void;
 }
+
+/** bdb sched_policy (objects/bdb): cmp, mru, spread, mnp. */
+export type SchedPolicy = 'cmp' | 'mru' | 'spread' | 'mnp';
 
 export interface Credentials {
   user: string;
@@ -119,11 +124,16 @@ export function parseCommand(buf: Buffer): Buffer[] | null {
   return out;
 }
 
+let useClock = 0;
+const EMPTY = Buffer.alloc(0);
+
 /** One shard connection shared by clients of one identity. */
 class ShardConn {
   readonly sock: net.Socket;
   /** Clients bound to it; it closes when none is left and nothing is in flight. */
   bound = 0;
+  /** When it was last written to (a counter, for sched_policy mru). */
+  lastUsed = 0;
   closed = false;
   private readonly scanner = new ReplyScanner(() => this.onReply());
   // The FIFO, as parallel arrays from `head`.
@@ -135,7 +145,7 @@ class ShardConn {
   private out: Buffer[] = [];
   private flushScheduled = false;
   // Routing state while a chunk is scanned.
-  private chunk: Buffer = Buffer.alloc(0);
+  private chunk: Buffer = EMPTY;
   private replyStart = 0;
   private runOwner: MuxClient | null = null;
   private runStart = 0;
@@ -174,6 +184,7 @@ class ShardConn {
 
   /** Queue `bytes` (whole commands) for the shard; `n` entries are added by the caller. */
   write(bytes: Buffer): void {
+    this.lastUsed = ++useClock;
     this.out.push(bytes);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -260,7 +271,7 @@ class ShardConn {
     }
     this.flushRun(len);
     this.pool.host.countBytes(0, len);
-    this.chunk = Buffer.alloc(0);
+    this.chunk = EMPTY;
     if (this.head === this.owners.length) {
       this.head = 0;
       this.owners.length = 0;
@@ -276,9 +287,8 @@ class ShardConn {
       this.head = 0;
     }
     // Only now, with every reply of this chunk handed on: clients may act on them.
-    const touched = this.touched;
-    this.touched = new Set();
-    for (const c of touched) c.settle();
+    for (const c of this.touched) c.settle();
+    this.touched.clear();
     this.wakeWaiters();
     this.maybeIdle();
   }
@@ -354,17 +364,49 @@ export class Pool {
     sock.once('close', () => this.clients.delete(c));
   }
 
-  /** A connection for `key`: a new one while fewer than `conns` exist, else the least used. */
+  /**
+   * A connection of identity `key` for a client, by `sched_policy` (RS applies it per request; a
+   * multiplexed client here keeps the connection it was given, so its replies stay in order):
+   * - cmp (RS's default), "closest to max_pipelined": the busiest connection still under
+   *   max_pipelined; a new one only when every one is at the limit. Fewest shard connections.
+   * - mru: the connection used last, while under max_pipelined.
+   * - mnp, "minimal pipeline": the connection with the fewest commands in flight; a new one when
+   *   every one has some.
+   * - spread, "use all connections": a new one while fewer than `conns` exist, else the least used.
+   * At most `conns` connections per identity in any case.
+   */
   connFor(key: string): ShardConn {
     let list = this.conns.get(key);
     if (!list) this.conns.set(key, (list = []));
-    if (list.length < Math.max(1, this.host.conns)) {
+    const room = list.length < Math.max(1, this.host.conns);
+    const open = () => {
       const conn = new ShardConn(this, key);
       list.push(conn);
       return conn;
+    };
+    const max = this.host.maxPipelined;
+    const load = (c: ShardConn) => c.inflight + c.bound;
+    let pick: ShardConn | undefined;
+    switch (this.host.schedPolicy) {
+      case 'cmp':
+        for (const c of list) if (c.inflight < max && (!pick || load(c) > load(pick))) pick = c;
+        break;
+      case 'mru':
+        for (const c of list) if (c.inflight < max && (!pick || c.lastUsed > pick.lastUsed)) pick = c;
+        break;
+      case 'mnp':
+        for (const c of list) if (!pick || load(c) < load(pick)) pick = c;
+        if (pick && load(pick) > 0 && room) pick = undefined;
+        break;
+      case 'spread':
+        if (!room) for (const c of list) if (!pick || c.bound < pick.bound) pick = c;
+        break;
     }
+    if (pick) return pick;
+    if (room) return open();
+    // Every connection is at a limit: the least loaded one.
     let best = list[0]!;
-    for (const c of list) if (c.bound < best.bound) best = c;
+    for (const c of list) if (load(c) < load(best)) best = c;
     return best;
   }
 
@@ -416,8 +458,11 @@ class MuxClient {
   private ended = false;
   private paused = false;
   // Scan state of the chunk being processed.
-  private chunk: Buffer = Buffer.alloc(0);
+  private chunk: Buffer = EMPTY;
   private runEnd = 0;
+  /** The counter of the last command name seen: pipelines mostly repeat one command. */
+  private lastName = '';
+  private lastCounter: CommandCounter | null = null;
   private runCounters: CommandCounter[] = [];
   private stopName: { name: string; inline: boolean } | null = null;
 
@@ -451,14 +496,15 @@ class MuxClient {
   private process(chunk: Buffer): void {
     this.chunk = chunk;
     this.runEnd = 0;
-    this.runCounters = [];
+    this.runCounters.length = 0;
     this.stopName = null;
     this.scanner.feed(chunk);
     const dead = this.scanner.dead;
     const n = this.runCounters.length;
     if (n > 0) {
       const conn = this.conn!;
-      const bytes = this.partial.length ? Buffer.concat([...this.partial, chunk.subarray(0, this.runEnd)]) : chunk.subarray(0, this.runEnd);
+      const head = this.runEnd === chunk.length ? chunk : chunk.subarray(0, this.runEnd);
+      const bytes = this.partial.length ? Buffer.concat([...this.partial, head]) : head;
       this.partial = [];
       this.partialLen = 0;
       const now = performance.now();
@@ -502,7 +548,11 @@ class MuxClient {
   /** RequestScanner callback: continue (true) with a command that may share a connection. */
   private onCommand(name: string): boolean {
     if (!this.scanner.inline && this.conn && ((!PIN.has(name) && name !== 'auth' && name !== 'quit') || (name === 'client' && this.isSetinfo()))) {
-      this.runCounters.push(this.pool.host.counter(name));
+      if (name !== this.lastName || !this.lastCounter) {
+        this.lastName = name;
+        this.lastCounter = this.pool.host.counter(name);
+      }
+      this.runCounters.push(this.lastCounter);
       this.runEnd = this.scanner.at;
       return true;
     }

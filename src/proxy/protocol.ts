@@ -64,6 +64,7 @@ export const EndpointSpec = Type.Object(
     conns: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'shared shard connections per client identity (bdb conns, default 5)' })),
     max_client_pipeline: Type.Optional(Type.Integer({ minimum: 1, maximum: 2047, description: 'commands in flight per client connection (default 200)' })),
     max_pipelined: Type.Optional(Type.Integer({ minimum: 1, description: 'commands in flight per shard connection (default 2000)' })),
+    sched_policy: Type.Optional(Type.Union([Type.Literal('cmp'), Type.Literal('mru'), Type.Literal('spread'), Type.Literal('mnp')], { description: 'which shared connection a client gets (default cmp)' })),
   },
   { additionalProperties: false },
 );
@@ -81,6 +82,7 @@ export interface EndpointInfo {
   conns: number;
   max_client_pipeline: number;
   max_pipelined: number;
+  sched_policy: 'cmp' | 'mru' | 'spread' | 'mnp';
   /** Connections to the target now open: shared ones plus those of pinned clients. */
   shard_connections: number;
   /** null for plain TCP; `digest` = tlsDigest(spec.tls), so a manager can compare without reading keys back. */
