@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
-import { encode, Pool, type CommandCounter, type Credentials, type MuxHost, type SchedPolicy } from './mux.js';
+import { encode, parseCommand, Pool, type CommandCounter, type Credentials, type MuxHost, type SchedPolicy } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
@@ -75,12 +75,27 @@ class ConnMeter {
     this.rep = new ReplyScanner(() => this.onReply());
   }
 
-  /** Client → shard bytes. */
-  request(chunk: Buffer): void {
-    if (this.req.dead) return;
+  // The chunk being scanned: where its current command started (-1: in an earlier chunk), and what to send.
+  private chunk: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private out: Buffer = this.chunk;
+  private refuseResp3 = false;
+
+  /**
+   * Client → shard bytes; returns what to forward. With `refuseResp3`, a `HELLO 3` becomes
+   * `HELLO 4`, which Redis itself answers with the same -NOPROTO a refused HELLO 3 gets, in order
+   * with the other replies. (Not for a HELLO split across reads, or inline: those pass as sent.)
+   */
+  request(chunk: Buffer, refuseResp3 = false): Buffer {
+    if (this.req.dead) return chunk;
     this.now = performance.now();
+    this.chunk = chunk;
+    this.out = chunk;
+    this.start = this.req.idle ? 0 : -1;
+    this.refuseResp3 = refuseResp3;
     this.req.feed(chunk);
     if (this.req.dead) this.stopMatching();
+    return this.out;
   }
 
   /** Shard → client bytes. */
@@ -92,6 +107,14 @@ class ConnMeter {
   }
 
   private onCommand(name: string): void {
+    if (name === 'hello' && this.refuseResp3 && this.start >= 0 && !this.req.inline) {
+      const proto = parseCommand(this.chunk.subarray(this.start, this.req.at))?.[1];
+      if (proto?.length === 1 && proto[0] === 0x33 /* 3 */) {
+        if (this.out === this.chunk) this.out = Buffer.from(this.chunk);
+        this.out[proto.byteOffset - this.chunk.byteOffset] = 0x34; /* 4 */
+      }
+    }
+    this.start = this.req.at;
     const c = this.counter(name);
     c[0]++;
     if (!this.matching) return;
@@ -467,10 +490,7 @@ export class Endpoint {
       looking = false;
       client.off('data', onData);
       client.off('end', onEnd);
-      if (buf?.length) {
-        meter.request(buf);
-        up.write(buf);
-      }
+      if (buf?.length) up.write(meter.request(buf, !this.spec.resp3));
       buf = undefined;
     };
     const onData = (chunk: Buffer) => {
@@ -494,10 +514,16 @@ export class Endpoint {
           client.once('close', () => this.resp3Clients.delete(client));
         }
         finish();
-        // Counting reads the same chunks pipe() forwards (resp-scan.ts); it never holds them.
-        client.on('data', (chunk: Buffer) => meter.request(chunk));
+        // Forwarded as read, with backpressure, through the meter (which counts, and refuses a later
+        // HELLO 3 while RESP3 is off); a FIN is passed on (half-close).
+        client.on('data', (chunk: Buffer) => {
+          if (!up.write(meter.request(chunk, !this.spec.resp3))) {
+            client.pause();
+            up.once('drain', () => client.resume());
+          }
+        });
         if (ended) up.end();
-        else client.pipe(up);
+        else client.once('end', () => up.end());
         return;
       }
     };

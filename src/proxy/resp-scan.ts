@@ -52,6 +52,11 @@ export class RequestScanner {
   private lastName = '';
   private lastBytes = Buffer.alloc(0);
 
+  /** Between commands: the next byte fed starts a new one. */
+  get idle(): boolean {
+    return this.state === Q_START;
+  }
+
   /** onCommand may return false to stop: feed() then returns at once, just past that command. */
   constructor(private readonly onCommand: (name: string) => boolean | void) {}
 

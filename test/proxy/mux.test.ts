@@ -299,6 +299,22 @@ describe('commands that need a connection of their own', () => {
     const port = await endpoint('noresp3', { resp3: false });
     const t = await exchange(port, '*1\r\n$4\r\nPING\r\n*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*1\r\n$4\r\nPING\r\n', /PONG\r\n.*PONG\r\n$/s);
     expect(t.text).toBe('+PONG\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    // On a connection of its own (after SELECT), too: Redis answers the HELLO 4 it is sent instead.
+    const hello3 = '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n';
+    const pinned = await exchange(port, `*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n${hello3}*1\r\n$4\r\nPING\r\n`, /PONG\r\n.*PONG\r\n$/s);
+    expect(pinned.text).toBe('+OK\r\n+PONG\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    const s = await rawConnect(port);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
+    await waitFor(() => got === '+OK\r\n', { what: 'SELECT answered' });
+    s.write(hello3); // a read of its own on the pinned connection
+    await waitFor(() => got.includes('NOPROTO'), { what: 'HELLO 3 refused' });
+    s.destroy();
+    // With RESP3 on, the same connection switches protocol.
+    const on = await endpoint('resp3on');
+    const r3 = await exchange(on, `*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n${hello3}`, /proto/);
+    expect(r3.text).toMatch(/^\+OK\r\n%7\r\n/);
   });
 });
 
