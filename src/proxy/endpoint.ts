@@ -458,7 +458,7 @@ export class Endpoint {
     };
     if (!auth) return start();
     // The client authenticated on a shared connection: this one must act for the same user.
-    up.write(encode(['AUTH', auth.user, auth.pass]));
+    up.write(encode(['AUTH', Buffer.from(auth.user, 'latin1'), auth.pass]));
     let reply: Buffer[] = [];
     const scanner = new ReplyScanner(() => {
       up.off('data', onAuth);

@@ -84,7 +84,8 @@ const K_CHECK = 1;
 const K_AUTH = 2;
 
 const ANON = '';
-const keyOf = (c: Credentials | null) => (c ? `${c.user}\0${c.pass.toString('latin1')}` : ANON);
+/** Unambiguous for any bytes in user or password (length-prefixed): one key, one pair of credentials. */
+const keyOf = (c: Credentials | null) => (c ? `${c.user.length}:${c.user}${c.pass.toString('latin1')}` : ANON);
 
 /** RESP for one command. */
 export function encode(args: (string | Buffer)[]): Buffer {

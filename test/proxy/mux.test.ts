@@ -267,6 +267,24 @@ describe('commands that need a connection of their own', () => {
     expect(await erin.call('EXEC')).toEqual(['erin']);
   });
 
+  it('credentials with any bytes: a non-ASCII user keeps its identity; look-alike credentials do not share', async () => {
+    const root = admin();
+    await root.call('ACL', 'SETUSER', 'jösé', 'on', '>pw-ü', '~*', '+@all');
+    await root.call('ACL', 'SETUSER', 'a:b', 'on', '>c', '~*', '+@all');
+    const port = await endpoint('bytes-creds', { conns: 1 });
+    const jose = redis(port, { username: 'jösé', password: 'pw-ü' });
+    expect(await jose.call('ACL', 'WHOAMI')).toBe('jösé');
+    await jose.call('MULTI'); // pinned: the AUTH is replayed on a connection of its own
+    await jose.call('ACL', 'WHOAMI');
+    expect(await jose.call('EXEC')).toEqual(['jösé']);
+    // "a:b"/"c" and "a"/"b:c" are different credentials, whatever the proxy's keys look like.
+    const ab = redis(port, { username: 'a:b', password: 'c' });
+    expect(await ab.call('ACL', 'WHOAMI')).toBe('a:b');
+    const lines = await rawLines(port, '*3\r\n$4\r\nAUTH\r\n$1\r\na\r\n$3\r\nb:c\r\n*2\r\n$3\r\nACL\r\n$6\r\nWHOAMI\r\n', 2);
+    expect(lines[0]).toMatch(/^-WRONGPASS/);
+    expect(lines[1]).toBe('$7'); // still default
+  });
+
   it('inline commands, QUIT, and a FIN right after the commands', async () => {
     const port = await endpoint('inline');
     expect((await exchange(port, 'PING\r\nECHO hi\r\n', /hi\r\n$/)).text).toBe('+PONG\r\n$2\r\nhi\r\n');
