@@ -40,6 +40,13 @@ async function endpoint(uid: string, extra: Record<string, unknown> = {}): Promi
   return port;
 }
 
+/** ACL SETUSER on the shard for each [name, ...rules], as root. */
+async function setUsers(...users: string[][]): Promise<void> {
+  const root = admin();
+  for (const [name, ...rules] of users) await root.call('ACL', 'SETUSER', name!, ...rules);
+  root.disconnect();
+}
+
 /** Client connections the shard sees, not counting `admin` itself. */
 async function shardClients(): Promise<number> {
   const a = admin();
@@ -146,9 +153,7 @@ describe('sharing', () => {
 
 describe('authentication on shared connections', () => {
   it('clients of different users act as themselves, side by side', async () => {
-    const root = admin();
-    await root.call('ACL', 'SETUSER', 'alice', 'on', '>apw', '~a:*', '+@all');
-    await root.call('ACL', 'SETUSER', 'bob', 'on', '>bpw', '~b:*', '+@all');
+    await setUsers(['alice', 'on', '>apw', '~a:*', '+@all'], ['bob', 'on', '>bpw', '~b:*', '+@all']);
     const port = await endpoint('users', { conns: 1 });
     const alice = redis(port, { username: 'alice', password: 'apw' });
     const bob = redis(port, { username: 'bob', password: 'bpw' });
@@ -163,8 +168,7 @@ describe('authentication on shared connections', () => {
   });
 
   it('a wrong password is refused and leaves the client unauthenticated, whatever others did', async () => {
-    const root = admin();
-    await root.call('ACL', 'SETUSER', 'default', 'resetpass', '>dpw');
+    await setUsers(['default', 'resetpass', '>dpw']);
     const port = await endpoint('wrongpw', { conns: 1 });
     const good = redis(port, { password: 'dpw' });
     expect(await good.set('k', 'v')).toBe('OK');
@@ -182,8 +186,7 @@ describe('authentication on shared connections', () => {
     const port = await endpoint('newpw', { conns: 1 });
     const old = redis(port);
     expect(await old.set('k', 'v')).toBe('OK');
-    const root = admin();
-    await root.call('ACL', 'SETUSER', 'default', 'resetpass', '>now-secret');
+    await setUsers(['default', 'resetpass', '>now-secret']);
     const fresh = await rawLines(port, '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n', 1);
     expect(fresh[0]).toMatch(/^-NOAUTH/);
     expect(await old.get('k')).toBe('v');
@@ -257,8 +260,7 @@ describe('commands that need a connection of their own', () => {
   });
 
   it('an authenticated client keeps its identity when it moves to a connection of its own', async () => {
-    const root = admin();
-    await root.call('ACL', 'SETUSER', 'erin', 'on', '>epw', '~*', '+@all');
+    await setUsers(['erin', 'on', '>epw', '~*', '+@all']);
     const port = await endpoint('pinauth', { conns: 1 });
     const erin = redis(port, { username: 'erin', password: 'epw' });
     expect(await erin.call('ACL', 'WHOAMI')).toBe('erin');
@@ -268,9 +270,7 @@ describe('commands that need a connection of their own', () => {
   });
 
   it('credentials with any bytes: a non-ASCII user keeps its identity; look-alike credentials do not share', async () => {
-    const root = admin();
-    await root.call('ACL', 'SETUSER', 'jösé', 'on', '>pw-ü', '~*', '+@all');
-    await root.call('ACL', 'SETUSER', 'a:b', 'on', '>c', '~*', '+@all');
+    await setUsers(['jösé', 'on', '>pw-ü', '~*', '+@all'], ['a:b', 'on', '>c', '~*', '+@all']);
     const port = await endpoint('bytes-creds', { conns: 1 });
     const jose = redis(port, { username: 'jösé', password: 'pw-ü' });
     expect(await jose.call('ACL', 'WHOAMI')).toBe('jösé');
