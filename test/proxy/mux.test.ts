@@ -118,6 +118,19 @@ describe('sharing', () => {
     expect(await keep.incr('c')).toBe(1);
   });
 
+  it('a client that never reads its replies does not stall the others on its shard connection', async () => {
+    const port = await endpoint('slowreader', { conns: 1 });
+    const other = redis(port);
+    await other.set('v', 'x'.repeat(1024));
+    const slow = await rawConnect(port);
+    slow.pause(); // reads nothing
+    const get = '*2\r\n$3\r\nGET\r\n$1\r\nv\r\n';
+    for (let i = 0; i < 50; i++) slow.write(get.repeat(2000)); // 100k replies of 1 KiB owed
+    for (let i = 0; i < 20; i++) expect(await other.ping()).toBe('PONG');
+    expect(await other.get('v')).toHaveLength(1024);
+    slow.destroy();
+  });
+
   it('a command split across many writes is forwarded whole', async () => {
     const port = await endpoint('split');
     const s = await rawConnect(port);
@@ -291,6 +304,9 @@ describe('commands that need a connection of their own', () => {
     const q = await exchange(port, '*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n');
     expect(q).toEqual({ text: '+PONG\r\n+OK\r\n', closed: true });
     expect(await sendAndFin(port, '*3\r\n$3\r\nSET\r\n$3\r\nfin\r\n$1\r\n1\r\n*2\r\n$3\r\nGET\r\n$3\r\nfin\r\n')).toBe('+OK\r\n$1\r\n1\r\n');
+    // A FIN that arrives with commands which move the client to a connection of its own.
+    expect(await sendAndFin(port, '*1\r\n$4\r\nPING\r\n*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nEXEC\r\n')).toBe('+PONG\r\n+OK\r\n+QUEUED\r\n*1\r\n+PONG\r\n');
+    expect(await sendAndFin(port, 'PING\r\nECHO fin\r\n')).toBe('+PONG\r\n$3\r\nfin\r\n');
   });
 
   it('values over 1 MiB pass both ways', async () => {
