@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
-import { encode, parseCommand, Pool, type CommandCounter, type Credentials, type MuxHost, type SchedPolicy } from './mux.js';
+import { encode, parseCommand, Pool, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
@@ -211,7 +211,7 @@ export class Endpoint {
         ep.counters.bytesIn += toShard;
         ep.counters.bytesOut += toClient;
       },
-      pin: (client, initial, auth, ended) => ep.pin(client, initial, auth, ended),
+      pin: (client, initial, auth, ended, proto) => ep.pin(client, initial, auth, ended, proto),
       debug: (msg, extra) => ep.log.debug({ uid: ep.uid, ...extra }, msg),
     };
   }
@@ -238,8 +238,9 @@ export class Endpoint {
     this.terminator = terminator;
     this.spec = { ...next, target: cur.target, traffic: cur.traffic };
     // RS drops the RESP3 connections when RESP3 support is switched off.
-    if (cur.resp3 && !next.resp3 && this.resp3Clients.size) {
-      this.log.info({ uid: this.uid, connections: this.resp3Clients.size }, 'dropping connections: RESP3 switched off');
+    if (cur.resp3 && !next.resp3) {
+      const shared = this.pool.dropResp3();
+      if (this.resp3Clients.size + shared) this.log.info({ uid: this.uid, connections: this.resp3Clients.size + shared }, 'dropping connections: RESP3 switched off');
       for (const c of this.resp3Clients) c.destroy();
     }
     this.setTarget(next.target);
@@ -422,7 +423,7 @@ export class Endpoint {
    * backpressure. `initial`: what it sent that was not forwarded yet; `auth`: the credentials it
    * authenticated with on a shared connection, replayed first; `ended`: it already sent FIN.
    */
-  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean): void {
+  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto = 2): void {
     if (client.destroyed) return;
     // Nothing is read from the client until the dedicated connection is ready for it.
     client.pause();
@@ -456,14 +457,21 @@ export class Endpoint {
       up.on('data', (chunk: Buffer) => meter.reply(chunk));
       this.handshake(client, up, meter, initial, ended);
     };
-    if (!auth) return start();
-    // The client authenticated on a shared connection: this one must act for the same user.
-    up.write(encode(['AUTH', Buffer.from(auth.user, 'latin1'), auth.pass]));
+    if (proto === 3) {
+      this.resp3Clients.add(client);
+      client.once('close', () => this.resp3Clients.delete(client));
+    }
+    if (!auth && proto === 2) return start();
+    // The client authenticated (or switched to RESP3) on a shared connection: this one must act for
+    // the same user and speak the same protocol. AUTH answers +OK, HELLO a map.
+    const user = auth ? ['AUTH', Buffer.from(auth.user, 'latin1'), auth.pass] : [];
+    up.write(encode(proto === 3 ? ['HELLO', '3', ...user] : user));
+    const expect = proto === 3 ? 0x25 : 0x2b;
     let reply: Buffer[] = [];
     const scanner = new ReplyScanner(() => {
       up.off('data', onAuth);
       const all = Buffer.concat(reply);
-      if (all[0] !== 0x2b || scanner.at !== reply[reply.length - 1]!.length) {
+      if (all[0] !== expect || scanner.at !== reply[reply.length - 1]!.length) {
         this.log.debug({ uid: this.uid }, 'dropping client: its credentials no longer authenticate');
         client.destroy();
         return;

@@ -46,8 +46,11 @@ export interface MuxHost {
   counter(name: string): CommandCounter;
   /** Bytes forwarded client → shard and shard → client on shared connections. */
   countBytes(toShard: number, toClient: number): void;
-  /** Move `client` to a dedicated connection: `initial` are its bytes not yet forwarded. */
-  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean): void;
+  /**
+   * Move `client` to a dedicated connection: `initial` are its bytes not yet forwarded; `auth` and
+   * `proto` what its shared connection was (AUTH and HELLO are replayed first).
+   */
+  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto): void;
   debug(msg: string, extra?: Record<string, unknown>): void;
 }
 
@@ -83,9 +86,13 @@ const K_CMD = 0;
 const K_CHECK = 1;
 const K_AUTH = 2;
 
-const ANON = '';
-/** Unambiguous for any bytes in user or password (length-prefixed): one key, one pair of credentials. */
-const keyOf = (c: Credentials | null) => (c ? `${c.user.length}:${c.user}${c.pass.toString('latin1')}` : ANON);
+/** RESP version of a connection: 2 until a HELLO 3. */
+export type Proto = 2 | 3;
+/**
+ * One key, one identity and protocol: unambiguous for any bytes in user or password
+ * (length-prefixed). Anonymous connections are `2|` and `3|`.
+ */
+const keyOf = (c: Credentials | null, proto: Proto) => (c ? `${proto}|${c.user.length}:${c.user}${c.pass.toString('latin1')}` : `${proto}|`);
 
 /** RESP for one command. */
 export function encode(args: (string | Buffer)[]): Buffer {
@@ -347,6 +354,31 @@ class ShardConn {
   }
 }
 
+/** An AUTH or HELLO in flight for a client: where it binds the client if it succeeds. */
+interface PendingSwitch {
+  kind: 'auth' | 'hello';
+  creds: Credentials | null;
+  proto: Proto;
+  /** The client's own command. */
+  original: Buffer;
+  /** The client gave these credentials itself (not carried over from an earlier AUTH). */
+  explicit: boolean;
+}
+
+/**
+ * HELLO <2|3> [AUTH user pass]: what a shared connection can take; null for anything else
+ * (no version, SETNAME, an unknown option), which goes to a connection of its own.
+ */
+function parseHello(args: Buffer[]): { proto: Proto; auth: Credentials | null } | null {
+  const v = args[1]?.toString('latin1');
+  if (v !== '2' && v !== '3') return null;
+  if (args.length === 2) return { proto: v === '3' ? 3 : 2, auth: null };
+  if (args.length === 5 && args[2]!.toString('latin1').toLowerCase() === 'auth') {
+    return { proto: v === '3' ? 3 : 2, auth: { user: args[3]!.toString('latin1'), pass: Buffer.from(args[4]!) } };
+  }
+  return null;
+}
+
 /** Random, so that only a passwordless `default` user accepts it. */
 const CHECK_PASSWORD = randomBytes(24).toString('hex');
 
@@ -428,6 +460,17 @@ export class Pool {
     return [...this.clients].filter((c) => c.conn === conn);
   }
 
+  /** Close the clients that switched to RESP3 (RESP3 support was turned off). */
+  dropResp3(): number {
+    let n = 0;
+    for (const c of this.clients) {
+      if (c.proto !== 3) continue;
+      c.lost('RESP3 switched off');
+      n++;
+    }
+    return n;
+  }
+
   /** Close every shard connection (their clients with them). */
   closeAll(): void {
     for (const list of [...this.conns.values()]) for (const c of [...list]) c.close();
@@ -446,6 +489,8 @@ class MuxClient {
   conn: ShardConn | null = null;
   inflight = 0;
   private creds: Credentials | null = null;
+  /** The protocol of its shared connections (HELLO). */
+  proto: Proto = 2;
   private readonly scanner: RequestScanner;
   /** Bytes of the command not yet complete, carried from earlier chunks. */
   private partial: Buffer[] = [];
@@ -607,28 +652,29 @@ class MuxClient {
       return;
     }
     if (sp.name === 'hello') {
-      if (args[1]?.toString('latin1') === '3' && !this.pool.host.resp3) {
+      const hello = parseHello(args);
+      if (hello?.proto === 3 && !this.pool.host.resp3) {
         this.pool.host.counter('hello')[0]++;
         this.deliver(NOPROTO);
         return;
       }
-      this.held.unshift(bytes);
-      return this.pinNow();
+      // HELLO without a version, with SETNAME, or with anything unexpected: a connection of its own.
+      if (!hello) {
+        this.held.unshift(bytes);
+        return this.pinNow();
+      }
+      // Sent with credentials, so that a new shared connection of that identity and protocol acts for
+      // them; an anonymous client's HELLO carries AUTH default <random>, which only a passwordless
+      // default user accepts (what Redis decides for a new connection).
+      const creds = hello.auth ?? this.creds;
+      const sent = encode(['HELLO', String(hello.proto), 'AUTH', creds ? Buffer.from(creds.user, 'latin1') : 'default', creds ? creds.pass : CHECK_PASSWORD]);
+      return this.switchTo({ kind: 'hello', creds, proto: hello.proto, original: bytes, explicit: hello.auth !== null }, sent);
     }
     if (sp.name === 'auth' && (args.length === 2 || args.length === 3)) {
       const creds: Credentials = args.length === 2 ? { user: 'default', pass: Buffer.from(args[1]!) } : { user: args[1]!.toString('latin1'), pass: Buffer.from(args[2]!) };
-      const conn = this.pool.connFor(keyOf(creds));
-      this.pendingCreds = creds;
-      this.authConn = conn;
-      this.wait = 'auth';
-      const c = this.pool.host.counter('auth');
-      c[0]++;
-      conn.push(this, K_AUTH, c, performance.now());
-      conn.bound++; // held while the AUTH is in flight, so the connection is not closed as idle
-      this.inflight++;
-      conn.write(bytes);
-      this.pool.host.countBytes(bytes.length, 0);
-      return;
+      // A RESP3 client's AUTH goes to a RESP3 connection of those credentials: as HELLO 3 AUTH, answered +OK.
+      const sent = this.proto === 3 ? encode(['HELLO', '3', 'AUTH', Buffer.from(creds.user, 'latin1'), creds.pass]) : bytes;
+      return this.switchTo({ kind: 'auth', creds, proto: this.proto, original: bytes, explicit: true }, sent);
     }
     this.held.unshift(bytes);
     const shareable = (!PIN.has(sp.name) && sp.name !== 'auth') || (sp.name === 'client' && args[1]?.toString('latin1').toLowerCase() === 'setinfo');
@@ -636,7 +682,7 @@ class MuxClient {
     // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
     if (this.conn) return;
     // A command that may share a connection, from a client bound to none yet: check first.
-    const conn = this.pool.connFor(ANON);
+    const conn = this.pool.connFor(keyOf(null, this.proto));
     conn.bound++;
     this.checkConn = conn;
     this.wait = 'check';
@@ -644,7 +690,25 @@ class MuxClient {
     this.pool.check(this, conn);
   }
 
-  private pendingCreds: Credentials | null = null;
+  /**
+   * Send `sent` (an AUTH or HELLO with credentials) on a shared connection of `to`'s identity and
+   * protocol; the client is bound there if it succeeds (internalReply).
+   */
+  private switchTo(to: PendingSwitch, sent: Buffer): void {
+    const conn = this.pool.connFor(keyOf(to.creds, to.proto));
+    this.pending = to;
+    this.authConn = conn;
+    this.wait = 'auth';
+    const c = this.pool.host.counter(to.kind);
+    c[0]++;
+    conn.push(this, K_AUTH, c, performance.now());
+    conn.bound++; // held while the AUTH is in flight, so the connection is not closed as idle
+    this.inflight++;
+    conn.write(sent);
+    this.pool.host.countBytes(sent.length, 0);
+  }
+
+  private pending: PendingSwitch | null = null;
   /** Connections counted as bound while this client's AUTH or check is in flight on them. */
   private authConn: ShardConn | null = null;
   private checkConn: ShardConn | null = null;
@@ -656,18 +720,31 @@ class MuxClient {
     if (this.closed) return;
     const ok = reply[0] === 0x2b; // '+'
     if (kind === K_AUTH) {
-      this.deliver(reply);
-      const creds = this.pendingCreds;
-      this.pendingCreds = null;
+      const to = this.pending!;
+      this.pending = null;
       this.authConn = null;
       this.wait = null;
-      if (ok && creds) {
+      // AUTH answers +OK; HELLO a map (RESP3) or an array (RESP2).
+      const success = to.kind === 'auth' && to.proto === 2 ? ok : reply[0] === (to.proto === 3 ? 0x25 : 0x2a);
+      if (success) {
+        this.deliver(to.kind === 'auth' ? OK : reply);
         this.conn?.unbind();
         this.conn = conn; // keeps the count taken when the AUTH was sent
-        this.creds = creds;
-      } else {
-        conn.unbind();
+        this.creds = to.creds;
+        this.proto = to.proto;
+        return;
       }
+      conn.unbind();
+      if (to.explicit) {
+        // The client's own credentials were refused: Redis's answer, and nothing changes.
+        this.deliver(reply);
+        return;
+      }
+      // A HELLO without AUTH that could not be sent with known credentials: Redis answers it
+      // itself, on a connection of the client's own.
+      this.held.unshift(to.original);
+      this.wait = 'drain-then-special';
+      this.special = { name: '', inline: false, dead: true };
       return;
     }
     // K_CHECK
@@ -707,7 +784,7 @@ class MuxClient {
     const initial = [...this.held, ...this.partial];
     this.held = [];
     this.partial = [];
-    this.pool.host.pin(this.sock, initial, this.creds, this.ended);
+    this.pool.host.pin(this.sock, initial, this.creds, this.ended, this.proto);
   }
 
   private detach(): void {

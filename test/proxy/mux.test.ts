@@ -352,6 +352,78 @@ describe('commands that need a connection of their own', () => {
   });
 });
 
+describe('RESP3 clients (HELLO 3) are multiplexed too', () => {
+  const hello3 = '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n';
+  const getMissing = '*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n';
+  const whoami = '*2\r\n$3\r\nACL\r\n$6\r\nWHOAMI\r\n';
+
+  /** A raw client: send, then collect until `until` matches the text received. */
+  async function talk(port: number, text: string, until: RegExp): Promise<string> {
+    return (await exchange(port, text, until)).text;
+  }
+
+  it('RESP3 and RESP2 clients share connections of their own protocol', async () => {
+    const port = await endpoint('resp3mux', { conns: 1 });
+    const before = await shardClients();
+    const texts = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2
+      ? talk(port, `${hello3}${getMissing}`, /_\r\n$/)
+      : talk(port, getMissing, /\$-1\r\n$/))));
+    for (let i = 0; i < 6; i++) {
+      if (i % 2) expect(texts[i]).toMatch(/^%7\r\n[\s\S]*\r\n_\r\n$/); // a map, then RESP3's null
+      else expect(texts[i]).toBe('$-1\r\n'); // RESP2's null
+    }
+    const info = (await px.list()).find((e) => e.uid === 'resp3mux')!;
+    expect(info.shard_connections).toBeLessThanOrEqual(2); // one per protocol
+    expect((await shardClients()) - before).toBeLessThanOrEqual(2);
+  });
+
+  it('HELLO 3 AUTH, AUTH after HELLO 3, and HELLO 3 after AUTH all act as the right user', async () => {
+    await setUsers(['alice', 'on', '>apw', '~*', '+@all']);
+    const port = await endpoint('resp3auth', { conns: 1 });
+    const helloAuth = '*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$5\r\nalice\r\n$3\r\napw\r\n';
+    expect(await talk(port, `${helloAuth}${whoami}`, /alice\r\n$/)).toMatch(/^%7\r\n[\s\S]*\$5\r\nalice\r\n$/);
+    const auth = '*3\r\n$4\r\nAUTH\r\n$5\r\nalice\r\n$3\r\napw\r\n';
+    expect(await talk(port, `${hello3}${auth}${whoami}${getMissing}`, /_\r\n$/)).toMatch(/\r\n\+OK\r\n\$5\r\nalice\r\n_\r\n$/);
+    expect(await talk(port, `${auth}${hello3}${whoami}${getMissing}`, /_\r\n$/)).toMatch(/^\+OK\r\n%7\r\n[\s\S]*\$5\r\nalice\r\n_\r\n$/);
+    // Wrong credentials in HELLO: Redis's refusal, and the client stays what it was (RESP2 default).
+    const bad = '*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$5\r\nalice\r\n$5\r\nwrong\r\n';
+    expect(await talk(port, `${bad}${whoami}${getMissing}`, /-1\r\n$/)).toMatch(/^-WRONGPASS[^\r]*\r\n\$7\r\ndefault\r\n\$-1\r\n$/);
+  });
+
+  it('an anonymous HELLO 3 is refused as Redis refuses it when the default user has a password', async () => {
+    await setUsers(['default', 'resetpass', '>dpw']);
+    const port = await endpoint('resp3noauth', { conns: 1 });
+    const via = await exchange(port, hello3, /\r\n$/);
+    const direct = await exchange(shard.port, hello3, /\r\n$/);
+    expect(via.text).toMatch(/^-NOAUTH/);
+    expect(via.text).toBe(direct.text);
+  });
+
+  it('a RESP3 client that moves to a connection of its own keeps its protocol and user', async () => {
+    await setUsers(['erin', 'on', '>epw', '~*', '+@all']);
+    const port = await endpoint('resp3pin', { conns: 1 });
+    const helloAuth = '*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$4\r\nerin\r\n$3\r\nepw\r\n';
+    const tx = '*1\r\n$5\r\nMULTI\r\n' + whoami + getMissing + '*1\r\n$4\r\nEXEC\r\n';
+    const text = await talk(port, `${helloAuth}${tx}`, /_\r\n$/);
+    expect(text).toMatch(/\r\n\+OK\r\n\+QUEUED\r\n\+QUEUED\r\n\*2\r\n\$4\r\nerin\r\n_\r\n$/);
+  });
+
+  it('turning RESP3 off drops the multiplexed RESP3 clients, not the RESP2 ones', async () => {
+    const port = await endpoint('resp3off', { conns: 1 });
+    const r2 = redis(port);
+    expect(await r2.ping()).toBe('PONG');
+    const s = await rawConnect(port);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.write(`${hello3}${getMissing}`);
+    await waitFor(() => got.endsWith('_\r\n'), { what: 'RESP3 reply' });
+    const info = (await px.list()).find((e) => e.uid === 'resp3off')!;
+    await px.setEndpoint({ uid: 'resp3off', port: info.port, addr: '127.0.0.1', target: info.target, conns: 1, resp3: false });
+    await closed(s);
+    expect(await r2.ping()).toBe('PONG');
+  });
+});
+
 describe('a raw socket', () => {
   it('sees replies as Redis would send them (byte for byte)', async () => {
     const port = await endpoint('bytes');
