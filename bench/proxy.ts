@@ -8,7 +8,8 @@
  * the ratio is the result (target >= 0.6). The proxy is measured with the shard reached over
  * TCP (the default) and over the shard's unix socket (Target.socket). Runs alternate direct and
  * proxied for several rounds (5) and report medians, so that load from other processes on the host
- * hits both sides alike. Pipelined runs send 10x the requests, so that each run lasts about as
+ * hits both sides alike; each ratio is the median of per-round ratios (proxied ÷ the direct run of the
+ * same round). Pipelined runs send 10x the requests, so that each run lasts about as
  * long as an unpipelined one (a run of a tenth of a second measures mostly its own start).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -104,14 +105,21 @@ async function main(): Promise<void> {
       }
     }
     const med = (key: string) => median(samples.get(key) ?? [0]);
-    console.log('mode          test  path                     ops/s   proxy/direct');
+    // Each round's proxied run is divided by the direct run of the same round (seconds apart), then
+    // the median of those ratios is taken: the machine's speed drifts between rounds (direct runs
+    // alone vary by 20 % here), and pairing keeps that drift out of the ratio.
+    const pairedRatio = (pipeline: number, name: string, test: string) => {
+      const d = samples.get(`${pipeline}|direct|${test}`) ?? [];
+      const p = samples.get(`${pipeline}|${name}|${test}`) ?? [];
+      return median(p.map((ops, i) => ops / d[i]!));
+    };
+    console.log('mode          test  path                     ops/s   proxy/direct (median of per-round ratios)');
     const ratios: Record<string, number[]> = {};
     for (const pipeline of [1, 16]) {
       for (const test of ['SET', 'GET']) {
-        const direct = med(`${pipeline}|direct|${test}`);
         for (const name of Object.keys(paths)) {
           const ops = med(`${pipeline}|${name}|${test}`);
-          const ratio = ops / direct;
+          const ratio = name === 'direct' ? 1 : pairedRatio(pipeline, name, test);
           if (name !== 'direct') (ratios[name] ??= []).push(ratio);
           const mode = pipeline === 1 ? 'unpipelined' : `-P ${pipeline}`;
           console.log(`${mode.padEnd(13)} ${test.padEnd(5)} ${name.padEnd(22)} ${ops.toFixed(0).padStart(9)} ${name === 'direct' ? '' : ratio.toFixed(2).padStart(14)}`);

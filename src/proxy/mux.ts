@@ -144,12 +144,16 @@ class ShardConn {
   lastUsed = 0;
   closed = false;
   private readonly scanner = new ReplyScanner(() => this.onReply());
-  // The FIFO, as parallel arrays from `head`.
+  // The FIFO, as parallel arrays from `head`: one entry per run of commands a client sent at once
+  // (`left` of its replies still to come, `lists` their counters), or per AUTH/HELLO/check.
   private owners: (MuxClient | null)[] = [];
   private kinds: number[] = [];
-  private counters: (CommandCounter | null)[] = [];
+  private lists: (CommandCounter[] | null)[] = [];
+  private left: number[] = [];
   private times: number[] = [];
   private head = 0;
+  /** Replies owed, over all entries. */
+  private pending = 0;
   private out: Buffer[] = [];
   private flushScheduled = false;
   // Routing state while a chunk is scanned.
@@ -183,7 +187,7 @@ class ShardConn {
   }
 
   get inflight(): number {
-    return this.owners.length - this.head;
+    return this.pending;
   }
 
   get loaded(): boolean {
@@ -206,11 +210,14 @@ class ShardConn {
     });
   }
 
-  push(owner: MuxClient | null, kind: number, counter: CommandCounter | null, now: number): void {
+  /** `n` replies are owed to `owner`: one per counter in `list` (K_CMD), else one. */
+  push(owner: MuxClient | null, kind: number, list: CommandCounter[] | null, now: number, n = 1): void {
     this.owners.push(owner);
     this.kinds.push(kind);
-    this.counters.push(counter);
+    this.lists.push(list);
+    this.left.push(n);
     this.times.push(now);
+    this.pending += n;
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = undefined;
@@ -284,17 +291,20 @@ class ShardConn {
       this.head = 0;
       this.owners.length = 0;
       this.kinds.length = 0;
-      this.counters.length = 0;
+      this.lists.length = 0;
+      this.left.length = 0;
       this.times.length = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.owners.length) {
       const h = this.head;
       this.owners.splice(0, h);
       this.kinds.splice(0, h);
-      this.counters.splice(0, h);
+      this.lists.splice(0, h);
+      this.left.splice(0, h);
       this.times.splice(0, h);
       this.head = 0;
     }
     // Only now, with every reply of this chunk handed on: clients may act on them.
+    this.lastTouched = null;
     for (const c of this.touched) c.settle();
     this.touched.clear();
     this.wakeWaiters();
@@ -313,8 +323,9 @@ class ShardConn {
     if (kind === K_CMD) {
       // A run of consecutive replies to one client is sent with one write.
       if (owner !== this.runOwner) this.startRun(owner);
-      const c = this.counters[i];
-      if (c) {
+      const list = this.lists[i];
+      if (list) {
+        const c = list[list.length - this.left[i]!]!;
         c[1]++;
         c[2] += (this.now - this.times[i]!) * 1000;
       }
@@ -327,14 +338,24 @@ class ShardConn {
       this.runStart = end;
       owner?.internalReply(kind, reply, this);
     }
-    this.owners[i] = null;
-    this.head++;
+    this.pending--;
+    if (--this.left[i]! === 0) {
+      this.owners[i] = null;
+      this.lists[i] = null;
+      this.head++;
+    }
     this.replyStart = end;
     if (owner) {
       owner.inflight--;
-      this.touched.add(owner);
+      // Replies to one client come in runs: one Set insertion per run, not per reply.
+      if (owner !== this.lastTouched) {
+        this.lastTouched = owner;
+        this.touched.add(owner);
+      }
     }
   }
+
+  private lastTouched: MuxClient | null = null;
 
   private startRun(owner: MuxClient | null): void {
     this.flushRun(this.replyStart);
@@ -542,7 +563,7 @@ class MuxClient {
   private process(chunk: Buffer): void {
     this.chunk = chunk;
     this.runEnd = 0;
-    this.runCounters.length = 0;
+    if (this.runCounters.length) this.runCounters = [];
     this.stopName = null;
     this.scanner.feed(chunk);
     const dead = this.scanner.dead;
@@ -553,11 +574,11 @@ class MuxClient {
       const bytes = this.partial.length ? Buffer.concat([...this.partial, head]) : head;
       this.partial = [];
       this.partialLen = 0;
-      const now = performance.now();
-      for (const c of this.runCounters) {
-        c[0]++;
-        conn.push(this, K_CMD, c, now);
-      }
+      const list = this.runCounters;
+      for (const c of list) c[0]++;
+      // The list goes with the FIFO entry; the next chunk starts a new one.
+      this.runCounters = [];
+      conn.push(this, K_CMD, list, performance.now(), n);
       this.inflight += n;
       conn.write(bytes);
       this.pool.host.countBytes(bytes.length, 0);
@@ -701,7 +722,7 @@ class MuxClient {
     this.wait = 'auth';
     const c = this.pool.host.counter(to.kind);
     c[0]++;
-    conn.push(this, K_AUTH, c, performance.now());
+    conn.push(this, K_AUTH, null, performance.now());
     conn.bound++; // held while the AUTH is in flight, so the connection is not closed as idle
     this.inflight++;
     conn.write(sent);
