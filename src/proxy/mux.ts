@@ -402,12 +402,12 @@ function parseHello(args: Buffer[]): { proto: Proto; auth: Credentials | null } 
 
 /** Random, so that only a passwordless `default` user accepts it. */
 const CHECK_PASSWORD = randomBytes(24).toString('hex');
+const CHECK_COMMAND = encode(['AUTH', 'default', CHECK_PASSWORD]);
 
 /** The shard connections of one endpoint, by identity. */
 export class Pool {
   private readonly conns = new Map<string, ShardConn[]>();
   private readonly clients = new Set<MuxClient>();
-  private readonly checkCommand = encode(['AUTH', 'default', CHECK_PASSWORD]);
 
   constructor(readonly host: MuxHost) {}
 
@@ -462,11 +462,6 @@ export class Pool {
     let best = list[0]!;
     for (const c of list) if (load(c) < load(best)) best = c;
     return best;
-  }
-
-  check(owner: MuxClient, conn: ShardConn): void {
-    conn.push(owner, K_CHECK, null, 0);
-    conn.write(this.checkCommand);
   }
 
   forget(conn: ShardConn): void {
@@ -703,12 +698,7 @@ class MuxClient {
     // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
     if (this.conn) return;
     // A command that may share a connection, from a client bound to none yet: check first.
-    const conn = this.pool.connFor(keyOf(null, this.proto));
-    conn.bound++;
-    this.checkConn = conn;
-    this.wait = 'check';
-    this.inflight++;
-    this.pool.check(this, conn);
+    this.sendInternal(this.pool.connFor(keyOf(null, this.proto)), K_CHECK, CHECK_COMMAND, 'check');
   }
 
   /**
@@ -716,23 +706,25 @@ class MuxClient {
    * protocol; the client is bound there if it succeeds (internalReply).
    */
   private switchTo(to: PendingSwitch, sent: Buffer): void {
-    const conn = this.pool.connFor(keyOf(to.creds, to.proto));
     this.pending = to;
-    this.authConn = conn;
-    this.wait = 'auth';
-    const c = this.pool.host.counter(to.kind);
-    c[0]++;
-    conn.push(this, K_AUTH, null, performance.now());
-    conn.bound++; // held while the AUTH is in flight, so the connection is not closed as idle
+    this.pool.host.counter(to.kind)[0]++;
+    this.sendInternal(this.pool.connFor(keyOf(to.creds, to.proto)), K_AUTH, sent, 'auth');
+    this.pool.host.countBytes(sent.length, 0); // the client's AUTH/HELLO, as it counts forwarded commands
+  }
+
+  /** Send a command of the proxy's own for this client and wait for its reply (internalReply). */
+  private sendInternal(conn: ShardConn, kind: number, bytes: Buffer, wait: 'auth' | 'check'): void {
+    this.trying = conn;
+    conn.bound++; // held while the command is in flight, so the connection is not closed as idle
+    this.wait = wait;
+    conn.push(this, kind, null, performance.now());
     this.inflight++;
-    conn.write(sent);
-    this.pool.host.countBytes(sent.length, 0);
+    conn.write(bytes);
   }
 
   private pending: PendingSwitch | null = null;
-  /** Connections counted as bound while this client's AUTH or check is in flight on them. */
-  private authConn: ShardConn | null = null;
-  private checkConn: ShardConn | null = null;
+  /** The connection counted as bound while this client's AUTH, HELLO or check is in flight on it. */
+  private trying: ShardConn | null = null;
   private closed = false;
 
   /** The reply to this client's AUTH, or to its anonymous check. */
@@ -743,7 +735,7 @@ class MuxClient {
     if (kind === K_AUTH) {
       const to = this.pending!;
       this.pending = null;
-      this.authConn = null;
+      this.trying = null;
       this.wait = null;
       // AUTH answers +OK; HELLO a map (RESP3) or an array (RESP2).
       const success = to.kind === 'auth' && to.proto === 2 ? ok : reply[0] === (to.proto === 3 ? 0x25 : 0x2a);
@@ -769,7 +761,7 @@ class MuxClient {
       return;
     }
     // K_CHECK
-    this.checkConn = null;
+    this.trying = null;
     this.wait = null;
     if (ok) {
       this.conn = conn;
@@ -860,18 +852,14 @@ class MuxClient {
 
   private gone(): void {
     this.closed = true;
-    if (this.authConn) {
-      this.authConn.unbind();
-      this.authConn = null;
+    if (this.trying) {
+      this.trying.unbind();
+      this.trying = null;
     }
     if (this.conn) {
       this.conn.waiters.delete(this);
       this.conn.unbind();
       this.conn = null;
-    }
-    if (this.checkConn) {
-      this.checkConn.unbind();
-      this.checkConn = null;
     }
     this.done = true;
   }
