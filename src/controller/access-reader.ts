@@ -12,7 +12,7 @@ import type { KvBackend, WatchEvent } from '../store/kv.js';
 import type { AccessReader, PasswordRemovalPolicy } from './bdb-controller.js';
 
 export const PROXY_CERT_KEY = '/certificates/proxy';
-const POLICY_KEY = '/cluster_policy';
+export const POLICY_KEY = '/cluster_policy';
 const CLUSTER_KEY = '/cluster';
 
 /** Changes under these keys re-apply database users (users, roles, ACLs, pub/sub default). */

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
 import type { AdminCredentials } from '../redis/conf-file.js';
 import { PortAllocator } from '../redis/ports.js';
+import { POLICY_KEY } from './access-reader.js';
 import type { ActionService } from '../services/action-service.js';
 import { BdbBackupService } from '../services/bdb-backup-service.js';
 import { DATA_OPS_PREFIX, type DataOpsRecord } from '../services/bdb-data-ops.js';
@@ -46,7 +47,7 @@ export function composeBackups(o: {
       admin: o.admin,
     },
     enqueueBdb: (uid) => o.manager.queue.add(bdbKey(uid)),
-    autoRecovery: async () => (await o.kv.get<{ auto_recovery?: boolean }>('/cluster_policy'))?.value.auto_recovery === true,
+    autoRecovery: async () => (await o.kv.get<{ auto_recovery?: boolean }>(POLICY_KEY))?.value.auto_recovery === true,
     startRecovery: async (uid) => {
       await service.recover(uid, undefined);
     },

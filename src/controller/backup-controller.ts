@@ -113,12 +113,14 @@ export class BackupController {
     try {
       const all = await this.d.shards.all();
       const armed = new Set((await this.d.ops.list()).filter((r) => r.backup_armed).map((r) => r.uid));
-      for (const rec of await this.d.bdbs.list()) {
+      const bdbs = await this.d.bdbs.list();
+      for (const rec of bdbs) {
         // Armed but switched off: the reconcile disarms it, so switching on again starts a new schedule.
         if ((rec.backup && rec.backup_interval) || armed.has(rec.uid)) this.queue.add(key(rec.uid));
         await this.watchLiveness(rec, all.filter((s) => s.bdb_uid === rec.uid));
       }
-      await this.autoRecover();
+      // The list read for this pass: a database it just put in recovery is seen by the next one.
+      await this.autoRecover(bdbs);
     } catch (e) {
       this.d.log.warn({ err: e }, 'backup scheduler pass failed');
     } finally {
@@ -176,9 +178,9 @@ export class BackupController {
    * POST .../actions/recover had been sent (at most every autoRecoveryEveryMs per database); a
    * refusal (missing persistence files, another action running) leaves it for the operator.
    */
-  private async autoRecover(): Promise<void> {
+  private async autoRecover(bdbs: BdbRecord[]): Promise<void> {
     if (!this.d.startRecovery || !this.d.autoRecovery) return;
-    const waiting = (await this.d.bdbs.list()).filter((r) => r.status === 'recovery');
+    const waiting = bdbs.filter((r) => r.status === 'recovery');
     for (const uid of [...this.autoTried.keys()]) if (!waiting.some((r) => r.uid === uid)) this.autoTried.delete(uid);
     if (!waiting.length || !(await this.d.autoRecovery())) return;
     const now = Date.now();

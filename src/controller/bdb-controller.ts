@@ -148,7 +148,8 @@ export class BdbController {
     const bdb = await this.d.bdbs.get(uid);
     const compares = [];
     const ops = [];
-    if (activate && bdb && bdb.value.status !== 'active') {
+    const activating = activate && bdb !== undefined && bdb.value.status !== 'active';
+    if (activating) {
       compares.push({ key: this.d.bdbs.key(uid), modRevision: bdb.modRevision });
       ops.push(this.d.bdbs.putOp({ ...bdb.value, status: 'active' }));
     }
@@ -163,7 +164,7 @@ export class BdbController {
     const res = await this.d.kv.txn(compares, ops);
     if (!res.succeeded) throw new Error(`database ${uid} changed while its change was being completed; reconciling again`);
     // Marking a database active is the end of a pass, not a change to reconcile again.
-    if (compares.length && compares[0]!.key === this.d.bdbs.key(uid)) this.noteOwnWrite(res.revision);
+    if (activating) this.noteOwnWrite(res.revision);
   }
 
   /** Revisions of bdb records this controller wrote itself only to report on its work. */

@@ -457,10 +457,7 @@ export class Endpoint {
       up.on('data', (chunk: Buffer) => meter.reply(chunk));
       this.handshake(client, up, meter, initial, ended);
     };
-    if (proto === 3) {
-      this.resp3Clients.add(client);
-      client.once('close', () => this.resp3Clients.delete(client));
-    }
+    if (proto === 3) this.markResp3(client);
     if (!auth && proto === 2) return start();
     // The client authenticated (or switched to RESP3) on a shared connection: this one must act for
     // the same user and speak the same protocol. AUTH answers +OK, HELLO a map.
@@ -517,10 +514,7 @@ export class Endpoint {
           if (buf.length === 0) return;
           continue;
         }
-        if (c.kind === 'hello' && c.protover === '3') {
-          this.resp3Clients.add(client);
-          client.once('close', () => this.resp3Clients.delete(client));
-        }
+        if (c.kind === 'hello' && c.protover === '3') this.markResp3(client);
         finish();
         // Forwarded as read, with backpressure, through the meter (which counts, and refuses a later
         // HELLO 3 while RESP3 is off); a FIN is passed on (half-close).
@@ -546,6 +540,13 @@ export class Endpoint {
     // The client's FIN came before it was pinned: no 'end' event will follow.
     if (ended && looking) onEnd();
     client.resume();
+  }
+
+  /** A pinned client speaks RESP3: dropped if RESP3 support is switched off (apply()). */
+  private markResp3(client: net.Socket): void {
+    if (this.resp3Clients.has(client)) return;
+    this.resp3Clients.add(client);
+    client.once('close', () => this.resp3Clients.delete(client));
   }
 
   /** One PING to the current target, from here: what a client of this endpoint would reach. */
