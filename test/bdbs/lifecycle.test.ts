@@ -132,7 +132,9 @@ describe('settings verified inside redis-server', () => {
     expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(500 + 32);
     const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 800 } });
     expect(r.status, r.text).toBe(200);
+    // The settings are applied one CONFIG SET after another: wait for the first and the last.
     await waitFor(async () => ((await c.config('GET', 'appendonly')) as string[])[1] === 'yes', { what: 'aof on' });
+    await waitFor(async () => ((await c.config('GET', 'maxclients')) as string[])[1] !== String(500 + 32), { what: 'maxclients changed' });
     expect(await c.config('GET', 'appendfsync')).toEqual(['appendfsync', 'always']);
     expect(await c.config('GET', 'save')).toEqual(['save', '']);
     expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(800 + 32);
