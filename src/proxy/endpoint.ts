@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
-import { encode, parseCommand, Pool, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
+import { encode, Pool, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
@@ -53,13 +53,37 @@ const MAX_NAMES = 1_000;
 const OTHER_NAMES = '(other)';
 /** Requests awaiting their reply, per connection; beyond that its replies are no longer matched. */
 const MAX_PENDING = 100_000;
+const EMPTY_BUF = Buffer.alloc(0);
 /** After these, replies are no longer 1:1 with requests. */
 const UNMATCHED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor']);
+
+/** What a pinned connection does with a `HELLO 3` (ConnMeter). */
+interface Resp3Policy {
+  /** RESP3 is off: the HELLO 3 is refused. */
+  refuse(): boolean;
+  /** It was let through: the client speaks RESP3 from now on. */
+  switched(): void;
+}
+
+/** Redis answers this exactly as it answers a refused HELLO 3: the version is checked first. */
+const HELLO4 = encode(['HELLO', '4']);
+
+/** Where the command starting at or after `pos` begins (Redis skips empty lines between commands). */
+function skipBlank(buf: Buffer, pos: number): number {
+  while (pos < buf.length && (buf[pos] === 0x0d || buf[pos] === 0x0a)) pos++;
+  return pos;
+}
 
 /**
  * Request counting and latency of one client connection: requests are counted when complete
  * (RequestScanner), queued with their arrival time, and each top-level reply from the shard
  * (ReplyScanner) takes the oldest. Times are per chunk: a pipelined batch arrives at once.
+ *
+ * It also watches for `HELLO 3` anywhere in the stream: refused (RESP3 off) by forwarding
+ * `HELLO 4` in its place, so that Redis's own -NOPROTO comes back in order with the other replies;
+ * otherwise reported, so that the client is dropped if RESP3 is switched off later. A command that
+ * may still turn out to be a HELLO is held back until it is complete (up to MAX_HANDSHAKE_BYTES),
+ * so a HELLO split across reads is seen whole.
  */
 class ConnMeter {
   private readonly req: RequestScanner;
@@ -70,32 +94,60 @@ class ConnMeter {
   private matching = true;
   private now = 0;
 
-  constructor(private readonly counter: (name: string) => CommandCounter) {
+  constructor(
+    private readonly counter: (name: string) => CommandCounter,
+    private readonly resp3: Resp3Policy,
+  ) {
     this.req = new RequestScanner((name) => this.onCommand(name));
     this.rep = new ReplyScanner(() => this.onReply());
   }
 
-  // The chunk being scanned: where its current command started (-1: in an earlier chunk), and what to send.
+  // The bytes being scanned: where the current command started (-1: in bytes already forwarded),
+  // what replaces what (pieces up to `copied`), and the start of a command held back.
   private chunk: Buffer = Buffer.alloc(0);
   private start = 0;
-  private out: Buffer = this.chunk;
-  private refuseResp3 = false;
+  private pieces: Buffer[] = [];
+  private copied = 0;
+  private held: Buffer | null = null;
 
-  /**
-   * Client → shard bytes; returns what to forward. With `refuseResp3`, a `HELLO 3` becomes
-   * `HELLO 4`, which Redis itself answers with the same -NOPROTO a refused HELLO 3 gets, in order
-   * with the other replies. (Not for a HELLO split across reads, or inline: those pass as sent.)
-   */
-  request(chunk: Buffer, refuseResp3 = false): Buffer {
-    if (this.req.dead) return chunk;
+  /** Client → shard bytes; returns what to forward now. */
+  request(chunk: Buffer): Buffer {
+    let data = chunk;
+    let from = 0;
+    if (this.held) {
+      data = Buffer.concat([this.held, chunk]);
+      from = this.held.length;
+      this.held = null;
+      this.start = 0;
+    } else {
+      this.start = this.req.idle ? 0 : -1;
+    }
+    if (this.req.dead) return data;
     this.now = performance.now();
-    this.chunk = chunk;
-    this.out = chunk;
-    this.start = this.req.idle ? 0 : -1;
-    this.refuseResp3 = refuseResp3;
-    this.req.feed(chunk);
+    this.chunk = data;
+    this.pieces = [];
+    this.copied = 0;
+    this.req.feed(data, from);
     if (this.req.dead) this.stopMatching();
-    return this.out;
+    let end = data.length;
+    if (!this.req.dead && !this.req.idle && this.start >= 0) {
+      const s = skipBlank(data, this.start);
+      if (data.length - s < MAX_HANDSHAKE_BYTES && peekCommand(data.subarray(s)).kind === 'incomplete') {
+        this.held = data.subarray(s);
+        end = s;
+      }
+    }
+    this.chunk = EMPTY_BUF;
+    if (!this.pieces.length) return end === data.length ? data : data.subarray(0, end);
+    this.pieces.push(data.subarray(this.copied, end));
+    return Buffer.concat(this.pieces);
+  }
+
+  /** The bytes held back (the client is done sending): forward them as they are. */
+  takeHeld(): Buffer | null {
+    const h = this.held;
+    this.held = null;
+    return h;
   }
 
   /** Shard → client bytes. */
@@ -107,11 +159,16 @@ class ConnMeter {
   }
 
   private onCommand(name: string): void {
-    if (name === 'hello' && this.refuseResp3 && this.start >= 0 && !this.req.inline) {
-      const proto = parseCommand(this.chunk.subarray(this.start, this.req.at))?.[1];
-      if (proto?.length === 1 && proto[0] === 0x33 /* 3 */) {
-        if (this.out === this.chunk) this.out = Buffer.from(this.chunk);
-        this.out[proto.byteOffset - this.chunk.byteOffset] = 0x34; /* 4 */
+    if (name === 'hello' && this.start >= 0) {
+      const s = skipBlank(this.chunk, this.start);
+      const c = peekCommand(this.chunk.subarray(s, this.req.at));
+      if (c.kind === 'hello' && c.protover === '3') {
+        if (this.resp3.refuse()) {
+          this.pieces.push(this.chunk.subarray(this.copied, s), HELLO4);
+          this.copied = this.req.at;
+        } else {
+          this.resp3.switched();
+        }
       }
     }
     this.start = this.req.at;
@@ -453,7 +510,7 @@ export class Endpoint {
       // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
       // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
       up.pipe(client);
-      const meter = new ConnMeter(this.counter);
+      const meter = new ConnMeter(this.counter, { refuse: () => !this.spec.resp3, switched: () => this.markResp3(client) });
       up.on('data', (chunk: Buffer) => meter.reply(chunk));
       this.handshake(client, up, meter, initial, ended);
     };
@@ -491,11 +548,16 @@ export class Endpoint {
   private handshake(client: net.Socket, up: net.Socket, meter: ConnMeter, initial: Buffer[], ended: boolean): void {
     let buf: Buffer | undefined = initial.length ? Buffer.concat(initial) : undefined;
     let looking = true;
+    const endUp = () => {
+      const held = meter.takeHeld();
+      if (held) up.write(held);
+      up.end();
+    };
     const finish = () => {
       looking = false;
       client.off('data', onData);
       client.off('end', onEnd);
-      if (buf?.length) up.write(meter.request(buf, !this.spec.resp3));
+      if (buf?.length) up.write(meter.request(buf));
       buf = undefined;
     };
     const onData = (chunk: Buffer) => {
@@ -516,23 +578,23 @@ export class Endpoint {
         }
         if (c.kind === 'hello' && c.protover === '3') this.markResp3(client);
         finish();
-        // Forwarded as read, with backpressure, through the meter (which counts, and refuses a later
-        // HELLO 3 while RESP3 is off); a FIN is passed on (half-close).
+        // Forwarded as read, with backpressure, through the meter (which counts, and refuses or
+        // notes a later HELLO 3); a FIN is passed on (half-close), after anything the meter held.
         client.on('data', (chunk: Buffer) => {
-          if (!up.write(meter.request(chunk, !this.spec.resp3))) {
+          if (!up.write(meter.request(chunk))) {
             client.pause();
             up.once('drain', () => client.resume());
           }
         });
-        if (ended) up.end();
-        else client.once('end', () => up.end());
+        if (ended) endUp();
+        else client.once('end', endUp);
         return;
       }
     };
     // A FIN before any command was forwarded: pass on what there is, then the FIN.
     const onEnd = () => {
       finish();
-      up.end();
+      endUp();
     };
     client.on('data', onData);
     client.on('end', onEnd);

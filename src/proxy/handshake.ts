@@ -1,11 +1,11 @@
 /**
- * The only RESP the proxy reads: the HELLO commands a client opens its connection with.
+ * The HELLO commands a client opens a pinned connection with.
  *
  * redis-server 7.0 cannot refuse RESP3 (docs/notes-redis.md), so an endpoint of a database with
  * `resp3: false` answers `HELLO 3` itself with Redis's own `-NOPROTO` error, which clients take as
- * "speak RESP2". Only the commands before the first one forwarded are looked at: after that the
- * connection is piped byte for byte, and a reply written by the proxy could no longer be put in
- * order with the shard's. Every client library sends HELLO first, so that is where it matters.
+ * "speak RESP2". Only the commands before the first one forwarded are answered here: after that a
+ * reply written by the proxy could no longer be put in order with the shard's, so a later HELLO 3
+ * is forwarded as `HELLO 4` instead (ConnMeter in endpoint.ts, which also uses peekCommand).
  */
 
 /** Redis's reply to a HELLO with a protocol version it does not serve (networking.c helloCommand). */

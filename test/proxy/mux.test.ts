@@ -350,6 +350,40 @@ describe('commands that need a connection of their own', () => {
     const r3 = await exchange(on, `*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n${hello3}`, /proto/);
     expect(r3.text).toMatch(/^\+OK\r\n%7\r\n/);
   });
+
+  it('a pinned connection refuses HELLO 3 split across reads, inline, or with AUTH', async () => {
+    const port = await endpoint('noresp3-split', { resp3: false });
+    const s = await rawConnect(port);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
+    await waitFor(() => got === '+OK\r\n', { what: 'SELECT answered' });
+    // One byte per read: the proxy must not forward the start of the HELLO before it knows what it is.
+    const hello3 = '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n';
+    for (const ch of `${hello3}*1\r\n$4\r\nPING\r\n`) {
+      s.write(ch);
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => got.endsWith('+PONG\r\n'), { what: 'PING after the split HELLO' });
+    expect(got).toBe('+OK\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    got = '';
+    s.write('hello 3\r\n*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\nPING\r\n');
+    await waitFor(() => got.endsWith('+PONG\r\n'), { what: 'PING after inline HELLO' });
+    expect(got).toBe('-NOPROTO unsupported protocol version\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    // Other HELLOs and commands pass as sent: HELLO 2 is Redis's to answer.
+    got = '';
+    s.write('*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n');
+    await waitFor(() => got.includes('proto'), { what: 'HELLO 2 answered' });
+    expect(got).toMatch(/^\*14\r\n/);
+    s.destroy();
+  });
+
+  it('a command held back as a possible HELLO still reaches the shard when the client half-closes', async () => {
+    const port = await endpoint('held-fin', { resp3: false });
+    // Pinned by SELECT; the last command is cut short: Redis gets its bytes, then the FIN.
+    const text = await sendAndFin(port, '*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGE');
+    expect(text).toBe('+OK\r\n+PONG\r\n');
+  });
 });
 
 describe('RESP3 clients (HELLO 3) are multiplexed too', () => {
@@ -421,6 +455,32 @@ describe('RESP3 clients (HELLO 3) are multiplexed too', () => {
     await px.setEndpoint({ uid: 'resp3off', port: info.port, addr: '127.0.0.1', target: info.target, conns: 1, resp3: false });
     await closed(s);
     expect(await r2.ping()).toBe('PONG');
+  });
+
+  it('turning RESP3 off drops a pinned client that switched to RESP3 after its first command', async () => {
+    const port = await endpoint('resp3off-pinned', { conns: 1 });
+    const r2 = redis(port);
+    expect(await r2.ping()).toBe('PONG');
+    const s = await rawConnect(port);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
+    await waitFor(() => got === '+OK\r\n', { what: 'SELECT answered' });
+    s.write(`${hello3}${getMissing}`);
+    await waitFor(() => got.endsWith('_\r\n'), { what: 'RESP3 reply' });
+    // A pinned RESP2 client stays.
+    const p2 = await rawConnect(port);
+    let got2 = '';
+    p2.on('data', (d) => (got2 += d.toString()));
+    p2.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
+    await waitFor(() => got2 === '+OK\r\n', { what: 'SELECT answered' });
+    const info = (await px.list()).find((e) => e.uid === 'resp3off-pinned')!;
+    await px.setEndpoint({ uid: 'resp3off-pinned', port: info.port, addr: '127.0.0.1', target: info.target, conns: 1, resp3: false });
+    await closed(s);
+    expect(await r2.ping()).toBe('PONG');
+    p2.write(getMissing);
+    await waitFor(() => got2.endsWith('$-1\r\n'), { what: 'pinned RESP2 client still served' });
+    p2.destroy();
   });
 });
 
