@@ -74,6 +74,16 @@ async function rawLines(port: number, text: string, count: number): Promise<stri
   });
 }
 
+/** A raw connection pinned to a shard connection of its own (by SELECT); `got` collects its replies. */
+async function pinnedClient(port: number): Promise<{ s: Awaited<ReturnType<typeof rawConnect>>; got: string }> {
+  const s = await rawConnect(port);
+  const c = { s, got: '' };
+  s.on('data', (d) => (c.got += d.toString()));
+  s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
+  await waitFor(() => c.got === '+OK\r\n', { what: 'SELECT answered' });
+  return c;
+}
+
 describe('sharing', () => {
   it('many clients share at most `conns` shard connections and each gets its own answers', async () => {
     const port = await endpoint('share', { conns: 2 });
@@ -337,14 +347,10 @@ describe('commands that need a connection of their own', () => {
     const hello3 = '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n';
     const pinned = await exchange(port, `*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$4\r\nPING\r\n${hello3}*1\r\n$4\r\nPING\r\n`, /PONG\r\n.*PONG\r\n$/s);
     expect(pinned.text).toBe('+OK\r\n+PONG\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
-    const s = await rawConnect(port);
-    let got = '';
-    s.on('data', (d) => (got += d.toString()));
-    s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
-    await waitFor(() => got === '+OK\r\n', { what: 'SELECT answered' });
-    s.write(hello3); // a read of its own on the pinned connection
-    await waitFor(() => got.includes('NOPROTO'), { what: 'HELLO 3 refused' });
-    s.destroy();
+    const c = await pinnedClient(port);
+    c.s.write(hello3); // a read of its own on the pinned connection
+    await waitFor(() => c.got.includes('NOPROTO'), { what: 'HELLO 3 refused' });
+    c.s.destroy();
     // With RESP3 on, the same connection switches protocol.
     const on = await endpoint('resp3on');
     const r3 = await exchange(on, `*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n${hello3}`, /proto/);
@@ -353,29 +359,25 @@ describe('commands that need a connection of their own', () => {
 
   it('a pinned connection refuses HELLO 3 split across reads, inline, or with AUTH', async () => {
     const port = await endpoint('noresp3-split', { resp3: false });
-    const s = await rawConnect(port);
-    let got = '';
-    s.on('data', (d) => (got += d.toString()));
-    s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
-    await waitFor(() => got === '+OK\r\n', { what: 'SELECT answered' });
+    const c = await pinnedClient(port);
     // One byte per read: the proxy must not forward the start of the HELLO before it knows what it is.
     const hello3 = '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n';
     for (const ch of `${hello3}*1\r\n$4\r\nPING\r\n`) {
-      s.write(ch);
+      c.s.write(ch);
       await new Promise((r) => setImmediate(r));
     }
-    await waitFor(() => got.endsWith('+PONG\r\n'), { what: 'PING after the split HELLO' });
-    expect(got).toBe('+OK\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
-    got = '';
-    s.write('hello 3\r\n*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\nPING\r\n');
-    await waitFor(() => got.endsWith('+PONG\r\n'), { what: 'PING after inline HELLO' });
-    expect(got).toBe('-NOPROTO unsupported protocol version\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    await waitFor(() => c.got.endsWith('+PONG\r\n'), { what: 'PING after the split HELLO' });
+    expect(c.got).toBe('+OK\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    c.got = '';
+    c.s.write('hello 3\r\n*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\nPING\r\n');
+    await waitFor(() => c.got.endsWith('+PONG\r\n'), { what: 'PING after inline HELLO' });
+    expect(c.got).toBe('-NOPROTO unsupported protocol version\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
     // Other HELLOs and commands pass as sent: HELLO 2 is Redis's to answer.
-    got = '';
-    s.write('*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n');
-    await waitFor(() => got.includes('proto'), { what: 'HELLO 2 answered' });
-    expect(got).toMatch(/^\*14\r\n/);
-    s.destroy();
+    c.got = '';
+    c.s.write('*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n');
+    await waitFor(() => c.got.includes('proto'), { what: 'HELLO 2 answered' });
+    expect(c.got).toMatch(/^\*14\r\n/);
+    c.s.destroy();
   });
 
   it('a command held back as a possible HELLO still reaches the shard when the client half-closes', async () => {
@@ -461,26 +463,18 @@ describe('RESP3 clients (HELLO 3) are multiplexed too', () => {
     const port = await endpoint('resp3off-pinned', { conns: 1 });
     const r2 = redis(port);
     expect(await r2.ping()).toBe('PONG');
-    const s = await rawConnect(port);
-    let got = '';
-    s.on('data', (d) => (got += d.toString()));
-    s.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
-    await waitFor(() => got === '+OK\r\n', { what: 'SELECT answered' });
-    s.write(`${hello3}${getMissing}`);
-    await waitFor(() => got.endsWith('_\r\n'), { what: 'RESP3 reply' });
+    const c = await pinnedClient(port);
+    c.s.write(`${hello3}${getMissing}`);
+    await waitFor(() => c.got.endsWith('_\r\n'), { what: 'RESP3 reply' });
     // A pinned RESP2 client stays.
-    const p2 = await rawConnect(port);
-    let got2 = '';
-    p2.on('data', (d) => (got2 += d.toString()));
-    p2.write('*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n');
-    await waitFor(() => got2 === '+OK\r\n', { what: 'SELECT answered' });
+    const p2 = await pinnedClient(port);
     const info = (await px.list()).find((e) => e.uid === 'resp3off-pinned')!;
     await px.setEndpoint({ uid: 'resp3off-pinned', port: info.port, addr: '127.0.0.1', target: info.target, conns: 1, resp3: false });
-    await closed(s);
+    await closed(c.s);
     expect(await r2.ping()).toBe('PONG');
-    p2.write(getMissing);
-    await waitFor(() => got2.endsWith('$-1\r\n'), { what: 'pinned RESP2 client still served' });
-    p2.destroy();
+    p2.s.write(getMissing);
+    await waitFor(() => p2.got.endsWith('$-1\r\n'), { what: 'pinned RESP2 client still served' });
+    p2.s.destroy();
   });
 });
 
