@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ShardAdmin } from '../redis/admin.js';
+import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
 import { configDrift, defaultUserRules, directivesFor } from '../redis/config-map.js';
@@ -66,6 +66,27 @@ export type PasswordRemovalPolicy = 'enabled' | 'disabled' | 'auto';
 const GRACEFUL_FAILOVER_MS = 5_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
+
+/** redis-server answered a setting with an error: the same value fails every time. */
+export class RefusedError extends TerminalError {
+  constructor(message: string) {
+    super(message, 'redis_refused');
+  }
+}
+
+/**
+ * Run `fn`; an error reply from Redis (not a lost connection or a timeout) is noted in `refused`
+ * and the pass goes on, so that everything else (the endpoint above all) is still put in place.
+ */
+async function refusable(refused: string[], what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    // LOADING / BUSY / TRYAGAIN / MASTERDOWN pass with time; anything else is about the value.
+    if (isReplyError(e) && !/^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)\b/.test(e.message)) refused.push(`Redis refused ${what}: ${e.message}`);
+    else throw e;
+  }
+}
 
 /** Where the proxy reaches a shard: its unix socket when it has one (faster), its loopback port otherwise. */
 function shardTarget(s: ShardSummary): { host: string; port: number; socket?: string } {
@@ -131,7 +152,11 @@ export class BdbController {
       const terminal = err instanceof TerminalError || (rec?.status === 'pending' && n >= MAX_CREATE_ATTEMPTS);
       if (terminal && rec) {
         if (rec.status === 'pending') await this.setStatus(uid, 'creation-failed');
-        if (action) await this.d.actions.transition(action.action_uid, 'failed', { error: (err as Error).message, error_code: 'internal_error' });
+        // A setting Redis refuses would be refused at every retry: the change fails and the database
+        // goes on serving as it was (active, so that a corrected PUT or a DELETE is taken at once).
+        if (err instanceof RefusedError && rec.status === 'active-change-pending') await this.setStatus(uid, 'active');
+        const code = err instanceof TerminalError ? err.error_code : 'internal_error';
+        if (action) await this.d.actions.transition(action.action_uid, 'failed', { error: (err as Error).message, error_code: code });
         this.d.events.write('bdb_reconcile_failed', { bdb_uid: String(uid), message: (err as Error).message }, 'ERROR');
         throw new TerminalError((err as Error).message);
       }
@@ -246,12 +271,15 @@ export class BdbController {
     if (actionUid) await this.d.actions.transition(actionUid, 'active', { progress: 50, state: 'configuring' });
 
     const users = await this.dbUsers(rec);
+    const refused: string[] = [];
     for (const s of [master, ...replicas]) {
       const admin = plane.admin(s);
       const desired = directivesFor(rec, s.role);
       const observed = await admin.configGetAll(...Object.keys(desired));
-      for (const step of configDrift(desired, observed)) await admin.configSet(step.directive, step.value);
-      await this.applyUsers(admin, rec, users);
+      for (const step of configDrift(desired, observed)) {
+        await refusable(refused, `CONFIG SET ${step.directive}`, () => admin.configSet(step.directive, step.value));
+      }
+      await this.applyUsers(admin, rec, users, refused);
       const role = await admin.role();
       if (s.role === 'master' && role.role !== 'master') await admin.replicaOfNoOne();
       if (s.role === 'slave' && (role.role !== 'slave' || role.masterPort !== master.port)) await admin.replicaOf(LOOPBACK, master.port!);
@@ -263,6 +291,7 @@ export class BdbController {
       master: shardTarget(master),
       proxyCert: await this.d.access.proxyCertificate(),
     }));
+    if (refused.length) throw new RefusedError([...new Set(refused)].join('; '));
 
     for (const r of replicas) {
       const info = (await plane.admin(r).info('replication')).replication ?? {};
@@ -286,11 +315,11 @@ export class BdbController {
    * admin user. ACL SETUSER keeps the user's connections (Redis 7.0); DELUSER closes them, and so does
    * switching `default` off here (CLIENT KILL USER), as a deactivated default user must not keep serving.
    */
-  private async applyUsers(admin: ShardAdmin, rec: BdbRecord, users: Map<string, string[]>): Promise<void> {
+  private async applyUsers(admin: ShardAdmin, rec: BdbRecord, users: Map<string, string[]>, refused: string[]): Promise<void> {
     const disconnect = await this.disconnectsOnPasswordRemoval(rec);
     const before = disconnect ? await admin.aclPasswords(['default', ...users.keys()]) : new Map<string, string[]>();
-    await admin.aclSetUser('default', defaultUserRules(rec, rec.passwords));
-    for (const [name, rules] of users) await admin.aclSetUser(name, rules);
+    await refusable(refused, 'ACL SETUSER default', () => admin.aclSetUser('default', defaultUserRules(rec, rec.passwords)));
+    for (const [name, rules] of users) await refusable(refused, `ACL SETUSER ${name}`, () => admin.aclSetUser(name, rules));
     for (const name of await admin.aclUsers()) {
       if (name !== 'default' && name !== this.d.adminUser && !users.has(name)) await admin.aclDelUser(name);
     }

@@ -28,6 +28,13 @@ export interface BdbRedisSettings {
   resp3?: boolean;
   disabled_commands?: string;
   default_user?: boolean;
+  active_defrag_cycle_max?: number;
+  active_defrag_cycle_min?: number;
+  active_defrag_ignore_bytes?: string;
+  active_defrag_max_scan_fields?: number;
+  active_defrag_threshold_lower?: number;
+  active_defrag_threshold_upper?: number;
+  tracking_table_max_keys?: number;
 }
 
 export interface DirectiveRule {
@@ -62,7 +69,25 @@ export const DIRECTIVE_RULES: readonly DirectiveRule[] = [
   { directive: 'maxclients', fields: ['maxclients'], live: true, value: (b) => String((b.maxclients ?? 10000) + RESERVED_CLIENTS) },
   // 'auto' (the RS default) is Redis's own default size.
   { directive: 'repl-backlog-size', fields: ['repl_backlog_size'], live: true, value: (b) => (/^\d+$/.test(b.repl_backlog_size ?? '') ? b.repl_backlog_size! : '1048576') },
+  // Active defragmentation tuning (Redis 7.0 defaults when unset). `activedefrag` itself is refused
+  // (bdb-field-rules.ts): the OS package's jemalloc lacks the defragmentation hint.
+  { directive: 'active-defrag-cycle-min', fields: ['active_defrag_cycle_min'], live: true, value: (b) => String(b.active_defrag_cycle_min ?? 1) },
+  { directive: 'active-defrag-cycle-max', fields: ['active_defrag_cycle_max'], live: true, value: (b) => String(b.active_defrag_cycle_max ?? 25) },
+  { directive: 'active-defrag-ignore-bytes', fields: ['active_defrag_ignore_bytes'], live: true, value: (b) => String(memBytes(b.active_defrag_ignore_bytes ?? '104857600')) },
+  { directive: 'active-defrag-max-scan-fields', fields: ['active_defrag_max_scan_fields'], live: true, value: (b) => String(b.active_defrag_max_scan_fields ?? 1000) },
+  { directive: 'active-defrag-threshold-lower', fields: ['active_defrag_threshold_lower'], live: true, value: (b) => String(b.active_defrag_threshold_lower ?? 10) },
+  { directive: 'active-defrag-threshold-upper', fields: ['active_defrag_threshold_upper'], live: true, value: (b) => String(b.active_defrag_threshold_upper ?? 100) },
+  { directive: 'tracking-table-max-keys', fields: ['tracking_table_max_keys'], live: true, value: (b) => String(b.tracking_table_max_keys ?? 1000000) },
 ];
+
+/** A redis.conf memory amount in bytes, as Redis reads it (memtoull): k = 1000, kb = 1024, and so on. */
+export function memBytes(v: string): number {
+  const m = /^(\d+)([kmg]b?)?$/i.exec(v.trim());
+  if (!m) return Number.NaN;
+  const unit = (m[2] ?? '').toLowerCase();
+  const mul: Record<string, number> = { '': 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
+  return Number(m[1]) * mul[unit]!;
+}
 
 export type OtherHandling = 'acl' | 'proxy' | 'topology';
 

@@ -94,7 +94,7 @@ export const BDB_FIELD_RULES: Readonly<Record<BdbSettableField, FieldRule>> = {
   skip_import_analyze: S('stored import option'),
   // Redis behaviour
   eviction_policy: S('maxmemory-policy'),
-  activedefrag: S('activedefrag'),
+  activedefrag: U("needs a redis-server built with Redis's own jemalloc; the OS package refuses it", oneOf('no')),
   active_defrag_cycle_max: S('active-defrag-cycle-max'),
   active_defrag_cycle_min: S('active-defrag-cycle-min'),
   active_defrag_ignore_bytes: S('active-defrag-ignore-bytes'),

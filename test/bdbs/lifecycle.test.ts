@@ -138,7 +138,51 @@ describe('settings verified inside redis-server', () => {
     expect(await c.config('GET', 'appendfsync')).toEqual(['appendfsync', 'always']);
     expect(await c.config('GET', 'save')).toEqual(['save', '']);
     expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(800 + 32);
+    // Client-side caching and defragmentation tuning.
+    const t2 = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { tracking_table_max_keys: 5000, active_defrag_cycle_max: 50, active_defrag_ignore_bytes: '200mb' } });
+    expect((await waitAction(t, t2.json.action_uid)).status).toBe('completed');
+    expect(await c.config('GET', 'tracking-table-max-keys')).toEqual(['tracking-table-max-keys', '5000']);
+    expect(await c.config('GET', 'active-defrag-cycle-max')).toEqual(['active-defrag-cycle-max', '50']);
+    expect(await c.config('GET', 'active-defrag-ignore-bytes')).toEqual(['active-defrag-ignore-bytes', String(200 * 1024 * 1024)]);
     c.disconnect();
+  });
+});
+
+describe('a setting Redis refuses', () => {
+  it('fails the change with the reason and leaves the database active, serving, and open to a corrected PUT or a DELETE', async () => {
+    const bdb = await createBdb(t, { name: 'db-refused' });
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    await c.set('keep', 'me');
+    const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { disabled_commands: 'NOTACOMMAND', eviction_policy: 'allkeys-lru' } });
+    expect(r.status, r.text).toBe(200);
+    const action = await waitAction(t, r.json.action_uid);
+    expect(action.status).toBe('failed');
+    expect(action.error_code).toBe('redis_refused');
+    expect(action.error).toMatch(/ACL SETUSER default.*notacommand/i);
+    await waitStatus(t, bdb.uid);
+    expect(await c.get('keep')).toBe('me');
+    // Corrected at once: no 409 from the failed change.
+    const fix = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { disabled_commands: 'flushall' } });
+    expect(fix.status, fix.text).toBe(200);
+    expect((await waitAction(t, fix.json.action_uid)).status).toBe('completed');
+    await expect(c.flushall()).rejects.toThrow(/NOPERM/);
+    c.disconnect();
+    const del = await t.req('DELETE', `/v1/bdbs/${bdb.uid}`);
+    expect(del.status, del.text).toBe(200);
+  });
+
+  it('values out of range are refused before anything is stored', async () => {
+    const bdb = await createBdb(t, { name: 'db-ranges' });
+    for (const body of [{ maxclients: 2_000_000_000 }, { repl_backlog_size: '99999999999999999999999' }, { memory_size: 99999999999999999999 }]) {
+      const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.json.error_code).toBe('invalid_schema');
+    }
+    const defrag = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { activedefrag: 'yes' } });
+    expect(defrag.status).toBe(400);
+    expect(defrag.json.error_code).toBe('unsupported_option');
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.status).toBe('active');
   });
 });
 

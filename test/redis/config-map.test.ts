@@ -18,6 +18,13 @@ describe('directivesFor', () => {
       save: '',
       maxclients: String(10000 + RESERVED_CLIENTS),
       'repl-backlog-size': '1048576',
+      'active-defrag-cycle-min': '1',
+      'active-defrag-cycle-max': '25',
+      'active-defrag-ignore-bytes': '104857600',
+      'active-defrag-max-scan-fields': '1000',
+      'active-defrag-threshold-lower': '10',
+      'active-defrag-threshold-upper': '100',
+      'tracking-table-max-keys': '1000000',
     });
     expect(directivesFor({ type: 'memcached' }, 'master')['maxmemory-policy']).toBe('allkeys-lru');
   });
@@ -121,13 +128,13 @@ describe('the table against a real redis-server', () => {
 
   it('directivesFor values start a shard and read back unchanged (no drift); liveChanges apply with CONFIG SET', async () => {
     const sup = h.supervisor();
-    const before: BdbRedisSettings = { memory_size: 100 << 20, eviction_policy: 'allkeys-lru', data_persistence: 'snapshot', snapshot_policy: [{ secs: 900, writes: 1 }], maxclients: 500, repl_backlog_size: '2097152' };
+    const before: BdbRedisSettings = { memory_size: 100 << 20, eviction_policy: 'allkeys-lru', data_persistence: 'snapshot', snapshot_policy: [{ secs: 900, writes: 1 }], maxclients: 500, repl_backlog_size: '2097152', active_defrag_ignore_bytes: '200mb', tracking_table_max_keys: 5000 };
     const shard = h.track(await sup.start(await h.spec(directivesFor(before, 'master'))));
     const admin = sup.admin(shard);
     const directives = DIRECTIVE_RULES.map((r) => r.directive);
     expect(configDrift(directivesFor(before, 'master'), await admin.configGetAll(...directives))).toEqual([]);
 
-    const after: BdbRedisSettings = { ...before, memory_size: 50 << 20, eviction_policy: 'volatile-ttl', data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 1000 };
+    const after: BdbRedisSettings = { ...before, memory_size: 50 << 20, eviction_policy: 'volatile-ttl', data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 1000, active_defrag_cycle_max: 50, active_defrag_cycle_min: 5, active_defrag_ignore_bytes: '1gb', active_defrag_max_scan_fields: 500, active_defrag_threshold_lower: 20, active_defrag_threshold_upper: 90, tracking_table_max_keys: 0 };
     for (const s of liveChanges(before, after).configSet) await admin.configSet(s.directive, s.value);
     expect(configDrift(directivesFor(after, 'master'), await admin.configGetAll(...directives))).toEqual([]);
     admin.close();
