@@ -7,9 +7,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { RsError } from '../errors.js';
 import type { AlertService } from '../events/alerts.js';
-import { DryRunQuery, isDryRun, parseUid, UidParams } from './params.js';
+import { DryRunQuery, FieldsParam, isDryRun, parseUid, UidParams } from './params.js';
 
-const AlertQuery = Type.Object({ ignore_settings: Type.Optional(Type.String()), fields: Type.Optional(Type.String()) });
+const AlertQuery = Type.Object({ ignore_settings: Type.Optional(Type.String()), fields: FieldsParam });
 const AlertParams = Type.Object({ uid: Type.String(), alert: Type.String() });
 const SourceParams = Type.Object({ uid: Type.String(), src: Type.String(), alert: Type.Optional(Type.String()) });
 const BdbAlertsBody = Type.Record(Type.String(), Type.Object({

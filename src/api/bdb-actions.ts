@@ -10,7 +10,7 @@ import { ExportRequest, ImportRequest, RecoverRequest } from '../schemas/bdb-act
 import type { StatusKind } from '../services/bdb-data-ops.js';
 import { parseUid, UidParams } from './params.js';
 
-const dbUid = (raw: string) => parseUid(raw, 'not_found');
+const dbUid = (raw: string) => parseUid(raw, 'db_not_exist');
 // import.md sends `Content-Length: 0`; recover.md: "The request body can either be empty or ...".
 // Fastify validates a missing body as null.
 const ImportBody = Type.Union([ImportRequest, Type.Null()]);

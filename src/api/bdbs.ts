@@ -7,7 +7,7 @@ import { DryRunQuery, isDryRun, parseUid, UidParams } from './params.js';
 
 const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false });
 const CommandBody = Type.Object({ command: Type.String({ minLength: 1 }), args: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))) }, { additionalProperties: false });
-const dbUid = (raw: string) => parseUid(raw, 'not_found');
+const dbUid = (raw: string) => parseUid(raw, 'db_not_exist');
 
 export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/bdbs', { config: { permission: 'view_all_bdbs_info' } }, () => s.bdbs.list());

@@ -147,7 +147,7 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     }
   });
 
-  app.addHook('preSerialization', async (req: FastifyRequest<{ Querystring: { fields?: string } }>, reply, payload) => {
+  app.addHook('preSerialization', async (req: FastifyRequest<{ Querystring: { fields?: string | string[] } }>, reply, payload) => {
     // Scoped callers see only their databases (before `fields=` may drop the field that tells).
     const rule = req.routeOptions.config?.bdbScope;
     if (req.bdbScope && rule && (rule.field || rule.shardField) && reply.statusCode < 300) {
@@ -158,7 +158,9 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
         throw e;
       }
     }
-    const fields = req.method === 'GET' ? req.query?.fields : undefined;
+    // Errors keep their error_code and description whatever was asked for; a repeated `fields` adds up.
+    const raw = req.method === 'GET' && reply.statusCode < 300 ? req.query?.fields : undefined;
+    const fields = Array.isArray(raw) ? raw.join(',') : raw;
     if (typeof fields !== 'string' || fields === '' || payload === null || typeof payload !== 'object') return payload;
     const wanted = fields.split(',').map((f) => f.trim()).filter(Boolean);
     const pick = (o: unknown) => {

@@ -1,5 +1,6 @@
 /** GET /v1/logs (requests/logs): the cluster event log, filtered by time and paged. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { FieldsParam } from './params.js';
 import { Type } from '@sinclair/typebox';
 import { RsError } from '../errors.js';
 import type { EventStore } from '../store/event-store.js';
@@ -11,7 +12,7 @@ const LogsQuery = Type.Object({
   order: Type.Optional(Type.String({ description: 'asc (default) or desc' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Maximum number of events' })),
   offset: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Events to skip first' })),
-  fields: Type.Optional(Type.String()),
+  fields: FieldsParam,
 });
 
 /** Events are stored with RS timestamps (second precision, UTC), so bounds are normalized to that form. */

@@ -10,8 +10,10 @@ export function parseUid(raw: string, notFound: ErrorCode = 'not_found'): number
   return Number(raw);
 }
 
-export const DryRunQuery = Type.Object({ dry_run: Type.Optional(Type.String()), fields: Type.Optional(Type.String()) });
+/** `fields=a,b`, or repeated (`fields=a&fields=b`): the conventions hook reads both. */
+export const FieldsParam = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]));
+export const DryRunQuery = Type.Object({ dry_run: Type.Optional(Type.String()), fields: FieldsParam });
 /** `dry_run` is a flag: present (any value but false/0) means validate only. */
 export const isDryRun = (q: { dry_run?: string }) => q.dry_run !== undefined && !/^(false|0)$/i.test(q.dry_run);
 
-export const FieldsQuery = Type.Object({ fields: Type.Optional(Type.String()) });
+export const FieldsQuery = Type.Object({ fields: FieldsParam });

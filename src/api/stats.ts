@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { StatsService } from '../stats/stats-service.js';
-import { parseUid, UidParams } from './params.js';
+import { parseUid, UidParams, FieldsParam } from './params.js';
 
 const StatsQuery = Type.Object({
   interval: Type.Optional(Type.String({ description: '1sec/10sec/5min/15min/1hour/12hour/1week' })),
@@ -13,7 +13,7 @@ const StatsQuery = Type.Object({
   etime: Type.Optional(Type.String({ description: 'ISO 8601 end time' })),
   metrics: Type.Optional(Type.String({ description: 'Comma-separated metric names' })),
   parent_uid: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Only shards of this database' })),
-  fields: Type.Optional(Type.String()),
+  fields: FieldsParam,
 });
 
 export const statsRoutes = (stats: StatsService): FastifyPluginAsyncTypebox => async (app) => {

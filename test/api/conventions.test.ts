@@ -125,6 +125,21 @@ describe('responses', () => {
     expect(list.json).toEqual([{ uid: 1, status: 'active' }]);
     const single = await t.req('GET', '/v1/nodes/1?fields=uid,cores');
     expect(Object.keys(single.json).sort()).toEqual(['cores', 'uid']);
+    const repeated = await t.req('GET', '/v1/nodes/1?fields=uid&fields=cores');
+    expect(Object.keys(repeated.json).sort()).toEqual(['cores', 'uid']);
+    const bdbs = await t.req('GET', '/v1/bdbs?fields=uid&fields=name');
+    expect(bdbs.status, bdbs.text).toBe(200);
+    expect(Array.isArray(bdbs.json)).toBe(true);
+  });
+
+  it('fields= leaves error bodies whole', async () => {
+    expect((await t.req('GET', '/v1/bdbs/-1')).json.error_code).toBe('db_not_exist');
+    for (const path of ['/v1/bdbs/99?fields=uid', '/v1/shards/99?fields=uid', '/v1/nodes/99?fields=error_code']) {
+      const r = await t.req('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(typeof r.json.error_code, path).toBe('string');
+      expect(typeof r.json.description, path).toBe('string');
+    }
   });
 });
 
