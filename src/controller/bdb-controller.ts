@@ -67,6 +67,13 @@ const GRACEFUL_FAILOVER_MS = 5_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
 
+/** POST /v1/bdbs/{uid}/command refuses what is not a plain data command (runCommand). */
+export class CommandRefusedError extends Error {
+  override name = 'CommandRefusedError';
+}
+const REFUSED_CATEGORIES = new Set(['@admin', '@blocking', '@pubsub']);
+const CONNECTION_STATE = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch', 'select', 'auth', 'hello', 'reset', 'quit', 'client', 'readonly', 'readwrite', 'asking', 'monitor', 'sync', 'psync']);
+
 /** redis-server answered a setting with an error: the same value fails every time. */
 export class RefusedError extends TerminalError {
   constructor(message: string) {
@@ -455,11 +462,27 @@ export class BdbController {
     return { uid: s.uid, port: s.port!, dir: s.dir! };
   }
 
-  /** Run one Redis command on the database's master shard (POST /v1/bdbs/{uid}/command). */
+  /**
+   * Run one Redis command on the database's master shard (POST /v1/bdbs/{uid}/command). It goes over
+   * the connection the reconciler itself uses, as the admin user, so only data commands are taken:
+   * nothing that administers the shard behind the reconciler's back (@admin: CONFIG, ACL, SHUTDOWN,
+   * REPLICAOF, DEBUG...), waits (@blocking), or changes what the connection is (pub/sub, MULTI,
+   * SELECT, CLIENT, AUTH...).
+   */
   async runCommand(bdbUid: number, command: string, args: (string | number)[]): Promise<unknown> {
     const master = (await this.d.shards.all()).find((s) => s.bdb_uid === bdbUid && s.role === 'master');
     if (!master) throw new Error(`database ${bdbUid} has no master shard`);
-    return this.d.plane.admin(master).command(command, args);
+    const admin = this.d.plane.admin(master);
+    const name = command.toLowerCase();
+    if (CONNECTION_STATE.has(name)) throw new CommandRefusedError(`${command} changes the connection's state and is not run here`);
+    // A subcommand (ACL LIST, CONFIG SET) has categories of its own; an unknown command is Redis's to answer.
+    const sub = args.length ? `${name}|${String(args[0]).toLowerCase()}` : undefined;
+    const infos = (await admin.command('COMMAND', ['INFO', ...(sub ? [sub] : []), name])) as unknown[][];
+    const info = infos.find((i) => Array.isArray(i));
+    const categories = (info?.[6] ?? []) as string[];
+    const refused = categories.find((c) => REFUSED_CATEGORIES.has(c));
+    if (refused) throw new CommandRefusedError(`${sub && infos[0] ? `${command} ${args[0]}` : command} is in ${refused} and is not run here`);
+    return admin.command(command, args);
   }
 
   /** Whether this manager sees the shard's process running. */

@@ -290,6 +290,7 @@ export class BdbService {
       const reply = await this.d.runCommand(uid, command, args);
       return reply === 'OK' || reply === 'PONG' ? true : reply instanceof Buffer ? reply.toString() : reply;
     } catch (e) {
+      if ((e as Error).name === 'CommandRefusedError') throw RsError.custom('command_not_allowed', 400, (e as Error).message);
       throw RsError.custom('command_failed', 400, (e as Error).message);
     }
   }

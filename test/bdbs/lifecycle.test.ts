@@ -318,6 +318,21 @@ describe('traffic and commands', () => {
     expect(r.json).toEqual({ response: true });
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'SET', args: ['a', '1'] } })).json).toEqual({ response: true });
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'GET', args: ['a'] } })).json).toEqual({ response: '1' });
+    // Only data commands: the connection is the reconciler's own, as the admin user.
+    const refused = [['CONFIG', 'SET', 'maxmemory', '1'], ['acl', 'list'], ['SHUTDOWN', 'NOSAVE'], ['BLPOP', 'q', '0'], ['SUBSCRIBE', 'c'], ['SELECT', '3'], ['MULTI'], ['REPLICAOF', '127.0.0.1', '1'], ['CLIENT', 'KILL', 'TYPE', 'normal']];
+    for (const [command, ...args] of refused) {
+      const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command, args } });
+      expect(r.status, command).toBe(400);
+      expect(r.json.error_code, command).toBe('command_not_allowed');
+    }
+    const unknown = await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'NOSUCHCMD', args: [] } });
+    expect(unknown.json.error_code).toBe('command_failed');
+    expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'DBSIZE', args: [] } })).json).toEqual({ response: 1 });
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    expect(await c.config('GET', 'maxmemory')).not.toEqual(['maxmemory', '1']);
+    expect(await c.get('a')).toBe('1');
+    c.disconnect();
   });
 });
 
