@@ -187,7 +187,7 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, req, reply: FastifyReply) => {
     let rs: RsError;
     if (err instanceof RsError) rs = err;
-    else if (err.validation) rs = new RsError('invalid_schema', `${err.validationContext ?? 'body'}: ${err.message}`);
+    else if (err.validation) rs = new RsError('invalid_schema', describeValidation(err.validation as ValidationIssue[], err.validationContext ?? 'body', err.message));
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') rs = new RsError('unsupported_content_type');
     else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
       rs = new RsError('invalid_json_body', `Malformed JSON body: ${err.message}`);
@@ -202,4 +202,27 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     if (rs.statusCode === 401) reply.header('WWW-Authenticate', 'Basic realm="openrs"');
     return reply.status(rs.statusCode).type('application/json').send(rs.toJSON());
   });
+}
+
+/** One Ajv error, as Fastify hands them over. */
+interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * A validation failure in words that name the field: `body.maxclients: must be <= 1000000`,
+ * `body: unknown or read-only field 'status'`, `body.eviction_policy: must be one of 'a', 'b'`.
+ */
+export function describeValidation(issues: ValidationIssue[], context: string, fallback: string): string {
+  const first = issues[0];
+  if (!first) return `${context}: ${fallback}`;
+  const where = (i: ValidationIssue) => `${context}${(i.instancePath ?? '').replace(/\//g, '.')}`;
+  if (first.keyword === 'additionalProperties') return `${where(first)}: unknown or read-only field '${String(first.params?.additionalProperty)}'`;
+  // A union of constants (the enums) fails once per constant: list the allowed values instead.
+  const consts = issues.filter((i) => i.keyword === 'const' && i.instancePath === first.instancePath).map((i) => i.params?.allowedValue);
+  if (consts.length > 1) return `${where(first)}: must be one of ${consts.map((v) => JSON.stringify(v)).join(', ')}`;
+  return `${where(first)}: ${first.message ?? fallback}`;
 }

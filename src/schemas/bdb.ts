@@ -335,14 +335,14 @@ export const Bdb = Type.Object(bdbProps, {
 });
 export type Bdb = Static<typeof Bdb>;
 
-const { name: nameSchema, ...writableButName } = bdbWritable;
-
-/** POST /v1/bdbs body. memory_size is required too, but checked in bdb-rules (missing_memory_size). */
+/**
+ * POST /v1/bdbs body. name and memory_size are required, but checked in bdb-rules, which answers the
+ * page's 406 missing_db_name / missing_memory_size.
+ */
 export const BdbCreate = Type.Object({
-  name: nameSchema,
-  ...optionalAll(writableButName),
+  ...optionalAll(bdbWritable),
   ...optionalAll(bdbCreateOnly),
-}, { additionalProperties: false, description: 'A new database: name (and memory_size) plus any writable bdb field' });
+}, { additionalProperties: false, description: 'A new database: name and memory_size plus any writable bdb field' });
 export type BdbCreate = Static<typeof BdbCreate>;
 
 /** PUT /v1/bdbs/{uid} body. Create-only fields are accepted only with their current value (bdb-rules). */

@@ -58,12 +58,20 @@ describe('create', () => {
       [{ name: 'x2', memory_size: 1e8, bigstore: true }, 400, 'unsupported_option'],
       [{ name: 'x3', memory_size: 1e8, no_such_field: 1 }, 400, 'invalid_schema'],
       [{ name: 'x4' }, 406, 'missing_memory_size'],
+      [{ memory_size: 1e8 }, 406, 'missing_db_name'],
     ];
     for (const [body, status, code] of cases) {
       const r = await t.req('POST', '/v1/bdbs', { body });
       expect({ body, status: r.status, code: r.json?.error_code }).toEqual({ body, status, code });
     }
     expect((await t.req('GET', '/v1/bdbs')).json.length).toBe(before);
+    // Schema errors name the field.
+    const unknown = await t.req('POST', '/v1/bdbs', { body: { name: 'x5', memory_size: 1e8, status: 'active' } });
+    expect(unknown.json.description).toBe("body: unknown or read-only field 'status'");
+    const badEnum = await t.req('POST', '/v1/bdbs', { body: { name: 'x6', memory_size: 1e8, eviction_policy: 'sometimes' } });
+    expect(badEnum.json.description).toMatch(/^body\.eviction_policy: must be one of .*"noeviction"/);
+    const range = await t.req('POST', '/v1/bdbs', { body: { name: 'x7', memory_size: 1e8, maxclients: -1 } });
+    expect(range.json.description).toBe('body.maxclients: must be >= 0');
   });
 
   it('v2 form {"bdb": {...}} creates the same way; dry_run creates nothing', async () => {
