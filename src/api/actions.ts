@@ -17,8 +17,29 @@ const smView = (a: ActionRecord) => ({
   ...(a.state ? { state: a.state } : {}),
   ...(a.error ? { error: a.error } : {}),
 });
-/** The v2 action object: one flat list, every entry with name, action_uid, status, progress. */
-const v2View = (a: ActionRecord) => ({ ...smView(a), creation_time: a.creation_time, ...(a.error_code ? { error_code: a.error_code } : {}) });
+/** v2 statuses (requests/actions "v2 action object") for the state machine's. */
+const V2_STATUS: Record<ActionRecord['status'], string> = { pending: 'queued', active: 'running', completed: 'completed', failed: 'failed' };
+
+/**
+ * The v2 action object: action_uid, action_type, creation_time, name, progress, status (queued,
+ * running, completed, failed) and additional_info (object_type, object_uid, error). object_name
+ * stays too: database-scoped roles are filtered by it, and clients of the v1 shape read it.
+ */
+const v2View = (a: ActionRecord) => {
+  const [objectType, objectUid] = a.object_name.split(':');
+  return {
+    action_uid: a.action_uid,
+    action_type: 'state-machine',
+    creation_time: a.creation_time,
+    name: a.name,
+    progress: a.progress,
+    status: V2_STATUS[a.status],
+    object_name: a.object_name,
+    additional_info: { object_type: objectType, object_uid: objectUid, ...(a.error ? { error: a.error } : {}) },
+    ...(a.error ? { error: a.error } : {}),
+    ...(a.error_code ? { error_code: a.error_code } : {}),
+  };
+};
 
 const ActionParams = Type.Object({ uid: Type.String() });
 

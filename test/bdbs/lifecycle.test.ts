@@ -41,6 +41,13 @@ describe('create', () => {
     expect(action.json).toMatchObject({ name: 'SMCreateBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
     const all = await t.req('GET', '/v1/actions');
     expect(all.json['state-machines'].some((a: any) => a.action_uid === r.json.action_uid)).toBe(true);
+    // The v2 action object (requests/actions): its own status words and additional_info.
+    const v2 = await t.req('GET', `/v2/actions/${r.json.action_uid}`);
+    expect(v2.json).toMatchObject({
+      action_uid: r.json.action_uid, action_type: 'state-machine', name: 'SMCreateBDB', status: 'completed', progress: 100,
+      additional_info: { object_type: 'bdb', object_uid: String(bdb.uid) },
+    });
+    expect(typeof v2.json.creation_time).toBe('number');
   });
 
   it('honours a requested port and refuses duplicates and bad input without creating anything', async () => {
