@@ -58,6 +58,10 @@ export const BDB_ERRORS = {
   replication_size_violation: [406, 'Database limit too small for replication.'],
   // openrs's
   invalid_memory_size: [406, 'Database memory limit is below the minimum shard size.'],
+  // (openrs) a roles_permissions entry naming what does not exist: the codes of the roles and
+  // redis_acls pages, with the PUT page's 406 for an invalid configuration.
+  role_not_exist: [406, 'Role does not exist'],
+  redis_acl_not_exist: [406, 'Redis ACL does not exist'],
   unsupported_option: [ERROR_CATALOG.unsupported_option[0], ERROR_CATALOG.unsupported_option[1]],
   read_only_field: [ERROR_CATALOG.read_only_field[0], 'The field can only be set when the database is created'],
 } as const satisfies Record<string, readonly [number, string]>;
@@ -98,6 +102,10 @@ export interface BdbRulesContext {
   shardsOverbooking?: boolean;
   /** For certificate expiry; defaults to the current time. */
   now?: Date;
+  /** Uids of the nodes, the roles and the Redis ACLs that exist (references are checked when given). */
+  nodeUids?: number[];
+  roleUids?: number[];
+  redisAclUids?: number[];
 }
 
 /** Database names: 1-63 letters, digits and hyphens, starting and ending with a letter or digit. */
@@ -215,6 +223,22 @@ function checkPort(port: number, ctx: BdbRulesContext): void {
   if (ctx.usedPorts.includes(port)) fail('port_unavailable', `Port ${port} is already in use`);
 }
 
+/** roles_permissions must name roles and Redis ACLs that exist; avoid_nodes / use_nodes must leave a node. */
+function checkReferences(eff: Rec, any: (...f: string[]) => boolean, ctx: BdbRulesContext): void {
+  if (any('roles_permissions')) {
+    for (const rp of (eff.roles_permissions ?? []) as { role_uid: number; redis_acl_uid: number }[]) {
+      if (ctx.roleUids && !ctx.roleUids.includes(rp.role_uid)) fail('role_not_exist', `roles_permissions: role ${rp.role_uid} does not exist`);
+      if (ctx.redisAclUids && !ctx.redisAclUids.includes(rp.redis_acl_uid)) fail('redis_acl_not_exist', `roles_permissions: Redis ACL ${rp.redis_acl_uid} does not exist`);
+    }
+  }
+  if (ctx.nodeUids && any('avoid_nodes', 'use_nodes')) {
+    const avoid = new Set(((eff.avoid_nodes ?? []) as string[]).map(Number));
+    const use = ((eff.use_nodes ?? []) as string[]).map(Number);
+    const candidates = (use.length ? use.filter((n) => ctx.nodeUids!.includes(n)) : ctx.nodeUids).filter((n) => !avoid.has(n));
+    if (!candidates.length) fail('insufficient_resources', 'avoid_nodes / use_nodes leave no node of the cluster to place the database on');
+  }
+}
+
 const isEmpty = (v: unknown): boolean =>
   v === undefined || v === null || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.keys(v).length === 0);
 
@@ -235,6 +259,7 @@ function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesCo
   }
 
   if (any('memory_size', 'replication', 'shards_count')) checkMemory(eff, ctx);
+  checkReferences(eff, any, ctx);
   if (eff.replication && changed.has('replication') && ctx.nodeCount !== undefined && ctx.nodeCount < 2) {
     fail(mode === 'create' ? 'invalid_replication' : 'replication_node_violation',
       `Replication needs at least 2 nodes; the cluster has ${ctx.nodeCount}`);

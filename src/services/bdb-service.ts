@@ -11,10 +11,11 @@ import { expandReserved, type PortAllocator } from '../redis/ports.js';
 import { perShardMemory } from '../redis/config-map.js';
 import type { Bdb, BdbCreate, BdbUpdate } from '../schemas/bdb.js';
 import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
-import type { Collection, Singleton } from '../store/object-store.js';
+import { Collection, type Singleton } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { ActionService } from './action-service.js';
+import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from './access-defaults.js';
 import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, type BdbRulesContext } from './bdb-rules.js';
 import { bdbView, type BdbRecord } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
@@ -46,7 +47,14 @@ export interface BdbServiceDeps {
 export type WithAction<T> = T & { action_uid: string };
 
 export class BdbService {
-  constructor(private readonly d: BdbServiceDeps) {}
+  /** Read for roles_permissions references only (uids). */
+  private readonly roles: Collection<{ uid: number }>;
+  private readonly redisAcls: Collection<{ uid: number }>;
+
+  constructor(private readonly d: BdbServiceDeps) {
+    this.roles = new Collection(d.kv, ROLES_PREFIX);
+    this.redisAcls = new Collection(d.kv, REDIS_ACLS_PREFIX);
+  }
 
   private async rec(uid: number): Promise<{ value: BdbRecord; modRevision: number }> {
     const r = await this.d.bdbs.get(uid);
@@ -91,6 +99,9 @@ export class BdbService {
       existingUids: all.map((b) => b.uid),
       shardsOverbooking: policy?.shards_overbooking ?? true,
       now: this.d.clock.now(),
+      nodeUids: (await this.d.nodes.list()).map((n) => n.uid),
+      roleUids: (await this.roles.list()).map((r) => r.uid),
+      redisAclUids: (await this.redisAcls.list()).map((a) => a.uid),
     };
   }
 

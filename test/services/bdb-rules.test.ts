@@ -67,6 +67,17 @@ describe('checkCreate', () => {
     expect(rec).toMatchObject({ name: 'test-database', memory_size: GiB, eviction_policy: 'volatile-lru', shards_count: 1, port: 0 });
   });
 
+  it('roles_permissions must name existing roles and Redis ACLs; avoid_nodes / use_nodes must leave a node', () => {
+    const refs = ctx({ roleUids: [1, 2], redisAclUids: [3], nodeUids: [1] });
+    expect(() => checkCreate(create({ roles_permissions: [{ role_uid: 2, redis_acl_uid: 3 }] }), refs)).not.toThrow();
+    rejects(() => checkCreate(create({ roles_permissions: [{ role_uid: 9, redis_acl_uid: 3 }] }), refs), 'role_not_exist');
+    rejects(() => checkCreate(create({ roles_permissions: [{ role_uid: 1, redis_acl_uid: 9 }] }), refs), 'redis_acl_not_exist');
+    rejects(() => checkUpdate(current(), { roles_permissions: [{ role_uid: 9, redis_acl_uid: 3 }] }, refs), 'role_not_exist');
+    rejects(() => checkCreate(create({ avoid_nodes: ['1'] }), refs), 'insufficient_resources');
+    rejects(() => checkCreate(create({ use_nodes: ['7'] }), refs), 'insufficient_resources');
+    expect(() => checkCreate(create({ use_nodes: ['1'], avoid_nodes: ['2'] }), refs)).not.toThrow();
+  });
+
   it('missing_db_name / missing_memory_size', () => {
     rejects(() => checkCreate({ memory_size: GiB } as BdbCreate, ctx()), 'missing_db_name');
     rejects(() => checkCreate(create({ name: '' }), ctx()), 'missing_db_name');
