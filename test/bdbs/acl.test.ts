@@ -3,10 +3,12 @@
  * their name and password and get exactly the role's Redis ACL, applied live from users, roles,
  * ACLs and the bdb. Checked through real clients and inside the shards.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { dbUsersFor } from '../../src/controller/db-users.js';
-import { client, createBdb, waitStatus } from '../helpers/bdb.js';
+import { client, createBdb, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -37,9 +39,11 @@ async function auth(port: number, username: string, password: string): Promise<s
   }
 }
 
-/** ACL USERS on the master shard (the admin connection, through POST /v1/bdbs/{uid}/command). */
+/** The ACL users of the database's master shard, as its ACL file has them (openrs runs ACL SAVE after each change). */
 async function shardUsers(uid: number): Promise<string[]> {
-  return (await t.req('POST', `/v1/bdbs/${uid}/command`, { body: { command: 'ACL', args: ['USERS'] } })).json.response;
+  const master = (await shardsOf(t, uid)).find((s) => s.role === 'master')!;
+  const text = fs.readFileSync(path.join(master.dir, 'users.acl'), 'utf8');
+  return text.split('\n').filter((l) => l.startsWith('user ')).map((l) => l.split(' ')[1]!);
 }
 
 describe('roles_permissions', () => {
