@@ -274,6 +274,10 @@ export class BdbController {
         plane.handles.set(s.uid, h);
         if (!h.adopted) this.d.log.info({ bdb: rec.uid, shard: s.uid, port: s.port, role: s.role }, 'shard started');
       }
+      // The endpoint follows the master before any replica starts: when the shards swapped roles
+      // (a restart from the replica with the newest data), the address it still points at is about
+      // to become a replica, and clients must not be served (or refused writes) from it meanwhile.
+      if (s === master && replicas.length) await this.followMaster(rec.uid, master);
     }
     if (actionUid) await this.d.actions.transition(actionUid, 'active', { progress: 50, state: 'configuring' });
 
@@ -305,6 +309,15 @@ export class BdbController {
       if (info.master_link_status !== 'up' || info.master_sync_in_progress === '1') return { requeueAfterMs: 5 };
     }
     return undefined;
+  }
+
+  /** Point an existing endpoint at `master` (a no-op when it already does; a new endpoint is set up later in the pass). */
+  private async followMaster(bdbUid: number, master: ShardSummary): Promise<void> {
+    const { plane } = this.d;
+    await plane.ensureProxy();
+    const uid = endpointUid(bdbUid);
+    if (!(await plane.proxy.list()).some((e) => e.uid === uid)) return;
+    await plane.proxy.setTarget(uid, shardTarget(master));
   }
 
   /** The database users this bdb's roles_permissions give (name → ACL SETUSER rules). */

@@ -137,14 +137,19 @@ describe('every shard of a replicated database killed', () => {
     signal(pidOf(replica.dir)!, 'SIGKILL');
     signal(pidOf(master.dir)!, 'SIGKILL');
     await waitFor(async () => (await readThrough(port, 'k:199')) === 'v199', { what: 'data served again', timeoutMs: 15_000 });
+    // Served by the new master, not by the old one's address while it restarts as a replica (READONLY).
+    const w = client(port);
+    await w.connect();
+    expect(await w.set('after-crash', '1')).toBe('OK');
+    w.disconnect();
     const after = await waitInSync(t, bdb.uid, 20_000);
     const c = client(port);
     await c.connect();
-    expect(await c.dbsize()).toBe(200);
+    expect(await c.dbsize()).toBe(201);
     c.disconnect();
     const rc = shardClient(after.replica.port);
     await rc.connect();
-    expect(await rc.dbsize()).toBe(200);
+    await waitFor(async () => (await rc.dbsize()) === 201, { what: 'replica has the write made after the crash' });
     rc.disconnect();
   });
 });
