@@ -134,12 +134,34 @@ export function disabledCommands(bdb: BdbRedisSettings): string[] {
 }
 
 /**
+ * Commands a database's own users may not run, whatever their ACL: the server-management commands RS marks
+ * "not supported" (references/compatibility/commands: server.md, connection.md, data-types.md, scripting.md),
+ * as they would let a client of one database stop or reconfigure its shard behind the manager's back, lock
+ * the manager out (ACL SETUSER/DELUSER on its admin user), or make it a replica of a foreign host. CONFIG
+ * GET/SET go too: RS allows a subset of settings, but Redis 7.0's ACL cannot allow single settings ("first-arg
+ * of a subcommand is not supported"), and CONFIG GET would show the replication credentials (masterauth).
+ * Only commands that exist in Redis 7.0 (ACL SETUSER refuses unknown ones).
+ */
+export const RS_UNSUPPORTED_COMMANDS = [
+  'acl|deluser', 'acl|genpass', 'acl|load', 'acl|log', 'acl|save', 'acl|setuser',
+  'config|get', 'config|set', 'config|resetstat', 'config|rewrite',
+  'debug', 'shutdown', 'swapdb', 'module|help', 'module|load', 'module|loadex', 'module|unload',
+  'latency|doctor', 'latency|graph', 'latency|help', 'latency|history', 'latency|latest', 'latency|reset',
+  'memory|doctor', 'memory|malloc-stats', 'memory|purge', 'memory|stats',
+  'bgrewriteaof', 'bgsave', 'lastsave', 'save',
+  'failover', 'migrate', 'psync', 'replconf', 'replicaof', 'restore-asking', 'role', 'slaveof', 'sync',
+  'client|pause', 'client|unpause', 'client|no-evict', 'client|getredir',
+  'pfdebug', 'pfselftest', 'script|debug',
+] as const;
+
+/**
  * Rules appended to every database user's ACL rules (the `default` user and each redis_acl user), last so they
- * win. disabled_commands is enforced here rather than with `rename-command X ""`, which needs a restart and would
- * also take the command from the admin user (the manager needs CONFIG, FLUSHALL, SHUTDOWN...).
+ * win: the RS-unsupported management commands, then disabled_commands. disabled_commands is enforced here rather
+ * than with `rename-command X ""`, which needs a restart and would also take the command from the admin user
+ * (the manager needs CONFIG, FLUSHALL, SHUTDOWN...).
  */
 export function aclRulesFor(bdb: BdbRedisSettings): string[] {
-  return disabledCommands(bdb).map((c) => `-${c}`);
+  return [...RS_UNSUPPORTED_COMMANDS, ...disabledCommands(bdb)].map((c) => `-${c}`);
 }
 
 /**

@@ -4,10 +4,26 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { client, configOf, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { waitAction } from './backup-helpers.js';
 
 let t: TestNode;
+
+/** Through the endpoint, as the default user: CONFIG, ACL SETUSER, SHUTDOWN and REPLICAOF answer NOPERM; data works. */
+async function managementRefused(port: number): Promise<boolean> {
+  const c = client(port);
+  await c.connect();
+  try {
+    for (const args of [['CONFIG', 'GET', 'masterauth'], ['CONFIG', 'SET', 'maxmemory', '0'], ['ACL', 'SETUSER', 'x', 'on'], ['SHUTDOWN', 'NOSAVE'], ['REPLICAOF', '127.0.0.1', '1']]) {
+      await expect(c.call(args[0]!, ...args.slice(1))).rejects.toThrow(/NOPERM/);
+    }
+    expect(await c.set('still', 'here')).toBe('OK');
+    return true;
+  } finally {
+    c.disconnect();
+  }
+}
+
 beforeAll(async () => {
   t = await startTestNode();
 });
@@ -33,9 +49,12 @@ describe('create', () => {
     await c.connect();
     await c.set('greeting', 'hello');
     expect(await c.get('greeting')).toBe('hello');
-    expect(await c.config('GET', 'maxmemory')).toEqual(['maxmemory', String(64 * 1024 * 1024)]);
-    expect(await c.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
+    expect(await configOf(t, bdb.uid, 'maxmemory')).toEqual(['maxmemory', String(64 * 1024 * 1024)]);
+    expect(await configOf(t, bdb.uid, 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
     c.disconnect();
+
+    // Server management is the manager's: a database client cannot reconfigure, stop or re-point its shard.
+    await expect(managementRefused(ep.port)).resolves.toBe(true);
 
     const action = await t.req('GET', `/v1/actions/${r.json.action_uid}`);
     expect(action.json).toMatchObject({ name: 'SMCreateBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
@@ -114,8 +133,8 @@ describe('update', () => {
     const c2 = client(bdb.endpoints[0].port, { password: 's3cret-pass' });
     await c2.connect();
     expect(await c2.get('keep')).toBe('me');
-    expect(await c2.config('GET', 'maxmemory')).toEqual(['maxmemory', String(200 * 1024 * 1024)]);
-    expect(await c2.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    expect(await configOf(t, bdb.uid, 'maxmemory')).toEqual(['maxmemory', String(200 * 1024 * 1024)]);
+    expect(await configOf(t, bdb.uid, 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     c2.disconnect();
     expect(pidOf(shard!.dir)).toBe(pid);
   });
@@ -141,24 +160,24 @@ describe('settings verified inside redis-server', () => {
     const bdb = await createBdb(t, { name: 'db-persist', data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 100 }], maxclients: 500 });
     const c = client(bdb.endpoints[0].port);
     await c.connect();
-    expect(await c.config('GET', 'save')).toEqual(['save', '60 100']);
-    expect(await c.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    expect(await configOf(t, bdb.uid, 'save')).toEqual(['save', '60 100']);
+    expect(await configOf(t, bdb.uid, 'appendonly')).toEqual(['appendonly', 'no']);
     // maxclients is the database's limit plus the connections openrs itself keeps (decisions/redis.md).
-    expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(500 + 32);
+    expect(Number(((await configOf(t, bdb.uid, 'maxclients')) as string[])[1])).toBe(500 + 32);
     const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 800 } });
     expect(r.status, r.text).toBe(200);
     // The settings are applied one CONFIG SET after another: wait for the first and the last.
-    await waitFor(async () => ((await c.config('GET', 'appendonly')) as string[])[1] === 'yes', { what: 'aof on' });
-    await waitFor(async () => ((await c.config('GET', 'maxclients')) as string[])[1] !== String(500 + 32), { what: 'maxclients changed' });
-    expect(await c.config('GET', 'appendfsync')).toEqual(['appendfsync', 'always']);
-    expect(await c.config('GET', 'save')).toEqual(['save', '']);
-    expect(Number(((await c.config('GET', 'maxclients')) as string[])[1])).toBe(800 + 32);
+    await waitFor(async () => ((await configOf(t, bdb.uid, 'appendonly')) as string[])[1] === 'yes', { what: 'aof on' });
+    await waitFor(async () => ((await configOf(t, bdb.uid, 'maxclients')) as string[])[1] !== String(500 + 32), { what: 'maxclients changed' });
+    expect(await configOf(t, bdb.uid, 'appendfsync')).toEqual(['appendfsync', 'always']);
+    expect(await configOf(t, bdb.uid, 'save')).toEqual(['save', '']);
+    expect(Number(((await configOf(t, bdb.uid, 'maxclients')) as string[])[1])).toBe(800 + 32);
     // Client-side caching and defragmentation tuning.
     const t2 = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { tracking_table_max_keys: 5000, active_defrag_cycle_max: 50, active_defrag_ignore_bytes: '200mb' } });
     expect((await waitAction(t, t2.json.action_uid)).status).toBe('completed');
-    expect(await c.config('GET', 'tracking-table-max-keys')).toEqual(['tracking-table-max-keys', '5000']);
-    expect(await c.config('GET', 'active-defrag-cycle-max')).toEqual(['active-defrag-cycle-max', '50']);
-    expect(await c.config('GET', 'active-defrag-ignore-bytes')).toEqual(['active-defrag-ignore-bytes', String(200 * 1024 * 1024)]);
+    expect(await configOf(t, bdb.uid, 'tracking-table-max-keys')).toEqual(['tracking-table-max-keys', '5000']);
+    expect(await configOf(t, bdb.uid, 'active-defrag-cycle-max')).toEqual(['active-defrag-cycle-max', '50']);
+    expect(await configOf(t, bdb.uid, 'active-defrag-ignore-bytes')).toEqual(['active-defrag-ignore-bytes', String(200 * 1024 * 1024)]);
     c.disconnect();
   });
 });
@@ -345,7 +364,7 @@ describe('traffic and commands', () => {
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'DBSIZE', args: [] } })).json).toEqual({ response: 1 });
     const c = client(bdb.endpoints[0].port);
     await c.connect();
-    expect(await c.config('GET', 'maxmemory')).not.toEqual(['maxmemory', '1']);
+    expect(await configOf(t, bdb.uid, 'maxmemory')).not.toEqual(['maxmemory', '1']);
     expect(await c.get('a')).toBe('1');
     c.disconnect();
   });

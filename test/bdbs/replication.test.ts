@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { client, createBdb, pidOf, shardAdmin, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -30,10 +30,11 @@ describe('replication', () => {
     await r.connect();
     expect(await r.get('key:42')).toBe('value-42');
     expect(await r.dbsize()).toBe(100);
-    expect(await r.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    const ra = await shardAdmin(t, replica.port);
+    expect(await ra.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    ra.disconnect();
     r.disconnect();
-    const m = shardClient(master.port);
-    await m.connect();
+    const m = await shardAdmin(t, master.port);
     expect(await m.config('GET', 'appendonly')).toEqual(['appendonly', 'no']);
     m.disconnect();
   });

@@ -31,3 +31,25 @@ export async function shardsOf(t: TestNode, bdbUid: number): Promise<{ uid: numb
 export function pidOf(dir: string): number | undefined {
   return readPidFile(shardFiles(dir).pid);
 }
+
+/**
+ * A client on a shard's own port as the manager's internal admin user: database users may not run CONFIG
+ * (RS_UNSUPPORTED_COMMANDS), so settings are read the way the manager reads them.
+ */
+export async function shardAdmin(t: TestNode, port: number): Promise<Redis> {
+  const creds = (await t.node.composed.kv.get<{ user: string; password: string }>('/internal/shard_admin'))!.value;
+  const c = client(port, { username: creds.user, password: creds.password });
+  await c.connect();
+  return c;
+}
+
+/** CONFIG GET `name` on the database's master shard: [name, value], as Redis answers it. */
+export async function configOf(t: TestNode, bdbUid: number, name: string): Promise<string[]> {
+  const master = (await shardsOf(t, bdbUid)).find((s) => s.role === 'master')!;
+  const c = await shardAdmin(t, master.port);
+  try {
+    return (await c.config('GET', name)) as string[];
+  } finally {
+    c.disconnect();
+  }
+}

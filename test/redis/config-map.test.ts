@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  DIRECTIVE_RULES, OTHER_FIELDS, RESERVED_CLIENTS, aclRulesFor, aclTokens, roleUserRules, configDrift, defaultUserRules, directivesFor, liveChanges,
+  DIRECTIVE_RULES, OTHER_FIELDS, RESERVED_CLIENTS, RS_UNSUPPORTED_COMMANDS, aclRulesFor, aclTokens, roleUserRules, configDrift, defaultUserRules, directivesFor, liveChanges,
   perShardMemory, persists, unsupportedSettings, type BdbRedisSettings, type DirectiveRule,
 } from '../../src/redis/config-map.js';
 import { shardHarness } from './harness.js';
+
+/** The management commands every database user loses (RS_UNSUPPORTED_COMMANDS), as rules. */
+const RS = RS_UNSUPPORTED_COMMANDS.map((c) => `-${c}`);
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -70,13 +73,13 @@ describe('directivesFor', () => {
 
 describe('ACL rules', () => {
   it('disabled_commands become -cmd rules, comma or space separated, deduplicated', () => {
-    expect(aclRulesFor({ disabled_commands: 'FLUSHALL, keys config|set  flushall' })).toEqual(['-flushall', '-keys', '-config|set']);
-    expect(aclRulesFor({})).toEqual([]);
+    expect(aclRulesFor({ disabled_commands: 'FLUSHALL, keys config|set  flushall' })).toEqual([...RS, '-flushall', '-keys', '-config|set']);
+    expect(aclRulesFor({})).toEqual(RS);
   });
 
   it('default user: passwords as SHA-256, nopass without any, reset (off) when default_user is false', () => {
-    expect(defaultUserRules({ disabled_commands: 'keys' }, ['p1', 'p2'])).toEqual(['reset', 'on', `#${sha('p1')}`, `#${sha('p2')}`, '~*', '&*', '+@all', '-keys']);
-    expect(defaultUserRules({}, [])).toEqual(['reset', 'on', 'nopass', '~*', '&*', '+@all']);
+    expect(defaultUserRules({ disabled_commands: 'keys' }, ['p1', 'p2'])).toEqual(['reset', 'on', `#${sha('p1')}`, `#${sha('p2')}`, '~*', '&*', '+@all', ...RS, '-keys']);
+    expect(defaultUserRules({}, [])).toEqual(['reset', 'on', 'nopass', '~*', '&*', '+@all', ...RS]);
     expect(defaultUserRules({ default_user: false }, ['p1'])).toEqual(['reset']);
   });
 
@@ -145,7 +148,7 @@ describe('the table against a real redis-server', () => {
 describe('database users from Redis ACLs (roleUserRules)', () => {
   it('reset, pub/sub default, passwords as #sha256, the ACL, disabled commands last', () => {
     expect(roleUserRules({ disabled_commands: 'flushall,keys' }, [sha('pw')], ['+@read ~*'])).toEqual([
-      'reset', 'resetchannels', 'on', `#${sha('pw')}`, '+@read', '~*', '-flushall', '-keys',
+      'reset', 'resetchannels', 'on', `#${sha('pw')}`, '+@read', '~*', ...RS, '-flushall', '-keys',
     ]);
   });
 
@@ -153,7 +156,7 @@ describe('database users from Redis ACLs (roleUserRules)', () => {
     expect(aclTokens('+get ~a  (+set ~b)  ( +del ~c )')).toEqual(['+get', '~a', '(+set ~b)', '( +del ~c )']);
     expect(roleUserRules({ disabled_commands: 'flushall' }, ['h'], ['+@all ~a:*', '+get ~b:* (+set ~c:*)'], 'allchannels')).toEqual([
       'reset', 'allchannels', 'on', '#h', '+@all', '~a:*',
-      '(allchannels +set ~c:* -flushall)', '(allchannels +get ~b:* -flushall)', '-flushall',
+      `(allchannels +set ~c:* ${[...RS, '-flushall'].join(' ')})`, `(allchannels +get ~b:* ${[...RS, '-flushall'].join(' ')})`, ...RS, '-flushall',
     ]);
   });
 
@@ -170,7 +173,21 @@ describe('database users from Redis ACLs (roleUserRules)', () => {
     expect(await c.set('c:1', 'x')).toBe('OK');
     await expect(c.set('b:1', 'x')).rejects.toThrow(/NOPERM/);
     await expect(c.flushdb()).rejects.toThrow(/NOPERM/);
+    // Server management is the manager's, whatever the ACL grants (RS_UNSUPPORTED_COMMANDS).
+    await expect(c.config('GET', 'masterauth')).rejects.toThrow(/NOPERM/);
+    await expect(c.call('ACL', 'SETUSER', 'x', 'on')).rejects.toThrow(/NOPERM/);
+    await expect(c.call('SHUTDOWN', 'NOSAVE')).rejects.toThrow(/NOPERM/);
+    await expect(c.call('REPLICAOF', '127.0.0.1', '1')).rejects.toThrow(/NOPERM/);
+    expect(await c.call('ACL', 'WHOAMI')).toBe('u');
     c.disconnect();
+    // The default user too: every rule exists in this redis-server.
+    await admin.aclSetUser('default', defaultUserRules({}, []));
+    const anon = h.client(shard.port);
+    await anon.connect();
+    await expect(anon.call('BGSAVE')).rejects.toThrow(/NOPERM/);
+    await expect(anon.call('CONFIG', 'SET', 'maxmemory', '0')).rejects.toThrow(/NOPERM/);
+    expect(await anon.set('k', 'v')).toBe('OK');
+    anon.disconnect();
     admin.close();
     await sup.stop(shard);
   });
