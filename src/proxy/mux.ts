@@ -74,6 +74,13 @@ const PIN = new Set([
 const MAX_PARTIAL = 1024 * 1024;
 /** Reading from a client pauses while this much of its replies waits to be sent. */
 const CLIENT_OUT_HIGH = 4 * 1024 * 1024;
+/**
+ * A client whose unread replies exceed this is closed (Redis's client-output-buffer-limit, for a proxy that
+ * serves every database of the node). Its replies still in flight are read from the shard and dropped.
+ */
+const CLIENT_OUT_MAX = 512 * 1024 * 1024;
+/** onCommand's stop marker for a client at max_client_pipeline (not a command name: those are lower-case words). */
+const PIPELINE_FULL = '(pipeline)';
 /** Clients of a shard connection pause while this much waits to be written to the shard. */
 const SHARD_OUT_HIGH = 4 * 1024 * 1024;
 /** An unused shard connection is closed after this long. */
@@ -609,6 +616,11 @@ class MuxClient {
 
   /** RequestScanner callback: continue (true) with a command that may share a connection. */
   private onCommand(name: string): boolean {
+    // max_client_pipeline: no more of this client's commands in flight at once; the rest waits for replies.
+    if (this.conn && this.inflight + this.runCounters.length >= this.pool.host.maxClientPipeline) {
+      this.stopName = { name: PIPELINE_FULL, inline: false };
+      return false;
+    }
     if (!this.scanner.inline && this.conn && ((!PIN.has(name) && name !== 'auth' && name !== 'quit') || (name === 'client' && this.isSetinfo()))) {
       if (name !== this.lastName || !this.lastCounter) {
         this.lastName = name;
@@ -657,6 +669,8 @@ class MuxClient {
   private runSpecial(): void {
     const sp = this.special!;
     this.special = null;
+    // Replies to the full pipeline are all in: the held commands are looked at again (settle).
+    if (sp.name === PIPELINE_FULL) return;
     if (sp.dead || sp.inline) return this.pinNow();
     const cmd = this.takeCommand();
     if (!cmd) return this.pinNow();
@@ -812,6 +826,8 @@ class MuxClient {
   deliver(bytes: Buffer): void {
     if (this.sock.destroyed) return;
     this.sock.write(bytes);
+    // A client that does not read its replies may not make the proxy (every endpoint's) hold them without end.
+    if (this.sock.writableLength > CLIENT_OUT_MAX) this.lost(`${this.sock.writableLength} bytes of replies unread (limit ${CLIENT_OUT_MAX})`);
   }
 
   /** Pause or resume reading from the client as its limits say. */

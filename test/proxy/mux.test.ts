@@ -117,6 +117,40 @@ describe('sharing', () => {
     expect(res.map((x) => x[1])).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
   });
 
+  it('max_client_pipeline holds the rest of a client\'s pipeline back until replies come', async () => {
+    const port = await endpoint('strict', { max_client_pipeline: 5 });
+    const s = await rawConnect(port);
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.write('*1\r\n$4\r\nPING\r\n');
+    await waitFor(() => got === '+PONG\r\n', { what: 'first PING' });
+    got = '';
+    // The shard holds every command for a moment: what the proxy forwarded meanwhile is what it counted.
+    const a = admin();
+    await a.call('CLIENT', 'PAUSE', '300', 'ALL');
+    s.write('*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n'.repeat(50));
+    await waitFor(async () => ((await px.stats())['strict']?.commands?.echo?.[0] ?? 0) >= 5, { what: 'five forwarded' });
+    expect((await px.stats())['strict']!.commands!.echo![0]).toBe(5);
+    await waitFor(() => got.length === '$1\r\nx\r\n'.length * 50, { what: 'all 50 replies', timeoutMs: 10_000 });
+    expect(got).toBe('$1\r\nx\r\n'.repeat(50));
+    a.disconnect();
+    s.destroy();
+  });
+
+  it('a client whose unread replies pass the limit is closed; the others go on', async () => {
+    const port = await endpoint('hoard', { conns: 1 });
+    const other = redis(port);
+    await other.set('big', 'x'.repeat(8 * 1024 * 1024));
+    const hoarder = await rawConnect(port);
+    hoarder.pause(); // never reads: 100 x 8 MiB owed, over the 512 MiB limit
+    hoarder.write('*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n'.repeat(100));
+    // The proxy closes it (a paused socket would not see its own close): only `other` is left.
+    await waitFor(async () => (await px.stats())['hoard']?.current_connections === 1, { what: 'hoarder closed', timeoutMs: 20_000 });
+    hoarder.destroy();
+    expect(await other.ping()).toBe('PONG');
+    expect(await other.strlen('big')).toBe(8 * 1024 * 1024);
+  });
+
   it('a client gone with replies in flight does not disturb the others', async () => {
     const port = await endpoint('gone', { conns: 1 });
     const keep = redis(port);
