@@ -272,6 +272,10 @@ export class BdbService {
       } else {
         if (!list.includes(password)) throw RsError.custom('password_not_exist', 406, 'The database has no such password');
         next = list.filter((p) => p !== password);
+        // Without a password the default user lets anyone in: that must be asked for, not be a side effect.
+        if (!next.length && cur.value.default_user !== false) {
+          throw RsError.custom('cannot_delete_last_password', 406, "This is the database's last password: without one, anyone may connect. To open the database, PUT authentication_redis_pass \"\"");
+        }
       }
       try {
         await this.d.bdbs.kvPut({ ...cur.value, passwords: next, authentication_redis_pass: next[0] ?? '' }, cur.modRevision);

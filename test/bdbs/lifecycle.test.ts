@@ -268,6 +268,11 @@ describe('passwords API', () => {
     await waitFor(async () => !(await canAuth('first-pass')), { what: 'first password removed' });
     expect(await canAuth('second-pass')).toBe(true);
     expect((await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'never-set' } })).status).toBe(406);
+    // The last one stays: deleting it would open the database to anyone.
+    const last = await t.req('DELETE', `/v1/bdbs/${uid}/passwords`, { body: { password: 'second-pass' } });
+    expect(last.status).toBe(406);
+    expect(last.json.error_code).toBe('cannot_delete_last_password');
+    expect(await canAuth('second-pass')).toBe(true);
   });
 
   it('connections of a removed password stay (Redis behaviour) unless disconnect_clients_on_password_removal', async () => {
