@@ -534,6 +534,8 @@ class MuxClient {
   private lastCounter: CommandCounter | null = null;
   private runCounters: CommandCounter[] = [];
   private stopName: { name: string; inline: boolean } | null = null;
+  /** Commands this client may still have in flight (max_client_pipeline), set per chunk. */
+  private room = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -565,6 +567,8 @@ class MuxClient {
   private process(chunk: Buffer): void {
     this.chunk = chunk;
     this.runEnd = 0;
+    // No reply can arrive while a chunk is scanned: the room left in the pipeline is fixed meanwhile.
+    this.room = this.pool.host.maxClientPipeline - this.inflight;
     if (this.runCounters.length) this.runCounters = [];
     this.stopName = null;
     this.scanner.feed(chunk);
@@ -617,7 +621,7 @@ class MuxClient {
   /** RequestScanner callback: continue (true) with a command that may share a connection. */
   private onCommand(name: string): boolean {
     // max_client_pipeline: no more of this client's commands in flight at once; the rest waits for replies.
-    if (this.conn && this.inflight + this.runCounters.length >= this.pool.host.maxClientPipeline) {
+    if (this.conn && this.runCounters.length >= this.room) {
       this.stopName = { name: PIPELINE_FULL, inline: false };
       return false;
     }
