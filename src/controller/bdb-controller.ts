@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
-import { configDrift, defaultUserRules, directivesFor } from '../redis/config-map.js';
+import { configDrift, defaultUserRules, directivesFor, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
 import { killGroup, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
@@ -73,6 +73,8 @@ export class CommandRefusedError extends Error {
 }
 const REFUSED_CATEGORIES = new Set(['@admin', '@blocking', '@pubsub']);
 const CONNECTION_STATE = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch', 'select', 'auth', 'hello', 'reset', 'quit', 'client', 'readonly', 'readwrite', 'asking', 'monitor', 'sync', 'psync']);
+/** Management commands no database user may run, and the waits Redis does not class as @blocking. */
+const RESERVED = new Set<string>([...RS_UNSUPPORTED_COMMANDS, 'wait', 'waitaof']);
 
 /** redis-server answered a setting with an error: the same value fails every time. */
 export class RefusedError extends TerminalError {
@@ -490,6 +492,8 @@ export class BdbController {
     if (CONNECTION_STATE.has(name)) throw new CommandRefusedError(`${command} changes the connection's state and is not run here`);
     // A subcommand (ACL LIST, CONFIG SET) has categories of its own; an unknown command is Redis's to answer.
     const sub = args.length ? `${name}|${String(args[0]).toLowerCase()}` : undefined;
+    // What the database's own users may not run (SCRIPT DEBUG, SWAPDB, MIGRATE...) is not run here either.
+    if (RESERVED.has(name) || (sub && RESERVED.has(sub))) throw new CommandRefusedError(`${sub && RESERVED.has(sub) ? `${command} ${args[0]}` : command} is reserved to the manager and is not run here`);
     const infos = (await admin.command('COMMAND', ['INFO', ...(sub ? [sub] : []), name])) as unknown[][];
     const info = infos.find((i) => Array.isArray(i));
     const categories = (info?.[6] ?? []) as string[];

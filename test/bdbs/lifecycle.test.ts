@@ -358,7 +358,7 @@ describe('traffic and commands', () => {
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'SET', args: ['a', '1'] } })).json).toEqual({ response: true });
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command: 'GET', args: ['a'] } })).json).toEqual({ response: '1' });
     // Only data commands: the connection is the reconciler's own, as the admin user.
-    const refused = [['CONFIG', 'SET', 'maxmemory', '1'], ['acl', 'list'], ['SHUTDOWN', 'NOSAVE'], ['BLPOP', 'q', '0'], ['SUBSCRIBE', 'c'], ['SELECT', '3'], ['MULTI'], ['REPLICAOF', '127.0.0.1', '1'], ['CLIENT', 'KILL', 'TYPE', 'normal']];
+    const refused = [['CONFIG', 'SET', 'maxmemory', '1'], ['acl', 'list'], ['SHUTDOWN', 'NOSAVE'], ['BLPOP', 'q', '0'], ['SUBSCRIBE', 'c'], ['SELECT', '3'], ['MULTI'], ['REPLICAOF', '127.0.0.1', '1'], ['CLIENT', 'KILL', 'TYPE', 'normal'], ['SCRIPT', 'DEBUG', 'SYNC'], ['SWAPDB', '0', '1'], ['MIGRATE', '127.0.0.1', '1', 'k', '0', '10'], ['MEMORY', 'PURGE'], ['WAIT', '1', '0']];
     for (const [command, ...args] of refused) {
       const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/command`, { body: { command, args } });
       expect(r.status, command).toBe(400);
