@@ -159,7 +159,8 @@ class ConnMeter {
   }
 
   private onCommand(name: string): void {
-    if (name === 'hello' && this.start >= 0) {
+    // Inline commands are looked at whatever their name: `"HELLO" 3` is a HELLO to Redis (quotes).
+    if ((name === 'hello' || this.req.inline) && this.start >= 0) {
       const s = skipBlank(this.chunk, this.start);
       const c = peekCommand(this.chunk.subarray(s, this.req.at));
       if (c.kind === 'hello' && c.protover === '3') {

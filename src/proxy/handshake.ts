@@ -62,9 +62,55 @@ function peekInline(buf: Buffer): Peek {
   const nl = buf.indexOf(CRLF);
   if (nl < 0) {
     const head = buf.toString('latin1', 0, Math.min(buf.length, 8)).trimStart().toLowerCase();
+    // A quoted name may be anything once unescaped: wait for the whole line.
+    if (head[0] === '"' || head[0] === "'") return { kind: 'incomplete' };
     return 'hello'.startsWith(head) || head.startsWith('hello') ? { kind: 'incomplete' } : { kind: 'other' };
   }
-  const words = buf.toString('latin1', 0, nl).trim().split(/\s+/);
-  if (words[0]!.toLowerCase() !== 'hello') return { kind: 'other' };
+  const words = splitArgs(buf.toString('latin1', 0, nl));
+  if (!words?.length || words[0]!.toLowerCase() !== 'hello') return { kind: 'other' };
   return { kind: 'hello', protover: words[1], length: nl + 1 };
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' };
+const isSpace = (c: string | undefined) => c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\v' || c === '\f';
+
+/**
+ * An inline command's arguments as redis-server reads them (sdssplitargs): "double quotes" with
+ * \xHH and \n-style escapes, 'single quotes' with \' only, a closing quote followed by a space or
+ * the end. null where Redis answers "unbalanced quotes".
+ */
+export function splitArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (isSpace(line[i])) i++;
+    if (i >= line.length) return out;
+    let arg = '';
+    const quote = line[i] === '"' || line[i] === "'" ? line[i++] : undefined;
+    for (;;) {
+      const c = line[i];
+      if (quote === undefined) {
+        if (c === undefined || isSpace(c)) break;
+        arg += c;
+        i++;
+      } else if (c === undefined) {
+        return null;
+      } else if (quote === '"' && c === '\\' && line[i + 1] === 'x' && /^[0-9a-f]{2}$/i.test(line.slice(i + 2, i + 4))) {
+        arg += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+        i += 4;
+      } else if (c === '\\' && line[i + 1] !== undefined && (quote === '"' || line[i + 1] === "'")) {
+        const e = line[i + 1]!;
+        arg += quote === '"' ? (ESCAPES[e] ?? e) : e;
+        i += 2;
+      } else if (c === quote) {
+        i++;
+        if (i < line.length && !isSpace(line[i])) return null;
+        break;
+      } else {
+        arg += c;
+        i++;
+      }
+    }
+    out.push(arg);
+  }
 }

@@ -1,6 +1,6 @@
 /** The proxy's HELLO peek (handshake.ts): only the opening HELLO commands are parsed. */
 import { describe, expect, it } from 'vitest';
-import { peekCommand } from '../../src/proxy/handshake.js';
+import { peekCommand, splitArgs } from '../../src/proxy/handshake.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
@@ -26,5 +26,16 @@ describe('peekCommand', () => {
     expect(peekCommand(b('PING\r\n'))).toEqual({ kind: 'other' });
     expect(peekCommand(b('helloworld\r\n'))).toEqual({ kind: 'other' });
     expect(peekCommand(b('GET'))).toEqual({ kind: 'other' });
+  });
+
+  it('inline quoting as Redis reads it: a quoted HELLO or version is still a HELLO', () => {
+    for (const line of ['HELLO "3"', "HELLO '3'", '"HELLO" 3', 'HELLO "\x33"', "'hello' '3' AUTH u p"]) {
+      expect(peekCommand(b(`${line}\r\n`)), line).toMatchObject({ kind: 'hello', protover: '3' });
+    }
+    expect(peekCommand(b('"HEL'))).toEqual({ kind: 'incomplete' });
+    expect(splitArgs('set "a b" \'c\\\'d\' "\\n\\x41"')).toEqual(['set', 'a b', "c'd", '\nA']);
+    expect(splitArgs('get "unbalanced')).toBeNull();
+    expect(splitArgs('get "a"b')).toBeNull();
+    expect(splitArgs('  ')).toEqual([]);
   });
 });

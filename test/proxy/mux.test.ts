@@ -406,6 +406,11 @@ describe('commands that need a connection of their own', () => {
     c.s.write('hello 3\r\n*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$1\r\nx\r\nPING\r\n');
     await waitFor(() => c.got.endsWith('+PONG\r\n'), { what: 'PING after inline HELLO' });
     expect(c.got).toBe('-NOPROTO unsupported protocol version\r\n-NOPROTO unsupported protocol version\r\n+PONG\r\n');
+    // Quoted as Redis's inline parser reads it.
+    c.got = '';
+    c.s.write('HELLO "3"\r\n"HELLO" 3\r\nHELLO "\\x33"\r\nPING\r\n');
+    await waitFor(() => c.got.endsWith('+PONG\r\n'), { what: 'PING after quoted HELLOs' });
+    expect(c.got).toBe('-NOPROTO unsupported protocol version\r\n'.repeat(3) + '+PONG\r\n');
     // Other HELLOs and commands pass as sent: HELLO 2 is Redis's to answer.
     c.got = '';
     c.s.write('*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n');

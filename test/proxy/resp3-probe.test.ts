@@ -22,6 +22,7 @@ describe('resp3', () => {
     expect(info.resp3).toBe(false);
     expect(await exchange(port, `${HELLO3}PING\r\n`, /PONG\r\n/)).toEqual({ text: '-NOPROTO unsupported protocol version\r\n+PONG\r\n', closed: false });
     expect(await exchange(port, 'HELLO 3\r\nPING\r\n', /PONG\r\n/)).toEqual({ text: '-NOPROTO unsupported protocol version\r\n+PONG\r\n', closed: false });
+    expect(await exchange(port, '"HELLO" \'3\'\r\nPING\r\n', /PONG\r\n/)).toEqual({ text: '-NOPROTO unsupported protocol version\r\n+PONG\r\n', closed: false });
     // HELLO 2 goes to the shard, which answers with its RESP2 server info.
     const r = await exchange(port, '*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n', /proto\r\n:2\r\n/);
     expect(r.text.startsWith('*')).toBe(true);
