@@ -172,8 +172,10 @@ describe('settings verified inside redis-server', () => {
     expect(await configOf(t, bdb.uid, 'appendfsync')).toEqual(['appendfsync', 'always']);
     expect(await configOf(t, bdb.uid, 'save')).toEqual(['save', '']);
     expect(Number(((await configOf(t, bdb.uid, 'maxclients')) as string[])[1])).toBe(800 + 32);
-    // Client-side caching and defragmentation tuning.
+    // Client-side caching and defragmentation tuning, once the change above has finished (else 409).
+    expect((await waitAction(t, r.json.action_uid)).status).toBe('completed');
     const t2 = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { tracking_table_max_keys: 5000, active_defrag_cycle_max: 50, active_defrag_ignore_bytes: '200mb' } });
+    expect(t2.status, t2.text).toBe(200);
     expect((await waitAction(t, t2.json.action_uid)).status).toBe('completed');
     expect(await configOf(t, bdb.uid, 'tracking-table-max-keys')).toEqual(['tracking-table-max-keys', '5000']);
     expect(await configOf(t, bdb.uid, 'active-defrag-cycle-max')).toEqual(['active-defrag-cycle-max', '50']);
