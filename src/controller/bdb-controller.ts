@@ -274,12 +274,14 @@ export class BdbController {
         }
         h ??= await plane.supervisor.start(spec);
         plane.handles.set(s.uid, h);
-        if (!h.adopted) this.d.log.info({ bdb: rec.uid, shard: s.uid, port: s.port, role: s.role }, 'shard started');
+        if (!h.adopted) {
+          this.d.log.info({ bdb: rec.uid, shard: s.uid, port: s.port, role: s.role }, 'shard started');
+          // A master just started: the endpoint follows it before any replica starts. When the shards
+          // swapped roles (a restart from the replica with the newest data), the address it still points
+          // at is about to become a replica, and clients must not be served (or refused writes) from it.
+          if (s === master && replicas.length) await this.followMaster(rec.uid, master);
+        }
       }
-      // The endpoint follows the master before any replica starts: when the shards swapped roles
-      // (a restart from the replica with the newest data), the address it still points at is about
-      // to become a replica, and clients must not be served (or refused writes) from it meanwhile.
-      if (s === master && replicas.length) await this.followMaster(rec.uid, master);
     }
     if (actionUid) await this.d.actions.transition(actionUid, 'active', { progress: 50, state: 'configuring' });
 
