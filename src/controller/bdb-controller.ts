@@ -494,13 +494,16 @@ export class BdbController {
     if (CONNECTION_STATE.has(name)) throw new CommandRefusedError(`${command} changes the connection's state and is not run here`);
     // A subcommand (ACL LIST, CONFIG SET) has categories of its own; an unknown command is Redis's to answer.
     const sub = args.length ? `${name}|${String(args[0]).toLowerCase()}` : undefined;
+    /** How the refusal names it: with its subcommand when that is what decided. */
+    const label = (bySub: unknown) => (bySub ? `${command} ${args[0]}` : command);
     // What the database's own users may not run (SCRIPT DEBUG, SWAPDB, MIGRATE...) is not run here either.
-    if (RESERVED.has(name) || (sub && RESERVED.has(sub))) throw new CommandRefusedError(`${sub && RESERVED.has(sub) ? `${command} ${args[0]}` : command} is reserved to the manager and is not run here`);
+    const reservedSub = sub !== undefined && RESERVED.has(sub);
+    if (reservedSub || RESERVED.has(name)) throw new CommandRefusedError(`${label(reservedSub)} is reserved to the manager and is not run here`);
     const infos = (await admin.command('COMMAND', ['INFO', ...(sub ? [sub] : []), name])) as unknown[][];
     const info = infos.find((i) => Array.isArray(i));
     const categories = (info?.[6] ?? []) as string[];
     const refused = categories.find((c) => REFUSED_CATEGORIES.has(c));
-    if (refused) throw new CommandRefusedError(`${sub && infos[0] ? `${command} ${args[0]}` : command} is in ${refused} and is not run here`);
+    if (refused) throw new CommandRefusedError(`${label(sub && infos[0])} is in ${refused} and is not run here`);
     return admin.command(command, args);
   }
 

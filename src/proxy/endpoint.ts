@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
-import { encode, Pool, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
+import { encode, Pool, skipBlank, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
 /** An EndpointSpec with every default filled in: what the state file stores. */
@@ -68,12 +68,6 @@ interface Resp3Policy {
 /** Redis answers this exactly as it answers a refused HELLO 3: the version is checked first. */
 const HELLO4 = encode(['HELLO', '4']);
 
-/** Where the command starting at or after `pos` begins (Redis skips empty lines between commands). */
-function skipBlank(buf: Buffer, pos: number): number {
-  while (pos < buf.length && (buf[pos] === 0x0d || buf[pos] === 0x0a)) pos++;
-  return pos;
-}
-
 /**
  * Request counting and latency of one client connection: requests are counted when complete
  * (RequestScanner), queued with their arrival time, and each top-level reply from the shard
@@ -104,7 +98,7 @@ class ConnMeter {
 
   // The bytes being scanned: where the current command started (-1: in bytes already forwarded),
   // what replaces what (pieces up to `copied`), and the start of a command held back.
-  private chunk: Buffer = Buffer.alloc(0);
+  private chunk: Buffer = EMPTY_BUF;
   private start = 0;
   private pieces: Buffer[] = [];
   private copied = 0;

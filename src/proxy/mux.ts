@@ -111,9 +111,15 @@ export function encode(args: (string | Buffer)[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Where the command starting at or after `pos` begins (Redis skips empty lines between commands). */
+export function skipBlank(buf: Buffer, pos: number): number {
+  while (pos < buf.length && (buf[pos] === 0x0d || buf[pos] === 0x0a)) pos++;
+  return pos;
+}
+
 /** The arguments of the one complete multibulk command in `buf`; null if it is not one. */
 export function parseCommand(buf: Buffer): Buffer[] | null {
-  let pos = 0;
+  let pos = skipBlank(buf, 0);
   const line = (): string | null => {
     const nl = buf.indexOf(10, pos);
     if (nl < 1 || buf[nl - 1] !== 13) return null;
@@ -121,8 +127,6 @@ export function parseCommand(buf: Buffer): Buffer[] | null {
     pos = nl + 1;
     return s;
   };
-  // Leading empty lines are skipped by Redis too.
-  while (buf[pos] === 13 || buf[pos] === 10) pos++;
   const head = line();
   if (!head || head[0] !== '*') return null;
   const n = Number(head.slice(1));
