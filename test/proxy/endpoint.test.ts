@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyClient } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { closed, exchange, killAll, proxyClient, rawConnect, redis, sendAndFin, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+import { closed, exchange, killAll, rawConnect, redis, sendAndFin, startProxy, startRedis, tempDir, type RedisTarget } from './helpers.js';
 
 let px: ProxyClient;
 let a: RedisTarget;
@@ -16,10 +16,9 @@ let b: RedisTarget;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startRedis(), startRedis()]);
-  px = proxyClient(tempDir());
-  const { pid, adopted } = await px.ensureRunning();
-  trackProxy(pid);
-  expect(adopted).toBe(false);
+  const started = await startProxy();
+  px = started.px;
+  expect(started.adopted).toBe(false);
   await redis(a.port).set('where', 'A');
   await redis(b.port).set('where', 'B');
 });

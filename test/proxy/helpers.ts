@@ -76,6 +76,14 @@ export function proxyClient(dir: string): ProxyClient {
   return c;
 }
 
+/** A proxy process of its own (in a fresh temp dir), killed by killAll(); `adopted` as ensureRunning says. */
+export async function startProxy(): Promise<{ px: ProxyClient; adopted: boolean }> {
+  const px = proxyClient(tempDir());
+  const { pid, adopted } = await px.ensureRunning();
+  trackProxy(pid);
+  return { px, adopted };
+}
+
 /** Remember a proxy pid so that killAll() kills its process group. */
 export function trackProxy(pid: number): number {
   proxyPids.add(pid);

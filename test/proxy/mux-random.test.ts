@@ -9,7 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyClient } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
-import { killAll, proxyClient, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+import { killAll, startProxy, startRedis, type RedisTarget } from './helpers.js';
 
 let px: ProxyClient;
 let behind: RedisTarget;
@@ -18,8 +18,7 @@ let port: number;
 
 beforeAll(async () => {
   [behind, direct] = await Promise.all([startRedis(), startRedis()]);
-  px = proxyClient(tempDir());
-  trackProxy((await px.ensureRunning()).pid);
+  ({ px } = await startProxy());
   port = await freePort();
   await px.setEndpoint({ uid: 'random', port, addr: '127.0.0.1', target: { host: '127.0.0.1', port: behind.port }, conns: 2 });
 });

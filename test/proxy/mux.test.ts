@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProxyClient } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { closed, exchange, killAll, proxyClient, rawConnect, redis, sendAndFin, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+import { closed, exchange, killAll, rawConnect, redis, sendAndFin, startProxy, startRedis, type RedisTarget } from './helpers.js';
 
 let px: ProxyClient;
 let shard: RedisTarget;
@@ -19,8 +19,7 @@ const admin = () => redis(shard.port, { username: 'root', password: 'rootpw' });
 beforeAll(async () => {
   shard = await startRedis();
   await redis(shard.port).call('ACL', 'SETUSER', 'root', 'on', '>rootpw', '~*', '&*', '+@all');
-  px = proxyClient(tempDir());
-  trackProxy((await px.ensureRunning()).pid);
+  ({ px } = await startProxy());
 });
 afterAll(killAll);
 

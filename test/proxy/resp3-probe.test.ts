@@ -2,14 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyClient } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
-import { closed, exchange, killAll, proxyClient, rawConnect, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
+import { closed, exchange, killAll, rawConnect, startProxy, startRedis, type RedisTarget } from './helpers.js';
 
 let px: ProxyClient;
 let a: RedisTarget;
 beforeAll(async () => {
   a = await startRedis();
-  px = proxyClient(tempDir());
-  trackProxy((await px.ensureRunning()).pid);
+  ({ px } = await startProxy());
 });
 afterAll(killAll);
 
