@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { roleAllows } from '../auth/permissions.js';
 import { RsError } from '../errors.js';
 import { BdbCreate, BdbCreateV2, BdbUpdate } from '../schemas/bdb.js';
 import type { Services } from '../compose.js';
@@ -8,10 +10,12 @@ import { DryRunQuery, isDryRun, parseUid, UidParams } from './params.js';
 const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false });
 const CommandBody = Type.Object({ command: Type.String({ minLength: 1 }), args: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))) }, { additionalProperties: false });
 const dbUid = (raw: string) => parseUid(raw, 'db_not_exist');
+/** Passwords only for roles with view_redis_pass. */
+const viewFor = (req: FastifyRequest) => ({ hidePasswords: !req.caller || !roleAllows(req.caller.role, 'view_redis_pass') });
 
 export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
-  app.get('/v1/bdbs', { config: { permission: 'view_all_bdbs_info' } }, () => s.bdbs.list());
-  app.get('/v1/bdbs/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } }, (req) => s.bdbs.get(dbUid(req.params.uid)));
+  app.get('/v1/bdbs', { config: { permission: 'view_all_bdbs_info' } }, (req) => s.bdbs.list(viewFor(req)));
+  app.get('/v1/bdbs/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } }, (req) => s.bdbs.get(dbUid(req.params.uid), viewFor(req)));
   app.post('/v1/bdbs', { config: { permission: 'create_bdb' }, schema: { querystring: DryRunQuery, body: BdbCreate } },
     (req) => s.bdbs.create(req.body, { dryRun: isDryRun(req.query) }));
   app.post('/v2/bdbs', { config: { permission: 'create_bdb' }, schema: { querystring: DryRunQuery, body: BdbCreateV2 } },

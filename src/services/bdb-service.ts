@@ -46,6 +46,11 @@ export interface BdbServiceDeps {
 
 export type WithAction<T> = T & { action_uid: string };
 
+export interface ViewOptions {
+  /** The caller may not see the database's passwords. */
+  hidePasswords?: boolean;
+}
+
 export class BdbService {
   /** Read for roles_permissions references only (uids). */
   private readonly roles: Collection<{ uid: number }>;
@@ -62,20 +67,24 @@ export class BdbService {
     return r;
   }
 
-  async view(rec: BdbRecord): Promise<Bdb> {
+  /**
+   * The API's bdb object. Passwords are masked when the cluster says so (mask_bdb_credentials) or
+   * when the caller's role lacks view_redis_pass (permissions.md: db_viewer, cluster_viewer).
+   */
+  async view(rec: BdbRecord, opts: ViewOptions = {}): Promise<Bdb> {
     const cluster = (await this.d.cluster.get())!.value;
     const node = (await this.d.nodes.list())[0];
     return bdbView(rec, await this.d.shards.all(), {
-      clusterName: cluster.name, nodeAddr: node?.addr ?? '127.0.0.1', maskCredentials: cluster.mask_bdb_credentials === true,
+      clusterName: cluster.name, nodeAddr: node?.addr ?? '127.0.0.1', maskCredentials: cluster.mask_bdb_credentials === true || opts.hidePasswords === true,
     });
   }
 
-  async list(): Promise<Bdb[]> {
-    return Promise.all((await this.d.bdbs.list()).map((r) => this.view(r)));
+  async list(opts: ViewOptions = {}): Promise<Bdb[]> {
+    return Promise.all((await this.d.bdbs.list()).map((r) => this.view(r, opts)));
   }
 
-  async get(uid: number): Promise<Bdb> {
-    return this.view((await this.rec(uid)).value);
+  async get(uid: number, opts: ViewOptions = {}): Promise<Bdb> {
+    return this.view((await this.rec(uid)).value, opts);
   }
 
   /** The raw record (controller and password routes). */

@@ -27,7 +27,7 @@ async function ok(r: Promise<Resp>): Promise<any> {
 
 beforeAll(async () => {
   t = await startTestNode();
-  a = (await createBdb(t, { name: 'scope-a' })).uid;
+  a = (await createBdb(t, { name: 'scope-a', authentication_redis_pass: 'Scope-a-pass' })).uid;
   b = (await createBdb(t, { name: 'scope-b' })).uid;
   scopedRole = (await ok(t.req('POST', '/v1/roles', { body: { name: 'team-a', management: 'db_member', resources: [{ type: 'db', uids: [String(a)] }] } }))).uid;
   const viewRole = (await ok(t.req('POST', '/v1/roles', { body: { name: 'team-a-view', management: 'db_viewer', resources: [{ type: 'db', uids: [String(a)] }] } }))).uid;
@@ -52,6 +52,14 @@ describe('a role limited to database A', () => {
       expect(await ok(t.req('GET', `/v1/bdbs/${a}/shards`, { auth }))).toHaveLength(1);
       expect(Array.isArray(await ok(t.req('GET', `/v1/actions/bdb/${a}`, { auth })))).toBe(true);
     }
+  });
+
+  it('shows the database password only to roles with view_redis_pass (permissions.md)', async () => {
+    // db_viewer lacks view_redis_pass; db_member has it.
+    expect((await ok(t.req('GET', `/v1/bdbs/${a}`, { auth: viewer }))).authentication_redis_pass).toBe('********');
+    expect(await ok(t.req('GET', '/v1/bdbs?fields=authentication_redis_pass', { auth: viewer }))).toEqual([{ authentication_redis_pass: '********' }]);
+    expect((await ok(t.req('GET', `/v1/bdbs/${a}`, { auth: member }))).authentication_redis_pass).toBe('Scope-a-pass');
+    expect((await ok(t.req('GET', `/v1/bdbs/${a}?fields=authentication_redis_pass`))).authentication_redis_pass).toBe('Scope-a-pass');
   });
 
   it('changes A but not B; cannot create databases', async () => {
