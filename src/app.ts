@@ -1,9 +1,10 @@
 /** buildApp: Fastify with the REST conventions and every route plugin. Never listens by itself. */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { registerConventions } from './api/conventions.js';
+import { RsError } from './errors.js';
 import { bootstrapRoutes } from './api/bootstrap.js';
 import { bdbRoutes } from './api/bdbs.js';
 import { bdbAvailabilityRoutes } from './api/bdb-availability.js';
@@ -37,6 +38,14 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
     // defaults filled into partial updates: the services apply documented defaults themselves.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     bodyLimit: 16 * 1024 * 1024,
+    // `/v1/cluster/` is `/v1/cluster`: the 405 check (conventions.ts) already read paths that way.
+    routerOptions: { ignoreTrailingSlash: true },
+    // A URL that does not decode (`/v1/users/%FF`) gets an RS error body like any other 400.
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const rs = new RsError('bad_request', `Malformed request: ${err.message}`, { status: 400 });
+      void reply.status(rs.statusCode).type('application/json').send(rs.toJSON());
+    },
     // Requests are logged once, at debug level, by the onResponse hook in conventions.ts.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;

@@ -165,7 +165,7 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     const wanted = fields.split(',').map((f) => f.trim()).filter(Boolean);
     const pick = (o: unknown) => {
       if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;
-      return Object.fromEntries(wanted.filter((k) => k in (o as object)).map((k) => [k, (o as Record<string, unknown>)[k]]));
+      return Object.fromEntries(wanted.filter((k) => Object.hasOwn(o, k)).map((k) => [k, (o as Record<string, unknown>)[k]]));
     };
     return Array.isArray(payload) ? payload.map(pick) : pick(payload);
   });

@@ -78,6 +78,21 @@ describe('routing', () => {
     expect(r2.headers.allow).toContain('PUT');
   });
 
+  it('a trailing slash names the same resource', async () => {
+    const r = await t.req('GET', '/v1/cluster/');
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.name).toBe('cluster.test.local');
+    expect((await t.req('GET', '/v1/nodes/1/?fields=uid')).json).toEqual({ uid: 1 });
+    // Still 405 for a method the path does not have, with or without the slash.
+    expectRsError(await t.req('DELETE', '/v1/cluster/'), 405, 'method_not_allowed');
+  });
+
+  it('a URL that does not decode → 400 with an RS error body', async () => {
+    const r = await t.req('GET', '/v1/ldap_mappings/%FF');
+    expectRsError(r, 400, 'bad_request');
+    expect(r.json.code).toBeUndefined();
+  });
+
   it('x-api-version: supported values pass, others → 505', async () => {
     expect((await t.req('GET', '/v1/cluster', { headers: { 'x-api-version': '1' } })).status).toBe(200);
     expect((await t.req('GET', '/v1/cluster', { headers: { 'x-api-version': 'v2' } })).status).toBe(200);
@@ -130,6 +145,12 @@ describe('responses', () => {
     const bdbs = await t.req('GET', '/v1/bdbs?fields=uid&fields=name');
     expect(bdbs.status, bdbs.text).toBe(200);
     expect(Array.isArray(bdbs.json)).toBe(true);
+  });
+
+  it('fields= names only the object\'s own fields (__proto__, constructor are not fields)', async () => {
+    const r = await t.req('GET', '/v1/users/1?fields=__proto__,constructor,toString,uid');
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toBe('{"uid":1}');
   });
 
   it('fields= leaves error bodies whole', async () => {
