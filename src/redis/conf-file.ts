@@ -132,9 +132,15 @@ export function shardDirectives(spec: { port: number; dir: string; directives: D
   return all;
 }
 
-/** users.acl content: the existing lines, with the admin user's line replaced by the current one. */
+/**
+ * users.acl content: the existing lines, with the admin user's line replaced by the current one. A file
+ * without a `default` user (a new shard, before the manager's first ACL SETUSER + ACL SAVE) gets one that is
+ * off: redis-server's own default user is `on nopass +@all`, so a shard whose users could not be applied
+ * (a setting Redis refused) would otherwise serve anyone with full rights.
+ */
 export function mergeAclFile(existing: string, admin?: AdminCredentials): string {
   const lines = existing.split('\n').map((l) => l.trim()).filter((l) => l && (!admin || !l.startsWith(`user ${admin.user} `)));
+  if (!lines.some((l) => /^user default(\s|$)/.test(l))) lines.unshift('user default off resetkeys resetchannels -@all');
   if (admin) lines.push(`user ${adminUserRule(admin)}`);
   return lines.join('\n') + '\n';
 }

@@ -29,6 +29,9 @@ describe('redis.conf rendering', () => {
     expect(d.user).toBeUndefined();
     expect(() => shardDirectives({ port: 1, dir: '/d', directives: { user: 'x on' }, aclFile: true }, admin)).toThrow(/aclFile/);
     expect(mergeAclFile('user default on nopass ~* +@all\nuser openrs-admin on #old ~* +@all\n', admin)).toBe(`user default on nopass ~* +@all\nuser ${adminUserRule(admin)}\n`);
+    // No default user yet (a new shard): one that is off, never redis-server's open `on nopass +@all`.
+    expect(mergeAclFile('', admin)).toBe(`user default off resetkeys resetchannels -@all\nuser ${adminUserRule(admin)}\n`);
+    expect(mergeAclFile('user defaulter on >x +get\n', admin)).toMatch(/^user default off /);
   });
 
   it('quoting and injection', () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { Redis } from 'ioredis';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShardAdmin } from '../../src/redis/admin.js';
@@ -84,6 +85,23 @@ describe('ShardSupervisor.start', () => {
     const sup = h.supervisor();
     await expect(sup.start(await h.spec({ dir: '/tmp' }))).rejects.toThrow(/dir is managed by the supervisor/);
     await expect(sup.start(await h.spec({ maxmemory: '1\nslaveof 10.0.0.1 6379' }))).rejects.toThrow(/line break/);
+  });
+
+  it('with aclFile, a new shard\'s default user is off until the manager sets it (never open to anyone)', async () => {
+    const sup = h.supervisor();
+    const spec = await h.spec({}, { aclFile: true });
+    const shard = h.track(await sup.start(spec));
+    const anon = new Redis({ port: shard.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    anon.on('error', () => {});
+    try {
+      await anon.connect();
+      await expect(anon.set('k', 'v')).rejects.toThrow(/NOAUTH/);
+    } finally {
+      anon.disconnect();
+    }
+    const admin = sup.admin(shard);
+    expect(JSON.stringify(await admin.command('ACL', ['LIST']))).toMatch(/user default off /);
+    admin.close();
   });
 
   it('with aclFile, users live in users.acl and survive ACL SAVE + restart', async () => {
