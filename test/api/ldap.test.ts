@@ -181,6 +181,43 @@ describe('/v1/ldap_mappings', () => {
   });
 });
 
+describe('/v1/ldap_mappings and the admin role', () => {
+  const um = { user: 'mapping-um@example.com', pass: 'mapping-um-pass-1' };
+  let customAdmin: number;
+  beforeAll(async () => {
+    const u = await t.req('POST', '/v1/users', { body: { email: um.user, password: um.pass, role_uids: [7] } });
+    expect(u.status, u.text).toBe(200);
+    const r = await t.req('POST', '/v1/roles', { body: { name: 'Mapping Admins', management: 'admin' } });
+    expect(r.status, r.text).toBe(200);
+    customAdmin = r.json.uid;
+  });
+
+  it('a user_manager cannot create, change or delete a mapping that grants admin (as for users and roles)', async () => {
+    const asUm = { auth: um };
+    const dn = 'cn=um-group,dc=example,dc=com';
+    // Mapping its own group to an admin role would make the user_manager an admin at its next LDAP login.
+    expectRsError(await t.req('POST', '/v1/ldap_mappings', { ...asUm, body: { name: 'UmAdmin', dn, role_uids: [1] } }), 403, 'insufficient_permissions');
+    expectRsError(await t.req('POST', '/v1/ldap_mappings', { ...asUm, body: { name: 'UmAdmin', dn, role_uids: [2, customAdmin] } }), 403, 'insufficient_permissions');
+    const own = await t.req('POST', '/v1/ldap_mappings', { ...asUm, body: { name: 'UmViewers', dn, role_uids: [2] } });
+    expect(own.status, own.text).toBe(200);
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${own.json.uid}`, { ...asUm, body: { role_uids: [2, 1] } }), 403, 'insufficient_permissions');
+    expect((await t.req('GET', `/v1/ldap_mappings/${own.json.uid}`)).json.role_uids).toEqual([2]);
+    expect((await t.req('PUT', `/v1/ldap_mappings/${own.json.uid}`, { ...asUm, body: { role_uids: [3] } })).status).toBe(200);
+
+    // A mapping an admin made to an admin role: the user_manager may neither change nor delete it.
+    const admins = await t.req('POST', '/v1/ldap_mappings', { body: { name: 'RealAdmins', dn: 'cn=admins,dc=example,dc=com', role_uids: [customAdmin] } });
+    expect(admins.status, admins.text).toBe(200);
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${admins.json.uid}`, { ...asUm, body: { dn } }), 403, 'insufficient_permissions');
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${admins.json.uid}`, { ...asUm, body: { role_uids: [2] } }), 403, 'insufficient_permissions');
+    expectRsError(await t.req('DELETE', `/v1/ldap_mappings/${admins.json.uid}`, asUm), 403, 'insufficient_permissions');
+    expect((await t.req('GET', `/v1/ldap_mappings/${admins.json.uid}`)).json).toMatchObject({ dn: 'cn=admins,dc=example,dc=com', role_uids: [customAdmin] });
+
+    // The admin may do all of it.
+    expect((await t.req('PUT', `/v1/ldap_mappings/${own.json.uid}`, { body: { role_uids: [1] } })).status).toBe(200);
+    for (const uid of [own.json.uid, admins.json.uid]) expect((await t.req('DELETE', `/v1/ldap_mappings/${uid}`)).status).toBe(200);
+  });
+});
+
 const describeSlapd = slapdInstalled ? describe : describe.skip;
 describeSlapd(slapdInstalled ? 'LDAP login against a real slapd' : 'LDAP login (SKIPPED: /usr/sbin/slapd is not installed; scripts/setup.sh installs slapd)', () => {
   let ldap: Slapd;
