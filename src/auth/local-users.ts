@@ -71,6 +71,8 @@ export class LocalUsers implements BasicVerifier {
   }
 
   async findByLogin(login: string): Promise<UserRecord | undefined> {
+    // An empty login is nobody's, even if a record has an empty email (certificate users may).
+    if (login === '') return undefined;
     const l = login.toLowerCase();
     return (await this.users.list()).find((u) => u.email.toLowerCase() === l || u.name.toLowerCase() === l);
   }

@@ -185,6 +185,9 @@ export class UserService {
     const { uid: _u, password, password_hash_method: _p, role: _r, role_uids: _ru, status: _s, password_issue_date: _d, last_login: _l, ...plain } = body;
     let next: UserRecord = { ...cur, ...plain, ...roles };
     if (next.auth_method === 'certificate' && !next.certificate_subject_line) throw new RsError('missing_field', 'Missing field(s): certificate_subject_line');
+    // As on POST: a login matches the email, so only certificate users may go without one (an
+    // empty email would also escape the uniqueness check and match an empty Basic username).
+    if (next.auth_method !== 'certificate' && !next.email) throw new RsError('missing_field', 'Missing field(s): email');
     if (next.auth_method !== 'regular' && password !== undefined) throw new RsError('invalid_param', `A password is only for users with auth_method 'regular'`);
     if (next.auth_method === 'regular' && password === undefined && next.password_hashes.length === 0) throw new RsError('missing_field', 'Missing field(s): password');
     if (cur.role === 'admin' && next.role !== 'admin') await this.assertOtherAdmin(cur, 'change_last_admin_role_not_allowed');

@@ -237,6 +237,17 @@ describe('PUT and DELETE /v1/users/{uid}', () => {
     expect(events('user_updated').some((e) => e.user_uid === uid && (e.changed as string[]).includes('role_uids'))).toBe(true);
   });
 
+  it('refuses an empty email as POST does; an empty Basic username signs in as nobody', async () => {
+    const a = await createUser('blank-a@example.com', 'blank-a-password');
+    const b = await createUser('blank-b@example.com', 'blank-b-password');
+    for (const uid of [a, b]) expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { email: '' } }), 400, 'missing_field');
+    expect((await record(a))!.email).toBe('blank-a@example.com');
+    // A record left with an empty email (as the API used to allow) is not found by an empty login.
+    await t.node.composed.kv.put(`/users/${b}`, { ...(await record(b))!, email: '' });
+    expect((await req('GET', '/v1/cluster', { auth: { user: '', pass: 'blank-b-password' } })).status).toBe(401);
+    expect((await req('GET', '/v1/cluster', { auth: { user: 'blank-b', pass: 'blank-b-password' } })).status).toBe(200);
+  });
+
   it('the last admin can be neither demoted nor deleted', async () => {
     expectRsError(await req('PUT', '/v1/users/1', { body: { role_uids: [5] } }), 406, 'change_last_admin_role_not_allowed');
     expectRsError(await req('DELETE', '/v1/users/1'), 406, 'delete_last_admin_not_allowed');
