@@ -132,7 +132,7 @@ export class UserService {
     // user.md: the default management role is db_viewer.
     const roles = (await this.resolveRoles(body)) ?? (await this.resolveRoles({ role: 'db_viewer' }))!;
     if (roles.role === 'admin' && opts.actor.role !== 'admin') throw new RsError('insufficient_permissions', 'Only an admin may create a user with the admin role');
-    checkUnique(await this.d.users.list(), { uid: body.uid ?? 0, email, name });
+    checkUnique(await this.d.users.list(), { uid: body.uid ?? 0, email, name }, 409);
     // A pre-hashed password cannot be checked against the complexity rules.
     if (body.password !== undefined && !prehashed) await this.checkPassword(body.password, email);
 
@@ -191,7 +191,7 @@ export class UserService {
     if (next.auth_method !== 'regular' && password !== undefined) throw new RsError('invalid_param', `A password is only for users with auth_method 'regular'`);
     if (next.auth_method === 'regular' && password === undefined && next.password_hashes.length === 0) throw new RsError('missing_field', 'Missing field(s): password');
     if (cur.role === 'admin' && next.role !== 'admin') await this.assertOtherAdmin(cur, 'change_last_admin_role_not_allowed');
-    if (next.email !== cur.email || next.name !== cur.name) checkUnique(await this.d.users.list(), next);
+    if (next.email !== cur.email || next.name !== cur.name) checkUnique(await this.d.users.list(), next, 400);
 
     const { nowMs, policy } = await this.now();
     const wasLocked = isLocked(cur, policy, nowMs);

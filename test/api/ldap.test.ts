@@ -151,14 +151,14 @@ describe('/v1/ldap_mappings', () => {
       [{ ...ok, dn: 'not a dn' }, 400, 'invalid_dn_param'],
       [{ ...ok, name: 'bad/name' }, 400, 'invalid_name_param'],
       [{ ...ok, name: '' }, 400, 'invalid_name_param'],
-      [{ ...ok, name: 'Admins' }, 409, 'name_already_exists'],
+      [{ ...ok, name: 'Admins' }, 400, 'name_already_exists'],
       [{ ...ok, email: 'nope' }, 400, 'invalid_schema'],
       [{ ...ok, uid: 5 }, 400, 'invalid_schema'],
     ];
     for (const [body, status, code] of bad) expectRsError(await t.req('POST', '/v1/ldap_mappings', { body }), status, code);
     const other = await t.req('POST', '/v1/ldap_mappings', { body: ok });
     expect(other.status).toBe(200);
-    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { name: 'Other' } }), 409, 'name_already_exists');
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { name: 'Other' } }), 400, 'name_already_exists');
     expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { role_uids: [42] } }), 400, 'invalid_role_uids_param');
     expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { uid: uid + 1 } }), 400);
     expect((await t.req('DELETE', `/v1/ldap_mappings/${other.json.uid}`)).status).toBe(200);

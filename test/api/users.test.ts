@@ -227,7 +227,9 @@ describe('PUT and DELETE /v1/users/{uid}', () => {
     expect(r.json).toMatchObject({ email_alerts: false, role_uids: [2, 4], role: 'cluster_member' });
     expect((await req('PUT', `/v1/users/${uid}`, { body: { role: 'db_viewer' } })).json).toMatchObject({ role: 'db_viewer', role_uids: [5] });
     expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { status: 'active' } }), 400, 'read_only_field');
-    expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { email: ADMIN.user } }), 409, 'email_already_exists');
+    // PUT's page documents 400/404/406, no 409 (POST's does): a taken email or name → 400.
+    expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { email: ADMIN.user } }), 400, 'email_already_exists');
+    expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { name: 'Administrator' } }), 400, 'name_already_exists');
     expectRsError(await req('PUT', '/v1/users/9999', { body: { email_alerts: true } }), 404, 'user_not_exist');
     expectRsError(await req('GET', '/v1/users/9999'), 404, 'user_not_exist');
     expectRsError(await req('GET', '/v1/users/abc'), 404, 'user_not_exist');
