@@ -67,15 +67,16 @@ export const ERROR_CATALOG = {
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],
 
-  // LDAP (requests/cluster/ldap.md, requests/ldap_mappings): codes from the pages; 409 for a
-  // duplicate name as openapi.json lists it for POST/PUT /v1/ldap_mappings.
+  // LDAP (requests/cluster/ldap.md, requests/ldap_mappings): codes and statuses from the pages.
   illegal_fields_combination: [400, 'An unacceptable combination of fields was specified, or a required field is missing'],
   ldap_mapping_not_exist: [404, 'LDAP mapping does not exist'],
   invalid_dn_param: [400, 'A dn parameter has an illegal value'],
   invalid_name_param: [400, 'A name parameter has an illegal value'],
   invalid_role_uids_param: [400, 'A role_uids parameter has an illegal value'],
-  // Shared by the users / roles / redis_acls / ldap_mappings pages (same meaning on each).
-  name_already_exists: [409, 'An object of the same type and name exists'],
+  // Shared by the users / roles / redis_acls / ldap_mappings pages (same meaning on each). 400: the
+  // roles, redis_acls and ldap_mappings pages list no other status for it (openapi.json's 409 is not
+  // on the pages); POST /v1/users, whose page documents 409, passes that (docs/decisions/users-roles.md).
+  name_already_exists: [400, 'An object of the same type and name exists'],
   missing_field: [400, 'A needed field is missing'],
 
   // JWT (requests/users/authorize.md, refresh_jwt.md). password_expired is the page's code; the
@@ -88,7 +89,7 @@ export const ERROR_CATALOG = {
   // Codes from the pages with the statuses they list; the ones marked (openrs) are named by openrs
   // for conditions the pages give a status but no code for (docs/notes-users-roles.md).
   user_not_exist: [404, 'User does not exist'],
-  email_already_exists: [409, 'The given email is already taken'],
+  email_already_exists: [409, 'The given email is already taken'], // POST; PUT /v1/users documents no 409 and answers 400
   password_not_complex: [400, 'The given password is not complex enough'],
   new_password_same_as_current: [400, 'The given new password is identical to a current password'],
   cannot_delete_last_password: [400, 'Cannot delete the last password of a user'],

@@ -12,13 +12,11 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Caller } from '../api/route-types.js';
 import type { BasicVerifier } from './authenticate.js';
 import { afterFailedLogin, clearedLockout, DEFAULT_LOGIN_POLICY, userStatus, withChanges, type LoginPolicy } from './login-policy.js';
-import { hashPassword, hashSchemeOf, redisPasswordHash, verifyPassword, type HashScheme, type PrehashContext } from './password.js';
+import { DUMMY_HASHES, hashPassword, hashSchemeOf, redisPasswordHash, verifyPassword, type HashScheme, type PrehashContext } from './password.js';
 import type { UserRecord } from './user-record.js';
 
 /** How long a verified (password, hash) pair is trusted without re-running the hash. */
 const VERIFIED_TTL_MS = 60_000;
-/** Hashed for unknown logins too, so response time does not reveal which logins exist. */
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /** What the login checks need from the cluster, read at each login (policy changes apply at once). */
 export interface LoginSettings {
@@ -33,6 +31,8 @@ export interface LocalUsersOptions {
   settings?: () => Promise<LoginSettings>;
   events?: EventLog;
   clock?: Clock;
+  /** Checks a password against a stored hash (default verifyPassword); tests watch which hashes a login checks. */
+  verify?: typeof verifyPassword;
 }
 
 export class LocalUsers implements BasicVerifier {
@@ -44,12 +44,14 @@ export class LocalUsers implements BasicVerifier {
    */
   private readonly verified = new Map<string, number>();
   private readonly clock: Clock;
+  private readonly verify: typeof verifyPassword;
 
   constructor(
     private readonly users: Collection<UserRecord>,
     private readonly opts: LocalUsersOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
+    this.verify = opts.verify ?? verifyPassword;
   }
 
   private cacheKey(password: string, hash: string): string {
@@ -65,12 +67,14 @@ export class LocalUsers implements BasicVerifier {
   private async check(password: string, hash: string, prehash?: PrehashContext): Promise<{ ok: boolean; cached: boolean }> {
     const until = this.verified.get(this.cacheKey(password, hash));
     if (until !== undefined && until > this.clock.now().getTime()) return { ok: true, cached: true };
-    const ok = await verifyPassword(password, hash, prehash);
+    const ok = await this.verify(password, hash, prehash);
     if (ok) this.remember(password, hash);
     return { ok, cached: false };
   }
 
   async findByLogin(login: string): Promise<UserRecord | undefined> {
+    // An empty login is nobody's, even if a record has an empty email (certificate users may).
+    if (login === '') return undefined;
     const l = login.toLowerCase();
     return (await this.users.list()).find((u) => u.email.toLowerCase() === l || u.name.toLowerCase() === l);
   }
@@ -80,12 +84,14 @@ export class LocalUsers implements BasicVerifier {
   }
 
   async verifyBasic(login: string, password: string, req: FastifyRequest): Promise<Caller | undefined> {
+    const { policy, scheme, clusterName } = await this.settings();
     const user = await this.findByLogin(login);
     if (!user || user.auth_method !== 'regular') {
-      await verifyPassword(password, DUMMY_HASH);
+      // Hashed for unknown logins too, with the cluster's current scheme (which new and converted
+      // passwords use), so that the response time does not reveal which logins exist.
+      await this.verify(password, DUMMY_HASHES[scheme]);
       return undefined;
     }
-    const { policy, scheme, clusterName } = await this.settings();
     const now = this.clock.now().getTime();
     let matched: string | undefined;
     let cached = false;

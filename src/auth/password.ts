@@ -60,6 +60,17 @@ export async function hashPassword(password: string, scheme: HashScheme = 'scryp
   return ['scrypt', N, R, P, salt.toString('base64'), hash.toString('base64')].join('$');
 }
 
+/**
+ * A well-formed hash per scheme, with the parameters hashPassword uses, that no password is
+ * expected to match (zero salt, zero hash). A login for an unknown user is verified against the
+ * one of the cluster's current scheme, so it costs what a real verification costs and the response
+ * time does not tell which logins exist (PBKDF2 here costs several times scrypt).
+ */
+export const DUMMY_HASHES: Readonly<Record<HashScheme, string>> = {
+  scrypt: ['scrypt', N, R, P, Buffer.alloc(16).toString('base64'), Buffer.alloc(KEYLEN).toString('base64')].join('$'),
+  pbkdf2: ['pbkdf2-sha256', PBKDF2_ITERATIONS, Buffer.alloc(16).toString('base64'), Buffer.alloc(KEYLEN).toString('base64')].join('$'),
+};
+
 /** The scheme a stored hash was made with, or undefined for a form this module does not know. */
 export function hashSchemeOf(stored: string): HashScheme | undefined {
   if (stored.startsWith('scrypt$')) return 'scrypt';

@@ -3,6 +3,7 @@
  * `/ldap_mappings/<uid>`. Also answers the verifier's question "which management role do
  * these groups give?" (`roleForGroups`).
  */
+import type { Caller } from '../api/route-types.js';
 import type { EventLog } from '../events/event-log.js';
 import { RsError } from '../errors.js';
 import { MANAGEMENT_ROLES, type ManagementRole } from '../auth/permissions.js';
@@ -89,9 +90,23 @@ export class LdapMappingService {
     return rec;
   }
 
-  async create(body: LdapMappingCreate): Promise<LdapMapping> {
+  /**
+   * Whether these roles include one with admin management. A mapping to such a role makes its
+   * LDAP group admins, so it is guarded like granting the admin role to a user (user-service.ts)
+   * or creating an admin role (role-service.ts): only an admin may create, change or delete it.
+   * Otherwise a user_manager could map its own group to the Admin role and log in as admin.
+   */
+  private async grantsAdmin(roleUids: readonly number[]): Promise<boolean> {
+    for (const r of new Set(roleUids)) if ((await this.roles.get(r))?.value.management === 'admin') return true;
+    return false;
+  }
+
+  async create(body: LdapMappingCreate, actor: Caller): Promise<LdapMapping> {
     const missing = (['name', 'dn', 'role_uids'] as const).filter((k) => body[k] === undefined);
     if (missing.length) throw new RsError('missing_field', `Missing field(s): ${missing.join(', ')}`);
+    if (actor.role !== 'admin' && (await this.grantsAdmin(body.role_uids!))) {
+      throw new RsError('insufficient_permissions', 'Only an admin may grant the admin role (an LDAP mapping to a role with admin management)');
+    }
     const draft = {
       uid: 0, email: '', email_alerts: true, bdbs_email_alerts: [], cluster_email_alerts: false,
       ...body,
@@ -104,11 +119,14 @@ export class LdapMappingService {
     return created;
   }
 
-  async update(uid: number, body: LdapMappingUpdate): Promise<LdapMapping> {
+  async update(uid: number, body: LdapMappingUpdate, actor: Caller): Promise<LdapMapping> {
     if (body.uid !== undefined && body.uid !== uid) throw new RsError('invalid_schema', `uid ${body.uid} does not match the path (${uid})`);
     for (;;) {
       const { value, modRevision } = await this.load(uid);
       const next = { ...value, ...body, uid } as LdapMapping;
+      if (actor.role !== 'admin' && ((await this.grantsAdmin(value.role_uids)) || (await this.grantsAdmin(next.role_uids)))) {
+        throw new RsError('insufficient_permissions', 'Only an admin may change an LDAP mapping to or from a role with admin management');
+      }
       await this.check(next);
       try {
         await this.mappings.kvPut(next, modRevision);
@@ -120,8 +138,11 @@ export class LdapMappingService {
     }
   }
 
-  async delete(uid: number): Promise<void> {
+  async delete(uid: number, actor: Caller): Promise<void> {
     const { value } = await this.load(uid);
+    if (actor.role !== 'admin' && (await this.grantsAdmin(value.role_uids))) {
+      throw new RsError('insufficient_permissions', 'Only an admin may delete an LDAP mapping to a role with admin management');
+    }
     await this.kv.delete(this.mappings.key(uid));
     this.event('ldap_mapping_deleted', value);
   }

@@ -51,13 +51,15 @@ const same = (a: string, b: string) => a !== '' && a.toLowerCase() === b.toLower
 
 /**
  * Logins match a user's email or name, case-insensitively (LocalUsers.findByLogin), so neither
- * may equal another user's email or name: 409 email_already_exists / name_already_exists.
+ * may equal another user's email or name: email_already_exists / name_already_exists, with the
+ * status the request's page documents: 409 on POST /v1/users, 400 on PUT (its page lists
+ * 400/404/406 and no 409).
  */
-export function checkUnique(users: readonly UserRecord[], u: { uid: number; email: string; name: string }): void {
+export function checkUnique(users: readonly UserRecord[], u: { uid: number; email: string; name: string }, status: 400 | 409): void {
   for (const o of users) {
     if (o.uid === u.uid) continue;
-    if (same(u.email, o.email) || same(u.email, o.name)) throw new RsError('email_already_exists', `The email '${u.email}' is already taken`);
-    if (same(u.name, o.name) || same(u.name, o.email)) throw new RsError('name_already_exists', `The name '${u.name}' is already taken`);
+    if (same(u.email, o.email) || same(u.email, o.name)) throw new RsError('email_already_exists', `The email '${u.email}' is already taken`, { status });
+    if (same(u.name, o.name) || same(u.name, o.email)) throw new RsError('name_already_exists', `The name '${u.name}' is already taken`, { status });
   }
 }
 

@@ -132,7 +132,7 @@ export class UserService {
     // user.md: the default management role is db_viewer.
     const roles = (await this.resolveRoles(body)) ?? (await this.resolveRoles({ role: 'db_viewer' }))!;
     if (roles.role === 'admin' && opts.actor.role !== 'admin') throw new RsError('insufficient_permissions', 'Only an admin may create a user with the admin role');
-    checkUnique(await this.d.users.list(), { uid: body.uid ?? 0, email, name });
+    checkUnique(await this.d.users.list(), { uid: body.uid ?? 0, email, name }, 409);
     // A pre-hashed password cannot be checked against the complexity rules.
     if (body.password !== undefined && !prehashed) await this.checkPassword(body.password, email);
 
@@ -185,10 +185,13 @@ export class UserService {
     const { uid: _u, password, password_hash_method: _p, role: _r, role_uids: _ru, status: _s, password_issue_date: _d, last_login: _l, ...plain } = body;
     let next: UserRecord = { ...cur, ...plain, ...roles };
     if (next.auth_method === 'certificate' && !next.certificate_subject_line) throw new RsError('missing_field', 'Missing field(s): certificate_subject_line');
+    // As on POST: a login matches the email, so only certificate users may go without one (an
+    // empty email would also escape the uniqueness check and match an empty Basic username).
+    if (next.auth_method !== 'certificate' && !next.email) throw new RsError('missing_field', 'Missing field(s): email');
     if (next.auth_method !== 'regular' && password !== undefined) throw new RsError('invalid_param', `A password is only for users with auth_method 'regular'`);
     if (next.auth_method === 'regular' && password === undefined && next.password_hashes.length === 0) throw new RsError('missing_field', 'Missing field(s): password');
     if (cur.role === 'admin' && next.role !== 'admin') await this.assertOtherAdmin(cur, 'change_last_admin_role_not_allowed');
-    if (next.email !== cur.email || next.name !== cur.name) checkUnique(await this.d.users.list(), next);
+    if (next.email !== cur.email || next.name !== cur.name) checkUnique(await this.d.users.list(), next, 400);
 
     const { nowMs, policy } = await this.now();
     const wasLocked = isLocked(cur, policy, nowMs);

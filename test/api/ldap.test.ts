@@ -151,14 +151,14 @@ describe('/v1/ldap_mappings', () => {
       [{ ...ok, dn: 'not a dn' }, 400, 'invalid_dn_param'],
       [{ ...ok, name: 'bad/name' }, 400, 'invalid_name_param'],
       [{ ...ok, name: '' }, 400, 'invalid_name_param'],
-      [{ ...ok, name: 'Admins' }, 409, 'name_already_exists'],
+      [{ ...ok, name: 'Admins' }, 400, 'name_already_exists'],
       [{ ...ok, email: 'nope' }, 400, 'invalid_schema'],
       [{ ...ok, uid: 5 }, 400, 'invalid_schema'],
     ];
     for (const [body, status, code] of bad) expectRsError(await t.req('POST', '/v1/ldap_mappings', { body }), status, code);
     const other = await t.req('POST', '/v1/ldap_mappings', { body: ok });
     expect(other.status).toBe(200);
-    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { name: 'Other' } }), 409, 'name_already_exists');
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { name: 'Other' } }), 400, 'name_already_exists');
     expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { role_uids: [42] } }), 400, 'invalid_role_uids_param');
     expectRsError(await t.req('PUT', `/v1/ldap_mappings/${uid}`, { body: { uid: uid + 1 } }), 400);
     expect((await t.req('DELETE', `/v1/ldap_mappings/${other.json.uid}`)).status).toBe(200);
@@ -178,6 +178,43 @@ describe('/v1/ldap_mappings', () => {
     expect(types).toContain('ldap_config_updated');
     for (const type of ['ldap_mapping_created', 'ldap_mapping_updated', 'ldap_mapping_deleted']) expect(types).toContain(type);
     expect(JSON.stringify(logs)).not.toContain('ldap-event-secret-1');
+  });
+});
+
+describe('/v1/ldap_mappings and the admin role', () => {
+  const um = { user: 'mapping-um@example.com', pass: 'mapping-um-pass-1' };
+  let customAdmin: number;
+  beforeAll(async () => {
+    const u = await t.req('POST', '/v1/users', { body: { email: um.user, password: um.pass, role_uids: [7] } });
+    expect(u.status, u.text).toBe(200);
+    const r = await t.req('POST', '/v1/roles', { body: { name: 'Mapping Admins', management: 'admin' } });
+    expect(r.status, r.text).toBe(200);
+    customAdmin = r.json.uid;
+  });
+
+  it('a user_manager cannot create, change or delete a mapping that grants admin (as for users and roles)', async () => {
+    const asUm = { auth: um };
+    const dn = 'cn=um-group,dc=example,dc=com';
+    // Mapping its own group to an admin role would make the user_manager an admin at its next LDAP login.
+    expectRsError(await t.req('POST', '/v1/ldap_mappings', { ...asUm, body: { name: 'UmAdmin', dn, role_uids: [1] } }), 403, 'insufficient_permissions');
+    expectRsError(await t.req('POST', '/v1/ldap_mappings', { ...asUm, body: { name: 'UmAdmin', dn, role_uids: [2, customAdmin] } }), 403, 'insufficient_permissions');
+    const own = await t.req('POST', '/v1/ldap_mappings', { ...asUm, body: { name: 'UmViewers', dn, role_uids: [2] } });
+    expect(own.status, own.text).toBe(200);
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${own.json.uid}`, { ...asUm, body: { role_uids: [2, 1] } }), 403, 'insufficient_permissions');
+    expect((await t.req('GET', `/v1/ldap_mappings/${own.json.uid}`)).json.role_uids).toEqual([2]);
+    expect((await t.req('PUT', `/v1/ldap_mappings/${own.json.uid}`, { ...asUm, body: { role_uids: [3] } })).status).toBe(200);
+
+    // A mapping an admin made to an admin role: the user_manager may neither change nor delete it.
+    const admins = await t.req('POST', '/v1/ldap_mappings', { body: { name: 'RealAdmins', dn: 'cn=admins,dc=example,dc=com', role_uids: [customAdmin] } });
+    expect(admins.status, admins.text).toBe(200);
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${admins.json.uid}`, { ...asUm, body: { dn } }), 403, 'insufficient_permissions');
+    expectRsError(await t.req('PUT', `/v1/ldap_mappings/${admins.json.uid}`, { ...asUm, body: { role_uids: [2] } }), 403, 'insufficient_permissions');
+    expectRsError(await t.req('DELETE', `/v1/ldap_mappings/${admins.json.uid}`, asUm), 403, 'insufficient_permissions');
+    expect((await t.req('GET', `/v1/ldap_mappings/${admins.json.uid}`)).json).toMatchObject({ dn: 'cn=admins,dc=example,dc=com', role_uids: [customAdmin] });
+
+    // The admin may do all of it.
+    expect((await t.req('PUT', `/v1/ldap_mappings/${own.json.uid}`, { body: { role_uids: [1] } })).status).toBe(200);
+    for (const uid of [own.json.uid, admins.json.uid]) expect((await t.req('DELETE', `/v1/ldap_mappings/${uid}`)).status).toBe(200);
   });
 });
 

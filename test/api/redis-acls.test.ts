@@ -84,7 +84,8 @@ describe('create, update, delete', () => {
   it('missing fields, duplicate names, unknown ACLs, dry_run', async () => {
     expectRsError(await t.req('POST', '/v1/redis_acls', { body: { name: 'NoAcl' } }), 400, 'missing_field');
     expectRsError(await t.req('POST', '/v1/redis_acls', { body: { acl: '+@read' } }), 400, 'missing_field');
-    expectRsError(await t.req('POST', '/v1/redis_acls', { body: { name: 'read only', acl: '+@read' } }), 409, 'name_already_exists');
+    expectRsError(await t.req('POST', '/v1/redis_acls', { body: { name: 'read only', acl: '+@read' } }), 400, 'name_already_exists');
+    expectRsError(await t.req('PUT', '/v1/redis_acls/3', { body: { name: 'READ ONLY' } }), 400, 'name_already_exists');
     expectRsError(await t.req('PUT', '/v1/redis_acls/99', { body: { acl: '+@read' } }), 404, 'redis_acl_not_exist');
     expectRsError(await t.req('POST', '/v1/redis_acls', { body: { name: 'X', acl: '+@read', min_version: '7.2' } }), 400, 'invalid_schema');
     expect((await t.req('POST', '/v1/redis_acls?dry_run=1', { body: { name: 'Dry', acl: '+@read ~*' } })).status).toBe(200);

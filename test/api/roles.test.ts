@@ -62,7 +62,7 @@ describe('POST /v1/roles', () => {
   it('refuses missing fields, duplicate names, bad values and resources on other roles', async () => {
     expectRsError(await t.req('POST', '/v1/roles', { body: { name: 'NoMgmt' } }), 400, 'missing_field');
     expectRsError(await t.req('POST', '/v1/roles', { body: { management: 'none' } }), 400, 'missing_field');
-    expectRsError(await t.req('POST', '/v1/roles', { body: { name: 'dba', management: 'none' } }), 409, 'name_already_exists');
+    expectRsError(await t.req('POST', '/v1/roles', { body: { name: 'dba', management: 'none' } }), 400, 'name_already_exists');
     expectRsError(await t.req('POST', '/v1/roles', { body: { name: 'X', management: 'superuser' } }), 400, 'invalid_schema');
     expectRsError(await t.req('POST', '/v1/roles', { body: { name: 'bad<name>', management: 'none' } }), 400, 'invalid_schema');
     expectRsError(await t.req('POST', '/v1/roles', { body: { name: 'Scoped', management: 'cluster_member', resources: [{ type: 'db', uids: ['1'] }] } }), 400, 'invalid_param');
@@ -106,7 +106,7 @@ describe('PUT /v1/roles/{uid}', () => {
   it('404 for unknown roles; duplicate names; uid mismatch', async () => {
     expectRsError(await t.req('PUT', '/v1/roles/999', { body: { name: 'x' } }), 404, 'role_not_exist');
     expectRsError(await t.req('GET', '/v1/roles/999'), 404, 'role_not_exist');
-    expectRsError(await t.req('PUT', '/v1/roles/8', { body: { name: 'Support' } }), 409, 'name_already_exists');
+    expectRsError(await t.req('PUT', '/v1/roles/8', { body: { name: 'Support' } }), 400, 'name_already_exists');
     expectRsError(await t.req('PUT', '/v1/roles/8', { body: { uid: 9 } }), 400, 'invalid_param');
   });
 });

@@ -227,7 +227,9 @@ describe('PUT and DELETE /v1/users/{uid}', () => {
     expect(r.json).toMatchObject({ email_alerts: false, role_uids: [2, 4], role: 'cluster_member' });
     expect((await req('PUT', `/v1/users/${uid}`, { body: { role: 'db_viewer' } })).json).toMatchObject({ role: 'db_viewer', role_uids: [5] });
     expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { status: 'active' } }), 400, 'read_only_field');
-    expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { email: ADMIN.user } }), 409, 'email_already_exists');
+    // PUT's page documents 400/404/406, no 409 (POST's does): a taken email or name → 400.
+    expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { email: ADMIN.user } }), 400, 'email_already_exists');
+    expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { name: 'Administrator' } }), 400, 'name_already_exists');
     expectRsError(await req('PUT', '/v1/users/9999', { body: { email_alerts: true } }), 404, 'user_not_exist');
     expectRsError(await req('GET', '/v1/users/9999'), 404, 'user_not_exist');
     expectRsError(await req('GET', '/v1/users/abc'), 404, 'user_not_exist');
@@ -235,6 +237,17 @@ describe('PUT and DELETE /v1/users/{uid}', () => {
     expect(dry.json.name).toBe('Dry Name');
     expect((await req('GET', `/v1/users/${uid}`)).json.name).toBe('upd');
     expect(events('user_updated').some((e) => e.user_uid === uid && (e.changed as string[]).includes('role_uids'))).toBe(true);
+  });
+
+  it('refuses an empty email as POST does; an empty Basic username signs in as nobody', async () => {
+    const a = await createUser('blank-a@example.com', 'blank-a-password');
+    const b = await createUser('blank-b@example.com', 'blank-b-password');
+    for (const uid of [a, b]) expectRsError(await req('PUT', `/v1/users/${uid}`, { body: { email: '' } }), 400, 'missing_field');
+    expect((await record(a))!.email).toBe('blank-a@example.com');
+    // A record left with an empty email (as the API used to allow) is not found by an empty login.
+    await t.node.composed.kv.put(`/users/${b}`, { ...(await record(b))!, email: '' });
+    expect((await req('GET', '/v1/cluster', { auth: { user: '', pass: 'blank-b-password' } })).status).toBe(401);
+    expect((await req('GET', '/v1/cluster', { auth: { user: 'blank-b', pass: 'blank-b-password' } })).status).toBe(200);
   });
 
   it('the last admin can be neither demoted nor deleted', async () => {
