@@ -4,13 +4,15 @@
  */
 import type { EndpointInfo, EndpointSpec, ProbeResult, Target } from '../proxy/protocol.js';
 import type { ShardAdmin } from '../redis/admin.js';
+import { processExists } from '../redis/proc.js';
 import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 
 export type { Target };
 
 /** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
 export interface EndpointProxy {
-  ensureRunning(): Promise<unknown>;
+  /** Adopt the running proxy or start one; its pid. */
+  ensureRunning(): Promise<{ pid: number }>;
   setEndpoint(ep: EndpointSpec): Promise<unknown>;
   removeEndpoint(uid: string): Promise<unknown>;
   setTarget(uid: string, target: Target): Promise<unknown>;
@@ -26,6 +28,8 @@ export class DataPlane {
   readonly handles = new Map<number, ShardHandle>();
   private readonly admins = new Map<number, ShardAdmin>();
   private proxyReady: Promise<unknown> | undefined;
+  /** The pid of the proxy this manager started or adopted, once known. */
+  private proxyPid: number | undefined;
 
   constructor(readonly supervisor: ShardSupervisor, readonly proxy: EndpointProxy) {}
 
@@ -45,17 +49,37 @@ export class DataPlane {
    * a node without databases runs no proxy process.
    */
   ensureProxy(): Promise<unknown> {
-    this.proxyReady ??= this.proxy.ensureRunning().catch((e: unknown) => {
-      this.proxyReady = undefined;
-      throw e;
-    });
+    this.proxyReady ??= this.proxy.ensureRunning().then(
+      (p) => {
+        this.proxyPid = p.pid;
+        return p;
+      },
+      (e: unknown) => {
+        this.proxyReady = undefined;
+        throw e;
+      },
+    );
     return this.proxyReady;
+  }
+
+  /**
+   * Whether the proxy this manager started or adopted has exited (killed, crashed). It is then
+   * forgotten, so that the next ensureProxy starts a new one (which restores its endpoints from its
+   * state file); the caller reconciles the databases so that each endpoint is checked.
+   */
+  proxyLost(): boolean {
+    const pid = this.proxyPid;
+    if (pid === undefined || processExists(pid)) return false;
+    this.proxyPid = undefined;
+    this.proxyReady = undefined;
+    return true;
   }
 
   /** Stop the proxy if this manager started or adopted it. */
   async stopProxy(): Promise<void> {
     if (!this.proxyReady) return;
     this.proxyReady = undefined;
+    this.proxyPid = undefined;
     await this.proxy.shutdown();
   }
 

@@ -1,7 +1,8 @@
 /**
  * Watches master shards. A replicated master whose process died, or that stops answering PING
  * (hung, SIGSTOP), is failed over to its replica; any other dead shard makes its database
- * reconcile (which restarts it from its persistence files).
+ * reconcile (which restarts it from its persistence files). A proxy process that exited makes every
+ * database reconcile, which starts a new one.
  */
 import type { Logger } from 'pino';
 import { processState } from '../redis/proc.js';
@@ -50,6 +51,11 @@ export class Watchdog {
     this.running = true;
     try {
       const all = await this.shards.all();
+      if (this.plane.proxyLost()) {
+        // Every endpoint of the node went with it: a new proxy, then each database's endpoint again.
+        this.log.error('the proxy process exited: starting a new one');
+        for (const bdb of new Set(all.map((s) => s.bdb_uid))) this.enqueue(bdb);
+      }
       const pingRound = this.tick++ % 3 === 0;
       for (const s of all) {
         const h = this.plane.handles.get(s.uid);

@@ -96,6 +96,19 @@ describe('restart', () => {
     expect(pidOf(shard!.dir)).toBe(pid);
   });
 
+  it('the proxy killed while the manager runs: a new proxy serves every endpoint again', async () => {
+    const t1 = await node();
+    const a = await createBdb(t1, { name: 'db-proxy-a', ...AOF });
+    const b = await createBdb(t1, { name: 'db-proxy-b' });
+    await writeKeys(a.endpoints[0].port, 10);
+    await writeKeys(b.endpoints[0].port, 5);
+    const old = await proxyPid(t1.dataDir);
+    await kill9([old]);
+    await readBack(a.endpoints[0].port, 10);
+    await readBack(b.endpoints[0].port, 5);
+    expect(await proxyPid(t1.dataDir)).not.toBe(old);
+  });
+
   it('shards, proxy and manager all killed: a new manager restarts them from the AOF and the keys are back', async () => {
     const t1 = await node();
     const bdb = await createBdb(t1, { name: 'db-restart-2', ...AOF });
