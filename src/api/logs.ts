@@ -23,6 +23,14 @@ function bound(raw: string | undefined, name: string): string | undefined {
   return rsTime(new Date(t));
 }
 
+/**
+ * `limit` / `offset` are integers of any size: the page documents no error status, so a value
+ * past what can be stored (2^53) is read as that much, which asks for every event / skips them all.
+ * (Passed as is, such values reach SQLite as floats and fail with a datatype mismatch.)
+ */
+const count = (raw: string | undefined): number | undefined =>
+  raw === undefined ? undefined : Math.min(Number(raw), Number.MAX_SAFE_INTEGER);
+
 export const logRoutes = (events: EventStore): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/logs', { config: { permission: 'view_logged_events' }, schema: { querystring: LogsQuery } }, (req) => {
     const q = req.query;
@@ -32,8 +40,8 @@ export const logRoutes = (events: EventStore): FastifyPluginAsyncTypebox => asyn
       stime: bound(q.stime, 'stime'),
       etime: bound(q.etime, 'etime'),
       order,
-      limit: q.limit === undefined ? undefined : Number(q.limit),
-      offset: q.offset === undefined ? undefined : Number(q.offset),
+      limit: count(q.limit),
+      offset: count(q.offset),
     });
   });
 };

@@ -34,6 +34,11 @@ describe('GET /v1/logs', () => {
     expect(await page('limit=10&offset=30')).toEqual([]);
     expect(await page('order=desc&limit=3')).toEqual([24, 23, 22]);
     expect(await page('order=desc&limit=3&offset=3')).toEqual([21, 20, 19]);
+    // Integers past SQLite's range are read as "all of them" (the page lists no error status).
+    expect(await page('limit=99999999999999999999')).toHaveLength(25);
+    expect(await page('limit=9223372036854775808&offset=24')).toEqual([24]);
+    expect(await page('offset=9223372036854775808')).toEqual([]);
+    expect(await page('limit=2&offset=99999999999999999999999999')).toEqual([]);
     const narrow = await t.req('GET', '/v1/logs?stime=2020-01-01T00:05:00Z&etime=2020-01-01T00:07:00Z');
     expect(narrow.json.map((e: any) => e.bdb_uid)).toEqual(['5', '6', '7']);
     // Other ISO 8601 spellings of the same instant work too.
