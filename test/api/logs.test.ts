@@ -53,6 +53,12 @@ describe('GET /v1/logs', () => {
     expect((await t.req('GET', '/v1/logs?order=sideways')).status).toBe(400);
     expect((await t.req('GET', '/v1/logs?limit=-1')).status).toBe(400);
     expect((await t.req('GET', '/v1/logs?stime=not-a-time')).status).toBe(400);
+    // Strict ISO 8601: dates that do not exist and values that are not date-times are refused.
+    for (const bad of ['stime=2026-02-30T00:00:00Z', 'etime=1', 'etime=2020-01-01', 'stime=2020-01-01T00:00:60Z', 'stime=2020-01-01%2000:00:00Z']) {
+      const r = await t.req('GET', `/v1/logs?${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.json.error_code, bad).toBe('invalid_param');
+    }
     expect((await t.req('GET', '/v1/logs', { auth: null })).status).toBe(401);
   });
 });
