@@ -10,6 +10,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { RsError } from '../errors.js';
 import { clusterReadOnly, clusterWritable, type Cluster, type ClusterUpdate } from '../schemas/cluster.js';
+import { MASKED_PASSWORD } from '../schemas/ldap.js';
 import { isWritableDir } from './node-service.js';
 
 type Handling = 'applied' | 'stored' | 'fixed';
@@ -117,6 +118,8 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
   }
   // Nested settings merge field by field, as RS does for alert_settings in its PUT example.
   const merged: Cluster = { ...current, ...update } as Cluster;
+  // GET masks smtp_password: the mask sent back (a GET body PUT as is) keeps the stored password.
+  if (update.smtp_password === MASKED_PASSWORD) merged.smtp_password = current.smtp_password;
   if (update.alert_settings) merged.alert_settings = { ...current.alert_settings, ...update.alert_settings };
   if (update.logrotate_settings) merged.logrotate_settings = { ...current.logrotate_settings, ...update.logrotate_settings };
   return merged;

@@ -98,6 +98,34 @@ describe('PUT /v1/cluster', () => {
     expect((await t.req('GET', '/v1/cluster')).json).toMatchObject({ smtp_host: 'smtp.example.com', smtp_port: 587 });
   });
 
+  it('smtp_password is masked ("***") for every role, and a "***" sent back keeps the stored one', async () => {
+    const viewer = { user: 'smtp-viewer@test.local', pass: 'viewer-pass-123' };
+    expect((await t.req('POST', '/v1/users', { body: { email: viewer.user, password: viewer.pass, role: 'db_viewer' } })).status).toBe(200);
+    const stored = async () => ((await t.node.composed.kv.get('/cluster'))!.value as { smtp_password: string }).smtp_password;
+    const put = await t.req('PUT', '/v1/cluster', { body: { smtp_username: 'mailer', smtp_password: 'smtp-secret-1' } });
+    expect(put.status).toBe(200);
+    expect(put.json.smtp_password).toBe('***');
+    expect(await stored()).toBe('smtp-secret-1');
+    for (const auth of [undefined, viewer]) {
+      const got = await t.req('GET', '/v1/cluster', { auth });
+      expect(got.status).toBe(200);
+      expect(got.json.smtp_password).toBe('***');
+      expect(got.text).not.toContain('smtp-secret-1');
+    }
+    expect((await t.req('GET', '/v1/cluster?fields=smtp_password')).json).toEqual({ smtp_password: '***' });
+    // A GET body sent back (the mask included) changes what it names and keeps the password.
+    const { smtp_username, smtp_password } = (await t.req('GET', '/v1/cluster')).json;
+    expect((await t.req('PUT', '/v1/cluster', { body: { smtp_username, smtp_password, smtp_port: 2525 } })).json.smtp_password).toBe('***');
+    expect(await stored()).toBe('smtp-secret-1');
+    expect((await t.req('PUT', '/v1/cluster?dry_run', { body: { smtp_password: 'other' } })).json.smtp_password).toBe('***');
+    expect(await stored()).toBe('smtp-secret-1');
+    // A new password replaces it; an empty one clears it and reads as "".
+    await t.req('PUT', '/v1/cluster', { body: { smtp_password: 'smtp-secret-2' } });
+    expect(await stored()).toBe('smtp-secret-2');
+    expect((await t.req('PUT', '/v1/cluster', { body: { smtp_password: '', smtp_port: 25, smtp_username: '' } })).json.smtp_password).toBe('');
+    expect(await stored()).toBe('');
+  });
+
   it('merges alert_settings field by field, as in the page example', async () => {
     const before = (await t.req('GET', '/v1/cluster')).json.alert_settings;
     expect(before.node_failed).toBeUndefined();
