@@ -9,6 +9,7 @@
 import path from 'node:path';
 import tls from 'node:tls';
 import { RsError } from '../errors.js';
+import { thresholdProblem } from '../events/alerts-catalog.js';
 import { clusterReadOnly, clusterWritable, type Cluster, type ClusterUpdate } from '../schemas/cluster.js';
 import { MASKED_PASSWORD } from '../schemas/ldap.js';
 import { isWritableDir } from './node-service.js';
@@ -95,6 +96,14 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
   for (const [field, value] of Object.entries(u)) {
     if (CLUSTER_FIELD_HANDLING[field as keyof typeof clusterWritable] === 'fixed' && JSON.stringify(value) !== JSON.stringify(cur[field])) {
       throw new RsError('unsupported_option', `openrs does not support changing '${field}' (current value ${JSON.stringify(cur[field])})`);
+    }
+  }
+  if (update.alert_settings) {
+    // The same rules as POST /v1/bdbs/alerts; 400 rather than its 406, the one error status
+    // requests/cluster lists for PUT ("Bad content provided").
+    for (const [name, v] of Object.entries(update.alert_settings)) {
+      const problem = typeof v === 'object' && v !== null ? thresholdProblem(name, v) : undefined;
+      if (problem) throw RsError.custom('invalid_threshold', 400, problem);
     }
   }
   if (update.reserved_ports) {

@@ -140,6 +140,32 @@ describe('PUT /v1/cluster', () => {
     expect(after.cluster_certs_about_to_expire).toEqual({ enabled: true, threshold: '45' });
   });
 
+  it('refuses alert thresholds the alert cannot use (400 invalid_threshold), dry_run included, and stores nothing', async () => {
+    const before = (await t.req('GET', '/v1/cluster')).json.alert_settings;
+    const bad: [string, string][] = [
+      ['node_cpu_utilization', 'abc'], ['node_cpu_utilization', '150'], ['node_cpu_utilization', '-5'], ['node_memory', '100.5'],
+      ['node_persistent_storage', ''], ['cluster_users_count_approaches_limit', '101'], ['node_net_throughput', '-1'],
+      ['cluster_license_about_to_expire', 'seven'], ['cluster_certs_about_to_expire', 'Infinity'], ['node_ephemeral_storage', 'NaN'],
+    ];
+    for (const [alert, threshold] of bad) {
+      for (const q of ['', '?dry_run']) {
+        const r = await t.req('PUT', `/v1/cluster${q}`, { body: { alert_settings: { [alert]: { enabled: true, threshold } } } });
+        expectRsError(r, 400, 'invalid_threshold');
+        expect(r.json.description, `${alert}=${threshold}`).toContain(alert);
+      }
+    }
+    expect((await t.req('GET', '/v1/cluster')).json.alert_settings).toEqual(before);
+    // Percentages 0-100; other thresholds (days, bytes/s) any non-negative number; a disabled alert may have none.
+    const good = {
+      node_cpu_utilization: { enabled: true, threshold: '0' }, node_memory: { enabled: true, threshold: '100' },
+      node_net_throughput: { enabled: true, threshold: '250000000' }, cluster_license_about_to_expire: { enabled: true, threshold: '30' },
+      node_free_flash: { enabled: false, threshold: '' },
+    };
+    const r = await t.req('PUT', '/v1/cluster', { body: { alert_settings: good } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.alert_settings).toMatchObject(good);
+  });
+
   it('merges logrotate_settings field by field', async () => {
     const r = await t.req('PUT', '/v1/cluster', { body: { logrotate_settings: { rotate: 3 } } });
     expect(r.status).toBe(200);
