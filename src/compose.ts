@@ -138,7 +138,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     certificates: () => certificates.list(),
   });
   const metrics = composeMetrics({
-    config, log, clock, tls, kv, stats, cluster, nodes, users, license: () => license.get(), certificates: () => certificates.list(),
+    config, log, clock, tls, kv, stats, cluster, policy, nodes, users, license: () => license.get(), certificates: () => certificates.list(),
   });
   let bootstrap: BootstrapService;
   const nodeService = new NodeService(nodes, shards, clock, redis ? [redis] : [], () => (bootstrap?.isBootstrapped() ? 1 : undefined));

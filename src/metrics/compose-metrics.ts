@@ -6,6 +6,7 @@ import type { TlsManager } from '../certs/tls-manager.js';
 import type { Config } from '../config.js';
 import { BDBS_PREFIX } from '../services/bdb-service.js';
 import type { BdbRecord } from '../services/bdb-view.js';
+import type { ClusterSettings } from '../schemas/cluster-settings.js';
 import type { ClusterRecord } from '../services/cluster-defaults.js';
 import type { NodeRecord } from '../services/node-service.js';
 import type { KvBackend } from '../store/kv.js';
@@ -23,6 +24,8 @@ export function composeMetrics(o: {
   kv: KvBackend;
   stats: StatsParts;
   cluster: Singleton<ClusterRecord>;
+  /** The cluster policy: metrics_exporter_expose_bdb_name. */
+  policy: Singleton<ClusterSettings>;
   nodes: Collection<NodeRecord>;
   users: Collection<UserRecord>;
   license(): Promise<{ expiration_date: string; shards_limit?: number; ram_shards_limit?: number | null }>;
@@ -37,8 +40,8 @@ export function composeMetrics(o: {
     classify: o.stats.classify,
     context: async () => {
       const now = o.clock.now().getTime();
-      const [cluster, nodes, bdbList, users, license, pems] = await Promise.all([
-        o.cluster.get(), o.nodes.list(), bdbs.list(), o.users.list(), o.license().catch(() => undefined), o.certificates().catch(() => ({}) as Record<string, string>),
+      const [cluster, policy, nodes, bdbList, users, license, pems] = await Promise.all([
+        o.cluster.get(), o.policy.get(), o.nodes.list(), bdbs.list(), o.users.list(), o.license().catch(() => undefined), o.certificates().catch(() => ({}) as Record<string, string>),
       ]);
       const certificates: Record<string, number> = {};
       for (const [k, pem] of Object.entries(pems)) {
@@ -51,6 +54,7 @@ export function composeMetrics(o: {
       }
       return {
         cluster: cluster?.value.name ?? '',
+        exposeBdbName: policy?.value.metrics_exporter_expose_bdb_name === true,
         now: Math.floor(now / 1000),
         latest: o.stats.sampler.latest,
         store: o.stats.store,
