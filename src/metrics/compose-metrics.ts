@@ -15,6 +15,7 @@ import type { StatsParts } from '../stats/compose-stats.js';
 import type { Clock } from '../util/clock.js';
 import { SOFTWARE_VERSION } from '../util/product.js';
 import { MetricsExporter } from './exporter.js';
+import { metricsAuthorizer, type MetricsAuthOptions } from './metrics-auth.js';
 
 export function composeMetrics(o: {
   config: Config;
@@ -28,6 +29,9 @@ export function composeMetrics(o: {
   policy: Singleton<ClusterSettings>;
   nodes: Collection<NodeRecord>;
   users: Collection<UserRecord>;
+  /** The REST API's credential check and role scope, for metrics_auth. */
+  authenticate: MetricsAuthOptions['authenticate'];
+  scoped: MetricsAuthOptions['scoped'];
   license(): Promise<{ expiration_date: string; shards_limit?: number; ram_shards_limit?: number | null }>;
   certificates(): Promise<Record<string, string>>;
 }): MetricsExporter {
@@ -38,6 +42,12 @@ export function composeMetrics(o: {
     tls: o.tls,
     log: o.log,
     classify: o.stats.classify,
+    authorize: metricsAuthorizer({
+      log: o.log,
+      enabled: async () => (await o.cluster.get())?.value.metrics_auth === true,
+      authenticate: o.authenticate,
+      scoped: o.scoped,
+    }),
     context: async () => {
       const now = o.clock.now().getTime();
       const [cluster, policy, nodes, bdbList, users, license, pems] = await Promise.all([

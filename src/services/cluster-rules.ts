@@ -52,7 +52,7 @@ export const CLUSTER_FIELD_HANDLING: Record<keyof typeof clusterWritable, Handli
   http_support: 'fixed', // the API is HTTPS only
   logrotate_settings: 'stored',
   mask_bdb_credentials: 'stored',
-  metrics_auth: 'stored',
+  metrics_auth: 'applied', // read by the metrics exporter at each scrape (metrics/metrics-auth.ts)
   min_control_TLS_version: 'applied',
   min_data_TLS_version: 'stored',
   min_sentinel_TLS_version: 'fixed', // no discovery (sentinel) service
