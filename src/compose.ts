@@ -25,7 +25,7 @@ import { RoleService } from './services/role-service.js';
 import { UserService } from './services/user-service.js';
 import { SsoService } from './services/sso-service.js';
 import type { SsoRecord } from './schemas/sso.js';
-import { bdbScopeOf, type BdbScope } from './auth/bdb-scope.js';
+import { bdbScopeOf, scopedBdbs, type BdbScope } from './auth/bdb-scope.js';
 import type { Caller } from './api/route-types.js';
 import type { RedisAcl } from './schemas/redis-acl.js';
 import type { Role } from './schemas/role.js';
@@ -137,8 +137,15 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     licenseExpiry: async () => new Date((await license.get()).expiration_date),
     certificates: () => certificates.list(),
   });
+  const authenticator = new Authenticator([localUsers, new LdapAuth(ldapConfig, ldapMappings)], jwt,
+    (login) => eventLog.write('user_login_failed', { login, reason: 'unknown_user' }, 'WARNING'),
+    // disable-basic-authentication.md: cluster-wide switch, read at each request.
+    async () => (await cluster.get())?.value.control_plane_basic_authentication !== false);
   const metrics = composeMetrics({
-    config, log, clock, tls, kv, stats, cluster, nodes, users, license: () => license.get(), certificates: () => certificates.list(),
+    config, log, clock, tls, kv, stats, cluster, policy, nodes, users, license: () => license.get(), certificates: () => certificates.list(),
+    // metrics_auth: scrapes are checked like REST requests.
+    authenticate: (req) => authenticator.authenticate(req),
+    scoped: async (caller) => (await scopedBdbs(caller, roles)) !== undefined,
   });
   let bootstrap: BootstrapService;
   const nodeService = new NodeService(nodes, shards, clock, redis ? [redis] : [], () => (bootstrap?.isBootstrapped() ? 1 : undefined));
@@ -179,10 +186,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
     metrics,
     tls,
     policy,
-    authenticator: new Authenticator([localUsers, new LdapAuth(ldapConfig, ldapMappings)], jwt,
-      (login) => eventLog.write('user_login_failed', { login, reason: 'unknown_user' }, 'WARNING'),
-      // disable-basic-authentication.md: cluster-wide switch, read at each request.
-      async () => (await cluster.get())?.value.control_plane_basic_authentication !== false),
+    authenticator,
     bdbScope: (caller) => bdbScopeOf(caller, roles, () => shards.all()),
     services: {
       bootstrap,

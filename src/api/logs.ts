@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { RsError } from '../errors.js';
 import type { EventStore } from '../store/event-store.js';
 import { rsTime } from '../util/clock.js';
+import { parseIsoDateTime } from '../util/iso-time.js';
 
 const LogsQuery = Type.Object({
   stime: Type.Optional(Type.String({ description: 'ISO 8601: no events before it' })),
@@ -18,10 +19,18 @@ const LogsQuery = Type.Object({
 /** Events are stored with RS timestamps (second precision, UTC), so bounds are normalized to that form. */
 function bound(raw: string | undefined, name: string): string | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const t = Date.parse(raw);
-  if (Number.isNaN(t)) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 time`);
+  const t = parseIsoDateTime(raw);
+  if (t === undefined) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 date-time (e.g. 2015-05-27T12:00:00Z)`);
   return rsTime(new Date(t));
 }
+
+/**
+ * `limit` / `offset` are integers of any size: the page documents no error status, so a value
+ * past what can be stored (2^53) is read as that much, which asks for every event / skips them all.
+ * (Passed as is, such values reach SQLite as floats and fail with a datatype mismatch.)
+ */
+const count = (raw: string | undefined): number | undefined =>
+  raw === undefined ? undefined : Math.min(Number(raw), Number.MAX_SAFE_INTEGER);
 
 export const logRoutes = (events: EventStore): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/logs', { config: { permission: 'view_logged_events' }, schema: { querystring: LogsQuery } }, (req) => {
@@ -32,8 +41,8 @@ export const logRoutes = (events: EventStore): FastifyPluginAsyncTypebox => asyn
       stime: bound(q.stime, 'stime'),
       etime: bound(q.etime, 'etime'),
       order,
-      limit: q.limit === undefined ? undefined : Number(q.limit),
-      offset: q.offset === undefined ? undefined : Number(q.offset),
+      limit: count(q.limit),
+      offset: count(q.offset),
     });
   });
 };

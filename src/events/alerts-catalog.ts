@@ -152,5 +152,29 @@ export const BDB_ALERTS: AlertDef<BdbFacts>[] = [
   bdbOff('bdb_syncer_general_error', 'ERROR'),
 ];
 
-/** Percentage thresholds (POST /v1/bdbs/alerts validates them as 0-100). */
-export const PERCENT_ALERTS = new Set(['bdb_size', 'bdb_ram_dataset_overhead', 'bdb_ram_values']);
+/**
+ * Alerts whose threshold is a percentage, 0-100 (objects/cluster/alert_settings: "% of the ...
+ * limit"; db_alerts_settings). Every other threshold is a non-negative number: days
+ * (`*_about_to_expire`), bytes/s (`node_net_throughput`), µs, requests/s, seconds.
+ */
+export const PERCENT_ALERTS = new Set([
+  'bdb_size', 'bdb_ram_dataset_overhead', 'bdb_ram_values',
+  'node_cpu_utilization', 'node_ephemeral_storage', 'node_free_flash', 'node_memory', 'node_persistent_storage',
+  'cluster_users_count_approaches_limit',
+]);
+
+/**
+ * Why an alert setting cannot be used, or undefined when it can: an enabled alert needs a
+ * threshold, and a threshold must be a number of the alert's kind. A threshold the evaluation
+ * could not read would leave the alert silently off. Used by POST /v1/bdbs/alerts and PUT /v1/cluster.
+ */
+export function thresholdProblem(name: string, s: { enabled?: boolean; threshold?: string }): string | undefined {
+  const t = s.threshold;
+  if (t === undefined || t.trim() === '') return s.enabled ? `${name}: an enabled alert needs a threshold` : undefined;
+  const v = Number(t);
+  const percent = PERCENT_ALERTS.has(name);
+  if (!Number.isFinite(v) || v < 0 || (percent && v > 100)) {
+    return `${name}: threshold '${t}' is not ${percent ? 'a percentage (0-100)' : 'a non-negative number'}`;
+  }
+  return undefined;
+}

@@ -21,7 +21,7 @@ import type { Derived } from '../stats/derive.js';
 import type { RawSnapshot } from '../stats/raw.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { EventLog } from './event-log.js';
-import { BDB_ALERTS, CLUSTER_ALERTS, NODE_ALERTS, PERCENT_ALERTS, type AlertDef, type AlertScope, type Severity } from './alerts-catalog.js';
+import { BDB_ALERTS, CLUSTER_ALERTS, NODE_ALERTS, thresholdProblem, type AlertDef, type AlertScope, type Severity } from './alerts-catalog.js';
 import { smtpConfigured, type MailSender, type SmtpSettings } from './mailer.js';
 
 export interface AlertSetting {
@@ -243,15 +243,8 @@ export class AlertService {
     await this.requireBdb(uid);
     for (const [name, s] of Object.entries(body)) {
       if (!BDB_ALERTS.some((d) => d.name === name)) throw RsError.custom('invalid_alert', 406, `'${name}' is not a database alert`);
-      const t = s.threshold;
-      if (t === undefined || t.trim() === '') {
-        if (s.enabled) throw RsError.custom('invalid_threshold', 406, `${name}: an enabled alert needs a threshold`);
-        continue;
-      }
-      const v = Number(t);
-      if (!Number.isFinite(v) || v < 0 || (PERCENT_ALERTS.has(name) && v > 100)) {
-        throw RsError.custom('invalid_threshold', 406, `${name}: threshold '${t}' is not ${PERCENT_ALERTS.has(name) ? 'a percentage (0-100)' : 'a non-negative number'}`);
-      }
+      const problem = thresholdProblem(name, s);
+      if (problem) throw RsError.custom('invalid_threshold', 406, problem);
     }
     if (!dryRun) {
       const key = `${BDB_ALERTS_PREFIX}${uid}`;

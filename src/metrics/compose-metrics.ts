@@ -6,6 +6,7 @@ import type { TlsManager } from '../certs/tls-manager.js';
 import type { Config } from '../config.js';
 import { BDBS_PREFIX } from '../services/bdb-service.js';
 import type { BdbRecord } from '../services/bdb-view.js';
+import type { ClusterSettings } from '../schemas/cluster-settings.js';
 import type { ClusterRecord } from '../services/cluster-defaults.js';
 import type { NodeRecord } from '../services/node-service.js';
 import type { KvBackend } from '../store/kv.js';
@@ -14,6 +15,7 @@ import type { StatsParts } from '../stats/compose-stats.js';
 import type { Clock } from '../util/clock.js';
 import { SOFTWARE_VERSION } from '../util/product.js';
 import { MetricsExporter } from './exporter.js';
+import { metricsAuthorizer, type MetricsAuthOptions } from './metrics-auth.js';
 
 export function composeMetrics(o: {
   config: Config;
@@ -23,8 +25,13 @@ export function composeMetrics(o: {
   kv: KvBackend;
   stats: StatsParts;
   cluster: Singleton<ClusterRecord>;
+  /** The cluster policy: metrics_exporter_expose_bdb_name. */
+  policy: Singleton<ClusterSettings>;
   nodes: Collection<NodeRecord>;
   users: Collection<UserRecord>;
+  /** The REST API's credential check and role scope, for metrics_auth. */
+  authenticate: MetricsAuthOptions['authenticate'];
+  scoped: MetricsAuthOptions['scoped'];
   license(): Promise<{ expiration_date: string; shards_limit?: number; ram_shards_limit?: number | null }>;
   certificates(): Promise<Record<string, string>>;
 }): MetricsExporter {
@@ -35,10 +42,16 @@ export function composeMetrics(o: {
     tls: o.tls,
     log: o.log,
     classify: o.stats.classify,
+    authorize: metricsAuthorizer({
+      log: o.log,
+      enabled: async () => (await o.cluster.get())?.value.metrics_auth === true,
+      authenticate: o.authenticate,
+      scoped: o.scoped,
+    }),
     context: async () => {
       const now = o.clock.now().getTime();
-      const [cluster, nodes, bdbList, users, license, pems] = await Promise.all([
-        o.cluster.get(), o.nodes.list(), bdbs.list(), o.users.list(), o.license().catch(() => undefined), o.certificates().catch(() => ({}) as Record<string, string>),
+      const [cluster, policy, nodes, bdbList, users, license, pems] = await Promise.all([
+        o.cluster.get(), o.policy.get(), o.nodes.list(), bdbs.list(), o.users.list(), o.license().catch(() => undefined), o.certificates().catch(() => ({}) as Record<string, string>),
       ]);
       const certificates: Record<string, number> = {};
       for (const [k, pem] of Object.entries(pems)) {
@@ -51,6 +64,7 @@ export function composeMetrics(o: {
       }
       return {
         cluster: cluster?.value.name ?? '',
+        exposeBdbName: policy?.value.metrics_exporter_expose_bdb_name === true,
         now: Math.floor(now / 1000),
         latest: o.stats.sampler.latest,
         store: o.stats.store,

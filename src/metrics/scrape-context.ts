@@ -7,6 +7,11 @@ import type { RollupStore } from '../stats/rollup.js';
 
 export interface ScrapeContext {
   cluster: string;
+  /**
+   * The policy's metrics_exporter_expose_bdb_name (default false): database names go into labels
+   * (v1 `bdb_up{bdb_name}`, v2 `db_config{db_name}`) only when it is true.
+   */
+  exposeBdbName: boolean;
   /** Unix seconds of the scrape. */
   now: number;
   latest: { derived: Derived; snapshot: RawSnapshot; etimeSec: number } | undefined;

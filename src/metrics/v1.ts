@@ -45,7 +45,9 @@ export function v1Exposition(ctx: ScrapeContext): Exposition {
 
   for (const b of ctx.bdbs) {
     const labels = { bdb: String(b.uid), cluster };
-    exp.add('bdb_up', 'Database is up and running', { ...labels, bdb_name: b.name, status: b.status ?? 'active' }, b.status === 'active' || b.status === undefined ? 1 : 0);
+    // As in the real scrape: no bdb_name unless the policy exposes names.
+    const name: Labels = ctx.exposeBdbName ? { bdb_name: b.name } : {};
+    exp.add('bdb_up', 'Database is up and running', { ...labels, ...name, status: b.status ?? 'active' }, b.status === 'active' || b.status === undefined ? 1 : 0);
     exp.add('bdb_memory_limit', 'Configured RAM limit for the database', labels, b.memory_size);
     exp.add('bdb_shards_used', 'Shards used by the database', { ...labels, shard_type: 'ram' }, snap?.shards.filter((s) => s.bdb_uid === b.uid).length);
     for (const [m, raw] of numbers(d?.bdbs.get(b.uid) ?? {})) {

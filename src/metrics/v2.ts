@@ -34,7 +34,7 @@ export function v2Exposition(ctx: ScrapeContext, opts: { nodeOnly: boolean; clas
     exp.add('db_status', 'Database status: 0 active, 1 active-change-pending, 2 pending, 3 import-pending, 4 delete-pending, 5 recovery, 99 unknown',
       labels, DB_STATUS[b.status ?? 'active'] ?? 99);
     exp.add('db_config', 'Database configuration in labels', {
-      ...labels, db_name: b.name, db_version: String(b.redis_version ?? b.version ?? ''), db_port: String(b.endpoint_port), tls_mode: String(b.tls_mode ?? 'disabled'),
+      ...labels, ...(ctx.exposeBdbName ? { db_name: b.name } : {}), db_version: String(b.redis_version ?? b.version ?? ''), db_port: String(b.endpoint_port), tls_mode: String(b.tls_mode ?? 'disabled'),
     }, 1);
     exp.add('db_memory_limit_bytes', 'Configured memory limit for the database', labels, b.memory_size);
     exp.add('db_replication_factor', 'Copies of the data (1 without replication)', labels, b.replication ? 2 : 1);

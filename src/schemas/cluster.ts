@@ -100,7 +100,7 @@ export const clusterWritable = {
   sentinel_tls_mode: StrEnum(['allowed', 'disabled', 'required']),
   slowlog_in_sanitized_support: Type.Boolean(),
   smtp_host: Type.String(),
-  smtp_password: Type.String(),
+  smtp_password: Type.String({ description: 'SMTP server password; GET returns "***" when one is set, and a PUT of "***" keeps it' }),
   smtp_port: Type.Integer({ minimum: 1, maximum: 65535 }),
   smtp_tls_mode: StrEnum(['none', 'starttls', 'tls']),
   smtp_use_tls: Type.Boolean({ default: false }),

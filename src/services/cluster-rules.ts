@@ -9,7 +9,9 @@
 import path from 'node:path';
 import tls from 'node:tls';
 import { RsError } from '../errors.js';
+import { thresholdProblem } from '../events/alerts-catalog.js';
 import { clusterReadOnly, clusterWritable, type Cluster, type ClusterUpdate } from '../schemas/cluster.js';
+import { MASKED_PASSWORD } from '../schemas/ldap.js';
 import { isWritableDir } from './node-service.js';
 
 type Handling = 'applied' | 'stored' | 'fixed';
@@ -50,7 +52,7 @@ export const CLUSTER_FIELD_HANDLING: Record<keyof typeof clusterWritable, Handli
   http_support: 'fixed', // the API is HTTPS only
   logrotate_settings: 'stored',
   mask_bdb_credentials: 'stored',
-  metrics_auth: 'stored',
+  metrics_auth: 'applied', // read by the metrics exporter at each scrape (metrics/metrics-auth.ts)
   min_control_TLS_version: 'applied',
   min_data_TLS_version: 'stored',
   min_sentinel_TLS_version: 'fixed', // no discovery (sentinel) service
@@ -96,6 +98,14 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
       throw new RsError('unsupported_option', `openrs does not support changing '${field}' (current value ${JSON.stringify(cur[field])})`);
     }
   }
+  if (update.alert_settings) {
+    // The same rules as POST /v1/bdbs/alerts; 400 rather than its 406, the one error status
+    // requests/cluster lists for PUT ("Bad content provided").
+    for (const [name, v] of Object.entries(update.alert_settings)) {
+      const problem = typeof v === 'object' && v !== null ? thresholdProblem(name, v) : undefined;
+      if (problem) throw RsError.custom('invalid_threshold', 400, problem);
+    }
+  }
   if (update.reserved_ports) {
     for (const r of update.reserved_ports) {
       const [a, b = a] = r.split('-').map(Number) as [number, number?];
@@ -117,6 +127,8 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
   }
   // Nested settings merge field by field, as RS does for alert_settings in its PUT example.
   const merged: Cluster = { ...current, ...update } as Cluster;
+  // GET masks smtp_password: the mask sent back (a GET body PUT as is) keeps the stored password.
+  if (update.smtp_password === MASKED_PASSWORD) merged.smtp_password = current.smtp_password;
   if (update.alert_settings) merged.alert_settings = { ...current.alert_settings, ...update.alert_settings };
   if (update.logrotate_settings) merged.logrotate_settings = { ...current.logrotate_settings, ...update.logrotate_settings };
   return merged;

@@ -2,6 +2,7 @@
 import { RsError } from '../errors.js';
 import type { TlsManager } from '../certs/tls-manager.js';
 import type { Cluster, ClusterUpdate } from '../schemas/cluster.js';
+import { MASKED_PASSWORD } from '../schemas/ldap.js';
 import type { ClusterSettings, ClusterSettingsUpdate, CmSettings } from '../schemas/cluster-settings.js';
 import { KvConflictError } from '../store/kv.js';
 import type { Singleton } from '../store/object-store.js';
@@ -41,11 +42,18 @@ export class ClusterService {
     return this.view((await this.record()).value);
   }
 
-  /** The cluster object as served: the record, the policy-owned fields and the certificate store's certificates. */
+  /**
+   * The cluster object as served: the record, the policy-owned fields and the certificate store's
+   * certificates, with smtp_password masked.
+   */
   private async view(value: ClusterRecord): Promise<Cluster> {
     const [proxy, syncer, policy] = await Promise.all([this.certificates.get('proxy'), this.certificates.get('syncer'), this.policy.get()]);
     const fromPolicy = policy ? Object.fromEntries(FROM_POLICY.map((k) => [k, policy.value[k]])) : {};
-    return { ...value, ...fromPolicy, proxy_certificate: proxy?.certificate ?? '', syncer_certificate: syncer?.certificate ?? '' } as Cluster;
+    return {
+      ...value, ...fromPolicy, proxy_certificate: proxy?.certificate ?? '', syncer_certificate: syncer?.certificate ?? '',
+      // Never in clear, to any role (as the LDAP bind_pass): the mailer reads the record itself.
+      smtp_password: value.smtp_password ? MASKED_PASSWORD : '',
+    } as Cluster;
   }
 
   /** Apply the stored control-plane TLS policy to the API listener (at start and after a change). */

@@ -6,6 +6,7 @@
  * `intervals` until its first sample, and a missing one with 404.
  */
 import { RsError } from '../errors.js';
+import { parseIsoDateTime } from '../util/iso-time.js';
 import { INTERVAL_NAMES, isIntervalName, type IntervalName, type StatsEntry } from './intervals.js';
 import type { RollupStore, StatsKind } from './rollup.js';
 
@@ -42,8 +43,8 @@ interface Filter {
 
 function time(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const t = Date.parse(raw);
-  if (Number.isNaN(t)) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 time`);
+  const t = parseIsoDateTime(raw);
+  if (t === undefined) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 date-time (e.g. 2015-05-27T12:00:00Z)`);
   return t;
 }
 

@@ -98,6 +98,34 @@ describe('PUT /v1/cluster', () => {
     expect((await t.req('GET', '/v1/cluster')).json).toMatchObject({ smtp_host: 'smtp.example.com', smtp_port: 587 });
   });
 
+  it('smtp_password is masked ("***") for every role, and a "***" sent back keeps the stored one', async () => {
+    const viewer = { user: 'smtp-viewer@test.local', pass: 'viewer-pass-123' };
+    expect((await t.req('POST', '/v1/users', { body: { email: viewer.user, password: viewer.pass, role: 'db_viewer' } })).status).toBe(200);
+    const stored = async () => ((await t.node.composed.kv.get('/cluster'))!.value as { smtp_password: string }).smtp_password;
+    const put = await t.req('PUT', '/v1/cluster', { body: { smtp_username: 'mailer', smtp_password: 'smtp-secret-1' } });
+    expect(put.status).toBe(200);
+    expect(put.json.smtp_password).toBe('***');
+    expect(await stored()).toBe('smtp-secret-1');
+    for (const auth of [undefined, viewer]) {
+      const got = await t.req('GET', '/v1/cluster', { auth });
+      expect(got.status).toBe(200);
+      expect(got.json.smtp_password).toBe('***');
+      expect(got.text).not.toContain('smtp-secret-1');
+    }
+    expect((await t.req('GET', '/v1/cluster?fields=smtp_password')).json).toEqual({ smtp_password: '***' });
+    // A GET body sent back (the mask included) changes what it names and keeps the password.
+    const { smtp_username, smtp_password } = (await t.req('GET', '/v1/cluster')).json;
+    expect((await t.req('PUT', '/v1/cluster', { body: { smtp_username, smtp_password, smtp_port: 2525 } })).json.smtp_password).toBe('***');
+    expect(await stored()).toBe('smtp-secret-1');
+    expect((await t.req('PUT', '/v1/cluster?dry_run', { body: { smtp_password: 'other' } })).json.smtp_password).toBe('***');
+    expect(await stored()).toBe('smtp-secret-1');
+    // A new password replaces it; an empty one clears it and reads as "".
+    await t.req('PUT', '/v1/cluster', { body: { smtp_password: 'smtp-secret-2' } });
+    expect(await stored()).toBe('smtp-secret-2');
+    expect((await t.req('PUT', '/v1/cluster', { body: { smtp_password: '', smtp_port: 25, smtp_username: '' } })).json.smtp_password).toBe('');
+    expect(await stored()).toBe('');
+  });
+
   it('merges alert_settings field by field, as in the page example', async () => {
     const before = (await t.req('GET', '/v1/cluster')).json.alert_settings;
     expect(before.node_failed).toBeUndefined();
@@ -110,6 +138,32 @@ describe('PUT /v1/cluster', () => {
     const after = (await t.req('GET', '/v1/cluster')).json.alert_settings;
     expect(after).toEqual({ ...before, ...change });
     expect(after.cluster_certs_about_to_expire).toEqual({ enabled: true, threshold: '45' });
+  });
+
+  it('refuses alert thresholds the alert cannot use (400 invalid_threshold), dry_run included, and stores nothing', async () => {
+    const before = (await t.req('GET', '/v1/cluster')).json.alert_settings;
+    const bad: [string, string][] = [
+      ['node_cpu_utilization', 'abc'], ['node_cpu_utilization', '150'], ['node_cpu_utilization', '-5'], ['node_memory', '100.5'],
+      ['node_persistent_storage', ''], ['cluster_users_count_approaches_limit', '101'], ['node_net_throughput', '-1'],
+      ['cluster_license_about_to_expire', 'seven'], ['cluster_certs_about_to_expire', 'Infinity'], ['node_ephemeral_storage', 'NaN'],
+    ];
+    for (const [alert, threshold] of bad) {
+      for (const q of ['', '?dry_run']) {
+        const r = await t.req('PUT', `/v1/cluster${q}`, { body: { alert_settings: { [alert]: { enabled: true, threshold } } } });
+        expectRsError(r, 400, 'invalid_threshold');
+        expect(r.json.description, `${alert}=${threshold}`).toContain(alert);
+      }
+    }
+    expect((await t.req('GET', '/v1/cluster')).json.alert_settings).toEqual(before);
+    // Percentages 0-100; other thresholds (days, bytes/s) any non-negative number; a disabled alert may have none.
+    const good = {
+      node_cpu_utilization: { enabled: true, threshold: '0' }, node_memory: { enabled: true, threshold: '100' },
+      node_net_throughput: { enabled: true, threshold: '250000000' }, cluster_license_about_to_expire: { enabled: true, threshold: '30' },
+      node_free_flash: { enabled: false, threshold: '' },
+    };
+    const r = await t.req('PUT', '/v1/cluster', { body: { alert_settings: good } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.alert_settings).toMatchObject(good);
   });
 
   it('merges logrotate_settings field by field', async () => {

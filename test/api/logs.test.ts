@@ -34,6 +34,11 @@ describe('GET /v1/logs', () => {
     expect(await page('limit=10&offset=30')).toEqual([]);
     expect(await page('order=desc&limit=3')).toEqual([24, 23, 22]);
     expect(await page('order=desc&limit=3&offset=3')).toEqual([21, 20, 19]);
+    // Integers past SQLite's range are read as "all of them" (the page lists no error status).
+    expect(await page('limit=99999999999999999999')).toHaveLength(25);
+    expect(await page('limit=9223372036854775808&offset=24')).toEqual([24]);
+    expect(await page('offset=9223372036854775808')).toEqual([]);
+    expect(await page('limit=2&offset=99999999999999999999999999')).toEqual([]);
     const narrow = await t.req('GET', '/v1/logs?stime=2020-01-01T00:05:00Z&etime=2020-01-01T00:07:00Z');
     expect(narrow.json.map((e: any) => e.bdb_uid)).toEqual(['5', '6', '7']);
     // Other ISO 8601 spellings of the same instant work too.
@@ -48,6 +53,12 @@ describe('GET /v1/logs', () => {
     expect((await t.req('GET', '/v1/logs?order=sideways')).status).toBe(400);
     expect((await t.req('GET', '/v1/logs?limit=-1')).status).toBe(400);
     expect((await t.req('GET', '/v1/logs?stime=not-a-time')).status).toBe(400);
+    // Strict ISO 8601: dates that do not exist and values that are not date-times are refused.
+    for (const bad of ['stime=2026-02-30T00:00:00Z', 'etime=1', 'etime=2020-01-01', 'stime=2020-01-01T00:00:60Z', 'stime=2020-01-01%2000:00:00Z']) {
+      const r = await t.req('GET', `/v1/logs?${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.json.error_code, bad).toBe('invalid_param');
+    }
     expect((await t.req('GET', '/v1/logs', { auth: null })).status).toBe(401);
   });
 });

@@ -108,6 +108,16 @@ describe('a database after a known workload', () => {
     expect(Object.keys(picked).sort()).toEqual(['etime', 'no_of_keys', 'stime', 'used_memory']);
     expect((await t.req('GET', `/v1/bdbs/stats/${bdb.uid}?interval=3sec`)).status).toBe(400);
     expect((await t.req('GET', `/v1/bdbs/stats/${bdb.uid}?stime=yesterday`)).status).toBe(400);
+    // stime/etime are ISO 8601 date-times that exist: no rolling Feb 30 over, no "1" as a year.
+    for (const bad of ['stime=2026-02-30T00:00:00Z', 'etime=1', 'etime=2015-05-27', 'stime=2015-05-27T25:00:00Z', 'stime=2015-13-01T00:00:00Z']) {
+      const r = await t.req('GET', `/v1/cluster/stats?${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.json.error_code, bad).toBe('invalid_param');
+      expect((await t.req('GET', `/v1/bdbs/stats/${bdb.uid}?${bad}`)).status, bad).toBe(400);
+    }
+    // The page's own forms keep working.
+    expect((await t.req('GET', '/v1/cluster/stats?interval=1hour&stime=2014-08-28T10:00:00Z')).status).toBe(200);
+    expect((await t.req('GET', `/v1/cluster/stats?stime=2015-05-27T12:00:00Z&etime=${encodeURIComponent('2099-05-28T12:59:59+02:00')}`)).status).toBe(200);
     expect((await t.req('GET', '/v1/bdbs/stats/999')).status).toBe(404);
     expect((await t.req('GET', '/v1/bdbs/stats/last/999')).status).toBe(404);
     expect((await t.req('GET', '/v1/bdbs/stats', { auth: null })).status).toBe(401);

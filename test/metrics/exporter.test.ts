@@ -83,7 +83,8 @@ describe('v1 (/metrics)', () => {
     const b = String(bdb.uid);
     expect(fams.get('bdb_used_memory')!.metrics[0]!.labels).toEqual({ bdb: b, cluster });
     expect(value(fams.get('bdb_memory_limit'), { bdb: b })).toBe(bdb.memory_size);
-    expect(fams.get('bdb_up')!.metrics[0]!.labels).toMatchObject({ bdb: b, cluster, status: 'active', bdb_name: 'metrics-db' });
+    // As in the real scrape: bdb_up{bdb,cluster,status}; bdb_name only when the policy asks for it (below).
+    expect(fams.get('bdb_up')!.metrics[0]!.labels).toEqual({ bdb: b, cluster, status: 'active' });
     expect(fams.get('node_cpu_idle')!.metrics[0]!.labels).toEqual({ cluster, node: '1' });
     expect(fams.get('listener_conns')!.metrics[0]!.labels).toEqual({ bdb: b, cluster, endpoint: `${b}:1`, node: '1', port: String(bdb.endpoints[0].port), proxy: `${b}:1:1` });
     const redisLabels = { bdb: b, cluster, node: '1', redis: String(shardUid), role: 'master', slots: '0-16383', status: 'active' };
@@ -94,6 +95,22 @@ describe('v1 (/metrics)', () => {
     expect(cpuIdle).toBeLessThanOrEqual(1);
     // `/` is the same v1 endpoint (RS's default metrics_path).
     expect((await scrape('/')).has('bdb_up')).toBe(true);
+  });
+});
+
+describe('metrics_exporter_expose_bdb_name (cluster policy)', () => {
+  it('adds the database name label only while it is true', async () => {
+    const hasName = async () => {
+      const v1 = (await scrape('/metrics')).get('bdb_up')!.metrics[0]!.labels ?? {};
+      const v2 = (await scrape('/v2')).get('db_config')!.metrics[0]!.labels ?? {};
+      return [v1.bdb_name, v2.db_name];
+    };
+    expect((await t.req('GET', '/v1/cluster/policy')).json.metrics_exporter_expose_bdb_name).toBe(false);
+    expect(await hasName()).toEqual([undefined, undefined]);
+    expect((await t.req('PUT', '/v1/cluster/policy', { body: { metrics_exporter_expose_bdb_name: true } })).status).toBe(200);
+    expect(await hasName()).toEqual(['metrics-db', 'metrics-db']);
+    expect((await t.req('PUT', '/v1/cluster/policy', { body: { metrics_exporter_expose_bdb_name: false } })).status).toBe(200);
+    expect(await hasName()).toEqual([undefined, undefined]);
   });
 });
 
@@ -126,7 +143,8 @@ describe('v2 (/v2, /v2/node)', () => {
     expect(fams.get('redis_server_used_memory')!.metrics[0]!.labels).toEqual({ cluster: 'cluster.test.local', node: '1', db: b, redis: String(shardUid), role: 'master' });
     expect(value(fams.get('redis_server_db_keys'), { db: b })).toBe(N);
     expect(value(fams.get('db_status'), { db: b })).toBe(0);
-    expect(fams.get('db_config')!.metrics[0]!.labels).toMatchObject({ db: b, db_name: 'metrics-db', db_port: String(bdb.endpoints[0].port), tls_mode: 'disabled' });
+    expect(fams.get('db_config')!.metrics[0]!.labels).toMatchObject({ db: b, db_port: String(bdb.endpoints[0].port), tls_mode: 'disabled' });
+    expect(fams.get('db_config')!.metrics[0]!.labels).not.toHaveProperty('db_name');
     expect(value(fams.get('redis_server_master_link_status'))).toBe(3);
     expect(value(fams.get('endpoint_ingress'), { db: b })).toBeGreaterThan(N * 20);
   });
