@@ -88,6 +88,11 @@ export const REDIS_COMMANDS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
   Object.entries({ ...REDIS_7_0, ...NEWER }).map(([name, subs]) => [name, new Set([...subs, ...(NEWER_SUBCOMMANDS[name] ?? [])])]),
 );
 
+/** The commands (and subcommands) of Redis 7.0 alone: what a 7.0 redis-server's ACL SETUSER accepts. */
+export const REDIS_7_0_COMMANDS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries(REDIS_7_0).map(([name, subs]) => [name, new Set(subs)]),
+);
+
 /** ACL categories of Redis 7.x, then the module categories Redis 8 added. */
 export const REDIS_ACL_CATEGORIES: ReadonlySet<string> = new Set([
   'keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo', 'stream',

@@ -279,16 +279,20 @@ export function configDrift(desired: Directives, observed: Record<string, string
   return steps;
 }
 
-/** Settings openrs cannot apply on Redis 7.0, for the service to refuse (400) before anything is stored. */
-export function unsupportedSettings(bdb: BdbRedisSettings): { field: string; reason: string }[] {
-  const out: { field: string; reason: string }[] = [];
-  if (bdb.eviction_policy !== undefined && !(EVICTION_POLICIES as readonly string[]).includes(bdb.eviction_policy)) {
-    out.push({ field: 'eviction_policy', reason: `${bdb.eviction_policy} is not available on Redis 7.0 (supported: ${EVICTION_POLICIES.join(', ')})` });
-  }
+/**
+ * What is wrong with the commands of disabled_commands, given the installed Redis's commands (name →
+ * subcommands): each becomes a `-cmd` ACL rule, and ACL SETUSER refuses a name it does not know, so such a
+ * value would fail every later change of the database. Empty when all is well.
+ */
+export function disabledCommandProblems(bdb: BdbRedisSettings, known: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const out: string[] = [];
   for (const c of disabledCommands(bdb)) {
-    if (!/^[a-z][a-z0-9_.-]*(\|[a-z0-9_.-]+)?$/.test(c)) out.push({ field: 'disabled_commands', reason: `${c} is not a command name` });
+    const [name, sub] = c.split('|') as [string, string | undefined];
+    if (!/^[a-z][a-z0-9_.-]*(\|[a-z0-9_.-]+)?$/.test(c)) out.push(`${c} is not a command name`);
     // Redis exempts these from ACL checks (acl.c ACLSelectorCheckCmd skips CMD_NO_AUTH commands).
-    else if (c === 'auth' || c === 'hello') out.push({ field: 'disabled_commands', reason: `${c} cannot be disabled` });
+    else if (name === 'auth' || name === 'hello') out.push(`${c} cannot be disabled`);
+    else if (!known.has(name)) out.push(`${name} is not a command of this Redis`);
+    else if (sub !== undefined && !known.get(name)!.has(sub)) out.push(`${name} has no subcommand ${sub}`);
   }
   return out;
 }

@@ -14,7 +14,9 @@
  * (406) for a non-replicated database below the shard memory minimum.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { REDIS_7_0_COMMANDS, REDIS_COMMANDS } from '../auth/redis-commands.js';
 import { CertificateError, parseCertificate } from '../certs/x509.js';
+import { disabledCommandProblems } from '../redis/config-map.js';
 import { ERROR_CATALOG, RsError } from '../errors.js';
 import {
   bdbDefaults, BDB_CREATE_ONLY_FIELDS, BDB_READ_ONLY_FIELDS, type Bdb, type BdbCreate, type BdbCreateV2, type BdbUpdate,
@@ -58,6 +60,7 @@ export const BDB_ERRORS = {
   replication_size_violation: [406, 'Database limit too small for replication.'],
   // openrs's
   invalid_memory_size: [406, 'Database memory limit is below the minimum shard size.'],
+  invalid_disabled_commands: [406, 'disabled_commands names a command that cannot be disabled.'],
   // (openrs) a roles_permissions entry naming what does not exist: the codes of the roles and
   // redis_acls pages, with the PUT page's 406 for an invalid configuration.
   role_not_exist: [406, 'Role does not exist'],
@@ -278,6 +281,11 @@ function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesCo
     if (need && !atLeast(ctx.redisVersion, need)) {
       fail('eviction_policy_violation', `eviction_policy '${eff.eviction_policy}' needs Redis ${need.join('.')} or later (installed: ${ctx.redisVersion})`);
     }
+  }
+  if (changed.has('disabled_commands')) {
+    const known = atLeast(ctx.redisVersion, [7, 2]) ? REDIS_COMMANDS : REDIS_7_0_COMMANDS;
+    const problems = disabledCommandProblems({ disabled_commands: eff.disabled_commands as string | undefined }, known);
+    if (problems.length) fail('invalid_disabled_commands', problems.join('; '));
   }
   if (changed.has('tags')) {
     const keys = ((eff.tags ?? []) as { key: string }[]).map((t) => t.key);

@@ -190,22 +190,43 @@ describe('a setting Redis refuses', () => {
     const c = client(bdb.endpoints[0].port);
     await c.connect();
     await c.set('keep', 'me');
-    const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { disabled_commands: 'NOTACOMMAND', eviction_policy: 'allkeys-lru' } });
+    // A Redis ACL may name module commands (FT.SEARCH); a shard without that module refuses the rule.
+    const acl = (await t.req('POST', '/v1/redis_acls', { body: { name: 'Search readers', acl: '+@read ~* +ft.search' } })).json;
+    const role = (await t.req('POST', '/v1/roles', { body: { name: 'Searchers', management: 'none' } })).json;
+    expect((await t.req('POST', '/v1/users', { body: { email: 'searcher@test.local', name: 'searcher', password: 'searcher-pass-1', role_uids: [role.uid] } })).status).toBe(200);
+    const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { roles_permissions: [{ role_uid: role.uid, redis_acl_uid: acl.uid }], eviction_policy: 'allkeys-lru' } });
     expect(r.status, r.text).toBe(200);
     const action = await waitAction(t, r.json.action_uid);
     expect(action.status).toBe('failed');
     expect(action.error_code).toBe('redis_refused');
-    expect(action.error).toMatch(/ACL SETUSER default.*notacommand/i);
+    expect(action.error).toMatch(/ACL SETUSER searcher.*ft\.search/i);
     await waitStatus(t, bdb.uid);
     expect(await c.get('keep')).toBe('me');
+    // The rest of the change was applied.
+    expect(await configOf(t, bdb.uid, 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
     // Corrected at once: no 409 from the failed change.
-    const fix = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { disabled_commands: 'flushall' } });
+    const fix = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { roles_permissions: [], disabled_commands: 'flushall' } });
     expect(fix.status, fix.text).toBe(200);
     expect((await waitAction(t, fix.json.action_uid)).status).toBe('completed');
     await expect(c.flushall()).rejects.toThrow(/NOPERM/);
     c.disconnect();
     const del = await t.req('DELETE', `/v1/bdbs/${bdb.uid}`);
     expect(del.status, del.text).toBe(200);
+  });
+
+  it('disabled_commands naming a command this Redis lacks is refused before anything is stored (406)', async () => {
+    const bdb = await createBdb(t, { name: 'db-disabled-bad' });
+    for (const [method, path, body] of [
+      ['PUT', `/v1/bdbs/${bdb.uid}`, { disabled_commands: 'FLUSHALL,notacommand' }],
+      ['PUT', `/v1/bdbs/${bdb.uid}?dry_run=1`, { disabled_commands: 'config|nosuch' }],
+      ['POST', '/v1/bdbs', { name: 'db-disabled-bad-2', memory_size: 100 * 1024 * 1024, disabled_commands: 'auth' }],
+    ] as const) {
+      const r = await t.req(method, path, { body });
+      expect(r.status, r.text).toBe(406);
+      expect(r.json.error_code).toBe('invalid_disabled_commands');
+    }
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.disabled_commands).toBe('');
+    expect((await t.req('GET', '/v1/bdbs?fields=name')).json).not.toContainEqual({ name: 'db-disabled-bad-2' });
   });
 
   it('values out of range are refused before anything is stored', async () => {

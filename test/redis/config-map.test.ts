@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   DIRECTIVE_RULES, OTHER_FIELDS, RESERVED_CLIENTS, RS_UNSUPPORTED_COMMANDS, aclRulesFor, aclTokens, roleUserRules, configDrift, defaultUserRules, directivesFor, liveChanges,
-  perShardMemory, persists, unsupportedSettings, type BdbRedisSettings, type DirectiveRule,
+  perShardMemory, persists, disabledCommandProblems, type BdbRedisSettings, type DirectiveRule,
 } from '../../src/redis/config-map.js';
+import { REDIS_7_0_COMMANDS, REDIS_COMMANDS } from '../../src/auth/redis-commands.js';
 import { shardHarness } from './harness.js';
 
 /** The management commands every database user loses (RS_UNSUPPORTED_COMMANDS), as rules. */
@@ -83,10 +84,13 @@ describe('ACL rules', () => {
     expect(defaultUserRules({ default_user: false }, ['p1'])).toEqual(['reset']);
   });
 
-  it('unsupportedSettings: Redis 8 eviction policies, bad names, AUTH/HELLO', () => {
-    expect(unsupportedSettings({ eviction_policy: 'allkeys-lru', disabled_commands: 'keys,config|set' })).toEqual([]);
-    expect(unsupportedSettings({ eviction_policy: 'allkeys-lrm' })).toEqual([{ field: 'eviction_policy', reason: expect.stringMatching(/not available on Redis 7\.0/) }]);
-    expect(unsupportedSettings({ disabled_commands: 'hello, x y;z' }).map((u) => u.reason)).toEqual(['hello cannot be disabled', 'y;z is not a command name']);
+  it('disabledCommandProblems: bad names, AUTH/HELLO, commands or subcommands this Redis does not have', () => {
+    expect(disabledCommandProblems({ disabled_commands: 'keys,config|set FLUSHALL' }, REDIS_7_0_COMMANDS)).toEqual([]);
+    expect(disabledCommandProblems({ disabled_commands: 'hello, x y;z notacommand config|nope hgetex' }, REDIS_7_0_COMMANDS)).toEqual([
+      'hello cannot be disabled', 'x is not a command of this Redis', 'y;z is not a command name', 'notacommand is not a command of this Redis',
+      'config has no subcommand nope', 'hgetex is not a command of this Redis',
+    ]);
+    expect(disabledCommandProblems({ disabled_commands: 'hgetex' }, REDIS_COMMANDS)).toEqual([]);
   });
 });
 
