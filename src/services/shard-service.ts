@@ -51,8 +51,8 @@ export class ShardService {
    * `dryRun` ("If true, will just do a dry run"): every check of the real call, the same errors,
    * and nothing changes: no action is recorded and no role moves, so the answer has no action_uid.
    */
-  async failover(shardUids: string[], opts: { dryRun?: boolean } = {}): Promise<{ action_uid?: string; description: string }> {
-    if (shardUids.length === 0) throw new RsError('shard_uids_required');
+  async failover(shardUids: string[] | undefined, opts: { dryRun?: boolean } = {}): Promise<{ action_uid?: string; description: string }> {
+    if (!shardUids?.length) throw new RsError('shard_uids_required');
     const all = await this.shards.all();
     const picked = shardUids.map((u) => {
       const s = all.find((x) => String(x.uid) === String(u));

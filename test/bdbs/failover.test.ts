@@ -147,6 +147,13 @@ describe('failover requests (requests/shards/actions/failover.md)', () => {
     expect(await failoverActions()).toBe(actionsBefore);
   });
 
+  it('a missing or empty shard_uids is 404 shard_uids_required', async () => {
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: {} }), 404, 'shard_uids_required');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { dry_run: true } }), 404, 'shard_uids_required');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: [] } }), 404, 'shard_uids_required');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: '1' } }), 400, 'invalid_schema');
+  });
+
   it('the single-shard call has the documented body: unknown fields are refused, no body is fine', async () => {
     const bdb = await createBdb(t, { name: 'db-fo-body', replication: true });
     const { master } = await waitInSync(t, bdb.uid);
