@@ -25,6 +25,8 @@ export interface ViewContext {
 export function bdbView(rec: BdbRecord, shards: ShardSummary[], ctx: ViewContext): Bdb {
   const out: Record<string, unknown> = { ...rec };
   for (const k of INTERNAL) delete out[k];
+  // objects/bdb: "Whether traffic was manually turned off using the stop_traffic API" (read-only).
+  out.traffic_manually_disabled = rec.traffic === 'off';
   out.shard_list = shards.filter((s) => s.bdb_uid === rec.uid).map((s) => s.uid).sort((a, b) => a - b);
   out.endpoints = [{
     uid: `${rec.uid}:1`,

@@ -323,8 +323,11 @@ describe('traffic and commands', () => {
   it('stop_traffic drops clients and refuses new ones until resume_traffic', async () => {
     const bdb = await createBdb(t, { name: 'db-traffic' });
     const port = bdb.endpoints[0].port;
+    // objects/bdb: "Whether traffic was manually turned off using the stop_traffic API".
+    expect(bdb.traffic_manually_disabled).toBe(false);
     const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/stop_traffic`);
     expect(r.status, r.text).toBe(200);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.traffic_manually_disabled).toBe(true);
     await waitFor(async () => {
       const c = client(port);
       try {
@@ -340,6 +343,7 @@ describe('traffic and commands', () => {
     // A change while the stop action is still open is refused (409), as for any action: wait for it.
     expect(await waitAction(t, r.json.action_uid)).toMatchObject({ status: 'completed' });
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/resume_traffic`)).status).toBe(200);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}?fields=traffic_manually_disabled`)).json).toEqual({ traffic_manually_disabled: false });
     await waitFor(async () => {
       const c = client(port);
       try {
