@@ -344,6 +344,22 @@ describe('scheduled backups', () => {
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ backup_status: '', backup_failure_reason: '' });
   });
 
+  it('a schedule that could never run is refused (406): backup without backup_location, offset not below the interval', async () => {
+    const bdb = await createBdb(t, { name: 'db-sched-invalid' });
+    const noLocation = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup: true } });
+    expect([noLocation.status, noLocation.json.error_code], noLocation.text).toEqual([406, 'missing_field']);
+    expect(noLocation.json.description).toMatch(/backup_location/);
+    const offset = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup_interval: 60, backup_interval_offset: 100 } });
+    expect([offset.status, offset.json.error_code], offset.text).toEqual([406, 'invalid_param']);
+    expect(offset.json.description).toMatch(/backup_interval_offset/);
+    const created = await t.req('POST', '/v1/bdbs', { body: { name: 'db-sched-invalid-2', memory_size: 100 * 1024 * 1024, backup: true } });
+    expect([created.status, created.json.error_code], created.text).toEqual([406, 'missing_field']);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ backup: false, backup_interval: 86400 });
+    // Valid settings still pass.
+    const ok = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup_interval: 3600, backup_interval_offset: 600 } });
+    expect(ok.status, ok.text).toBe(200);
+  });
+
   it('a backup location that cannot be written makes backup_status failed with the reason', async () => {
     const bdb = await createBdb(t, {
       name: 'db-sched-bad', backup: true, backup_interval: 1, backup_location: { type: 'mount_point', path: path.join(loc, 'missing-dir') },
