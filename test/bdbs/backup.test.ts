@@ -121,6 +121,24 @@ describe('export', () => {
       const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/export`, { body: { export_location: location } });
       expect({ location, status: r.status, code: r.json?.error_code }).toEqual({ location, status, code });
     }
+    // The schema error names what is wrong, not the first union branch's field ('url').
+    const why = async (p: string, body: unknown, method = 'POST') => {
+      const r = await t.req(method, p, { body });
+      expect([r.status, r.json?.error_code], r.text).toEqual([400, 'invalid_schema']);
+      return r.json.description as string;
+    };
+    const exp = `/v1/bdbs/${bdb.uid}/actions/export`;
+    expect(await why(exp, { export_location: { type: 'mount_point' } })).toBe(`body.export_location: must have required property 'path' (type "mount_point")`);
+    expect(await why(exp, { export_location: { type: 'nfs', path: '/mnt' } }))
+      .toBe('body.export_location.type: unknown type "nfs"; must be one of "url", "sftp", "s3", "gs", "abs", "mount_point"');
+    expect(await why(exp, { export_location: { path: '/mnt' } })).toMatch(/^body.export_location: must have required property 'type' \(one of "url", .*"mount_point"\)$/);
+    expect(await why(exp, { export_location: { type: 'mount_point', path: 1 } })).toBe('body.export_location.path: must be string (type "mount_point")');
+    expect(await why(exp, { export_location: { type: 's3', bucket_name: 'b' } })).toBe(`body.export_location: must have required property 'access_key_id' (type "s3")`);
+    expect(await why(exp, { export_location: 'x' })).toBe('body.export_location: must be object');
+    expect(await why(`/v1/bdbs/${bdb.uid}/actions/import`, { dataset_import_sources: [{ type: 'mount_point', path: '/a.rdb' }, { type: 'mount_point' }] }))
+      .toBe(`body.dataset_import_sources.1: must have required property 'path' (type "mount_point")`);
+    expect(await why(`/v1/bdbs/${bdb.uid}`, { backup_location: { type: 'ftp' } }, 'PUT')).toMatch(/^body.backup_location.type: unknown type "ftp"; must be one of /);
+
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/export`, { body: {} })).status).toBe(400);
     expect((await exportTo(99999, loc)).status).toBe(404);
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.export_status).toBe('');
