@@ -58,6 +58,8 @@ describe('create', () => {
 
     const action = await t.req('GET', `/v1/actions/${r.json.action_uid}`);
     expect(action.json).toMatchObject({ name: 'SMCreateBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
+    // A finished state machine has no current state (capture actions_list.json: no `state`).
+    expect(action.json.state).toBeUndefined();
     const all = await t.req('GET', '/v1/actions');
     expect(all.json['state-machines'].some((a: any) => a.action_uid === r.json.action_uid)).toBe(true);
     // The v2 action object (requests/actions): its own status words and additional_info.
@@ -123,7 +125,12 @@ describe('update', () => {
     const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { memory_size: 200 * 1024 * 1024, eviction_policy: 'noeviction', authentication_redis_pass: 's3cret-pass' } });
     expect(r.status, r.text).toBe(200);
     expect(typeof r.json.action_uid).toBe('string');
-    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'update action' });
+    const done = await waitFor(async () => {
+      const a = (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json;
+      return a.status === 'completed' ? a : undefined;
+    }, { what: 'update action' });
+    expect(done).toMatchObject({ name: 'SMUpdateBDB', progress: 100 });
+    expect(done.state).toBeUndefined();
     await waitStatus(t, bdb.uid);
 
     const anon = client(bdb.endpoints[0].port);
@@ -196,6 +203,9 @@ describe('a setting Redis refuses', () => {
     expect(action.status).toBe('failed');
     expect(action.error_code).toBe('redis_refused');
     expect(action.error).toMatch(/ACL SETUSER default.*notacommand/i);
+    const v1 = (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json;
+    expect(v1).toMatchObject({ status: 'failed', error: action.error });
+    expect(v1.state).toBeUndefined();
     await waitStatus(t, bdb.uid);
     expect(await c.get('keep')).toBe('me');
     // Corrected at once: no 409 from the failed change.
@@ -390,6 +400,12 @@ describe('delete', () => {
     const r = await t.req('DELETE', `/v1/bdbs/${bdb.uid}`);
     expect(r.status).toBe(200);
     await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).status === 404, { what: 'bdb gone' });
+    const sm = await waitFor(async () => {
+      const list = (await t.req('GET', '/v1/actions')).json['state-machines'] as any[];
+      return list.find((a) => a.action_uid === r.json.action_uid && a.status === 'completed');
+    }, { what: 'delete action completed' });
+    expect(sm).toMatchObject({ name: 'SMDeleteBDB', progress: 100 });
+    expect(sm.state).toBeUndefined();
     await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { what: 'shard process gone' });
     expect(fs.existsSync(shard!.dir)).toBe(false);
     expect(await shardsOf(t, bdb.uid)).toEqual([]);
