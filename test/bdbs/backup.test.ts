@@ -64,7 +64,16 @@ describe('export', () => {
     const done = await waitField(t, bdb.uid, 'export_status', ['succeeded', 'failed']);
     expect(done).toMatchObject({ export_status: 'succeeded', export_progress: 100, export_failure_reason: '', status: 'active' });
     expect(done.last_export_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(await waitAction(t, r.json.action_uid)).toMatchObject({ name: 'SMExportBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
+    expect(await waitAction(t, r.json.action_uid)).toMatchObject({
+      name: 'SMExportBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100, action_type: 'other',
+    });
+    // requests/actions: GET /v1/actions "does not return any information about other actions, such as
+    // import, export, and backup"; /v2/actions does.
+    const v1 = await t.req('GET', `/v1/actions/${r.json.action_uid}`);
+    expect([v1.status, v1.json.error_code]).toEqual([404, 'action_not_exist']);
+    expect(((await t.req('GET', '/v1/actions')).json['state-machines'] as any[]).some((a) => a.action_uid === r.json.action_uid)).toBe(false);
+    const forBdb = (await t.req('GET', `/v1/actions/bdb/${bdb.uid}`)).json as any[];
+    expect(forBdb.map((a) => a.name)).toEqual(['SMCreateBDB']);
 
     const files = fs.readdirSync(dir);
     expect(files).toHaveLength(1);
@@ -340,8 +349,11 @@ describe('scheduled backups', () => {
     const cur = await waitField(t, bdb.uid, 'backup_status', ['succeeded']);
     expect(cur).toMatchObject({ backup_failure_reason: '', backup_progress: 100 });
     expect(cur.last_backup_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const actions = (await t.req('GET', `/v1/actions/bdb/${bdb.uid}`)).json as { name: string; status: string }[];
+    // Backups are v2's "other" actions (GET /v1/actions leaves them out).
+    const actions = ((await t.req('GET', '/v2/actions')).json as { name: string; status: string; object_name: string }[])
+      .filter((a) => a.object_name === `bdb:${bdb.uid}`);
     expect(actions.some((a) => a.name === 'SMBackupBDB' && a.status === 'completed')).toBe(true);
+    expect(((await t.req('GET', `/v1/actions/bdb/${bdb.uid}`)).json as { name: string }[]).some((a) => a.name === 'SMBackupBDB')).toBe(false);
 
     const newest = ours().filter((n) => stampOf(n) >= seededAt).pop()!;
     const loaded = await loadRdb(path.join(dir, newest));
