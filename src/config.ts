@@ -11,7 +11,7 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
 export const ConfigSchema = Type.Object({
   data_dir: Type.String({ minLength: 1, description: 'Directory for the store, certificates and database files' }),
-  api_addr: Type.String({ minLength: 1, description: 'Address the HTTPS REST API listens on' }),
+  api_addr: Type.String({ minLength: 1, description: 'Address the HTTPS REST API, the database endpoints and the metrics exporter listen on' }),
   api_port: Port,
   metrics_port: Port,
   db_port_range: Type.String({ pattern: '^[0-9]+-[0-9]+$', description: 'Database endpoint port range, FROM-TO' }),
@@ -36,7 +36,7 @@ interface Setting {
 }
 const SETTINGS: Setting[] = [
   { key: 'data_dir', kind: 'string', def: () => './data', help: 'data directory' },
-  { key: 'api_addr', kind: 'string', def: () => '0.0.0.0', help: 'REST API listen address' },
+  { key: 'api_addr', kind: 'string', def: () => '0.0.0.0', help: 'listen address of the REST API, database endpoints and metrics' },
   { key: 'api_port', kind: 'int', def: () => 9443, help: 'REST API HTTPS port' },
   { key: 'metrics_port', kind: 'int', def: () => 8070, help: 'Prometheus exporter HTTPS port (0 = any free port)' },
   { key: 'db_port_range', kind: 'string', def: () => '10000-19999', help: 'database port range' },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RsError } from '../errors.js';
 import type { ActionRecord } from '../services/action-service.js';
+import { isOtherAction } from '../services/bdb-data-ops.js';
 import type { Services } from '../compose.js';
 import { parseUid, UidParams } from './params.js';
 import { Type } from '@sinclair/typebox';
@@ -29,7 +30,7 @@ const v2View = (a: ActionRecord) => {
   const [objectType, objectUid] = a.object_name.split(':');
   return {
     action_uid: a.action_uid,
-    action_type: 'state-machine',
+    action_type: isOtherAction(a.name) ? 'other' : 'state-machine',
     creation_time: a.creation_time,
     name: a.name,
     progress: a.progress,
@@ -50,13 +51,21 @@ export const actionRoutes = (s: Services): FastifyPluginAsyncTypebox => async (a
     if (!a) throw new RsError('action_not_exist', `Action ${uid} does not exist`);
     return a;
   };
-  app.get('/v1/actions', { config: perm }, async () => ({ actions: [], 'state-machines': (await s.actions.list()).map(smView) }));
+  // v1 lists state machines only: export, import and backup are v2's "other" actions.
+  const v1List = async () => (await s.actions.list()).filter((a) => !isOtherAction(a.name));
+  const v1One = async (uid: string) => {
+    const a = await one(uid);
+    if (isOtherAction(a.name)) throw new RsError('action_not_exist', `Action ${uid} is a ${a.name} action, which only GET /v2/actions/${uid} reports`);
+    return a;
+  };
+  app.get('/v1/actions', { config: perm }, async () => ({ actions: [], 'state-machines': (await v1List()).map(smView) }));
   app.get('/v2/actions', { config: perm }, async () => (await s.actions.list()).map(v2View));
-  app.get('/v1/actions/:uid', { config: perm, schema: { params: ActionParams } }, async (req) => smView(await one(req.params.uid)));
+  app.get('/v1/actions/:uid', { config: perm, schema: { params: ActionParams } }, async (req) => smView(await v1One(req.params.uid)));
   app.get('/v2/actions/:uid', { config: perm, schema: { params: ActionParams } }, async (req) => v2View(await one(req.params.uid)));
+  // requests/actions/bdb.md: "state-machine-related actions" of the database.
   app.get('/v1/actions/bdb/:uid', { config: perm, schema: { params: UidParams } }, async (req) => {
     const uid = parseUid(req.params.uid);
     await s.bdbs.get(uid);
-    return (await s.actions.list()).filter((a) => a.object_name === `bdb:${uid}`).map(smView);
+    return (await v1List()).filter((a) => a.object_name === `bdb:${uid}`).map(smView);
   });
 };

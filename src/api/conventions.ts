@@ -187,7 +187,10 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, req, reply: FastifyReply) => {
     let rs: RsError;
     if (err instanceof RsError) rs = err;
-    else if (err.validation) rs = new RsError('invalid_schema', describeValidation(err.validation as ValidationIssue[], err.validationContext ?? 'body', err.message));
+    else if (err.validation) {
+      const context = err.validationContext ?? 'body';
+      rs = new RsError('invalid_schema', describeValidation(err.validation as ValidationIssue[], context, err.message, validated(req, context)));
+    }
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') rs = new RsError('unsupported_content_type');
     else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
       rs = new RsError('invalid_json_body', `Malformed JSON body: ${err.message}`);
@@ -207,18 +210,76 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
 /** One Ajv error, as Fastify hands them over. */
 interface ValidationIssue {
   instancePath?: string;
+  schemaPath?: string;
   keyword?: string;
   params?: Record<string, unknown>;
   message?: string;
+}
+
+/** What was validated: the request part and the route's schema for it (to read unions by their tag). */
+interface Validated {
+  data: unknown;
+  schema: unknown;
+}
+
+const REQUEST_PART = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' } as const;
+
+function validated(req: FastifyRequest, context: string): Validated | undefined {
+  const part = REQUEST_PART[context as keyof typeof REQUEST_PART];
+  const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
+  return part && schema ? { data: req[part], schema } : undefined;
+}
+
+/** The value at a JSON pointer (`/a/0`, or a schemaPath `#/properties/a/anyOf`); undefined if absent. */
+function at(root: unknown, pointer: string): unknown {
+  let cur = root;
+  for (const raw of pointer.replace(/^#/, '').split('/').slice(1)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!Object.hasOwn(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/**
+ * A union of objects told apart by one constant property (backup_location's `type`) fails once
+ * per branch, and the first branch's complaint ("must have required property 'url'") says
+ * nothing about a mount_point without `path`. Read the tag from the data instead: an unknown
+ * tag lists the allowed ones; a known one reports only the errors of its own branch.
+ */
+function describeTaggedUnion(issues: ValidationIssue[], context: string, fallback: string, v: Validated): string | undefined {
+  const union = issues.find((i) => i.keyword === 'anyOf');
+  const first = issues[0]!;
+  if (!union?.schemaPath || !first.schemaPath?.startsWith(`${union.schemaPath}/`)) return undefined;
+  const branches = at(v.schema, union.schemaPath);
+  if (!Array.isArray(branches) || branches.length < 2) return undefined;
+  const tagOf = (b: unknown, key: string) => (at(b, `/properties/${key}`) as { const?: unknown } | undefined)?.const;
+  const keys = Object.keys((at(branches[0], '/properties') ?? {}) as object);
+  const tag = keys.find((k) => branches.every((b) => typeof tagOf(b, k) === 'string'));
+  const data = at(v.data, union.instancePath ?? '');
+  if (!tag || data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const where = `${context}${(union.instancePath ?? '').replace(/\//g, '.')}`;
+  const allowed = branches.map((b) => tagOf(b, tag));
+  const list = allowed.map((a) => JSON.stringify(a)).join(', ');
+  const value = (data as Record<string, unknown>)[tag];
+  if (value === undefined) return `${where}: must have required property '${tag}' (one of ${list})`;
+  const idx = allowed.indexOf(value);
+  if (idx < 0) return `${where}.${tag}: unknown ${tag} ${JSON.stringify(value)}; must be one of ${list}`;
+  const own = issues.filter((i) => i.schemaPath?.startsWith(`${union.schemaPath}/${idx}/`));
+  if (!own.length) return undefined;
+  return `${describeValidation(own, context, fallback, v)} (${tag} ${JSON.stringify(value)})`;
 }
 
 /**
  * A validation failure in words that name the field: `body.maxclients: must be <= 1000000`,
  * `body: unknown or read-only field 'status'`, `body.eviction_policy: must be one of 'a', 'b'`.
  */
-export function describeValidation(issues: ValidationIssue[], context: string, fallback: string): string {
+export function describeValidation(issues: ValidationIssue[], context: string, fallback: string, v?: Validated): string {
   const first = issues[0];
   if (!first) return `${context}: ${fallback}`;
+  const tagged = v && describeTaggedUnion(issues, context, fallback, v);
+  if (tagged) return tagged;
   const where = (i: ValidationIssue) => `${context}${(i.instancePath ?? '').replace(/\//g, '.')}`;
   if (first.keyword === 'additionalProperties') return `${where(first)}: unknown or read-only field '${String(first.params?.additionalProperty)}'`;
   // A union of constants (the enums) fails once per constant: list the allowed values instead.

@@ -3,21 +3,34 @@ import { Type } from '@sinclair/typebox';
 import type { Services } from '../compose.js';
 import { parseUid, UidParams } from './params.js';
 
+/** requests/shards/actions/failover.md, "Request body" of the multi-shard call. */
 const FailoverBody = Type.Object({
-  shard_uids: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+  // Optional in the schema: a missing list is the page's 404 shard_uids_required, not a schema error.
+  shard_uids: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Integer()]))),
   dead_uids: Type.Optional(Type.Array(Type.String())),
   dead_nodes: Type.Optional(Type.Array(Type.String())),
-  dry_run: Type.Optional(Type.Boolean()),
+  dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the failover would, change nothing' })),
   force_rebind: Type.Optional(Type.Boolean()),
   redis_version_upgrade: Type.Optional(Type.String()),
 }, { additionalProperties: false });
+
+/** The single-shard call's body (same page): `dead_uid` in the singular, no shard list. */
+const ShardFailoverBody = Type.Object({
+  dead_uid: Type.Optional(Type.String()),
+  dead_nodes: Type.Optional(Type.Array(Type.String())),
+  dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the failover would, change nothing' })),
+  force_rebind: Type.Optional(Type.Boolean()),
+  redis_version_upgrade: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+// Every field is optional, so no body at all is fine too (Fastify validates a missing body as null).
+const ShardFailoverBodyOrNone = Type.Union([ShardFailoverBody, Type.Null()]);
 
 export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/shards', { config: { permission: 'view_all_bdbs_info' } }, () => s.shardViews.list());
   app.get('/v1/shards/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } },
     (req) => s.shardViews.get(parseUid(req.params.uid)));
   app.post('/v1/shards/actions/failover', { config: { permission: 'failover_shard' }, schema: { body: FailoverBody } },
-    (req) => s.shardViews.failover(req.body.shard_uids.map(String)));
-  app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams } },
-    (req) => s.shardViews.failover([String(parseUid(req.params.uid))]));
+    (req) => s.shardViews.failover(req.body.shard_uids?.map(String), { dryRun: req.body.dry_run === true }));
+  app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams, body: ShardFailoverBodyOrNone } },
+    (req) => s.shardViews.failover([String(parseUid(req.params.uid))], { dryRun: req.body?.dry_run === true }));
 };

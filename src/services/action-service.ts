@@ -96,6 +96,9 @@ export class ActionService {
       ...cur, ...patch, status, heartbeat: this.now(),
       progress: status === 'completed' ? 100 : Math.max(cur.progress, patch.progress ?? cur.progress),
     };
+    // `state` is "the current state within the state machine" (objects/state-machine.md): a finished
+    // one has none, as the capture's completed SMCreateBDB shows; a failure is told by error/error_code.
+    if (status === 'completed' || status === 'failed') delete next.state;
     return { compare: { key: PREFIX + uid, modRevision: e.modRevision }, op: { type: 'put', key: PREFIX + uid, value: next } };
   }
 

@@ -25,6 +25,16 @@ export function isDataAction(name: string): boolean {
   return NAMES.has(name);
 }
 
+const OTHER = new Set([DATA_ACTION_NAMES.export, DATA_ACTION_NAMES.import, DATA_ACTION_NAMES.backup]);
+/**
+ * Export, import and backup: requests/actions "GET /v1/actions ... does not return any
+ * information about other actions, such as import, export, and backup" (v2 does, action_type
+ * "other"). Recovery stays a state machine.
+ */
+export function isOtherAction(name: string): boolean {
+  return OTHER.has(name);
+}
+
 export interface RecoverOptions {
   ignore_errors?: boolean;
   recover_without_data?: boolean;

@@ -51,6 +51,10 @@ export const BDB_ERRORS = {
   eviction_policy_violation: [406, 'LFU eviction policy is not supported on bdb version<4'],
   invalid_oss_cluster_configuration: [406, 'BDB configuration does not meet the requirements for OSS cluster mode'],
   missing_backup_interval: [406, 'BDB backup is enabled but backup interval is missing.'],
+  // (openrs) backup settings the pages give no code for: the documented generic codes
+  // (bdbs/modules/config.md, redis_acls) with the PUT page's 406 for an invalid configuration.
+  missing_field: [406, 'A needed field is missing'],
+  invalid_param: [406, 'A parameter has an illegal value'],
   invalid_bdb_tags: [406, 'Tag objects with the same key parameter were passed.'],
   // PUT /v1/bdbs/{uid}[/{action}] error codes
   name_violation: [406, 'CRDT database name cannot be changed.'],
@@ -275,6 +279,15 @@ function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesCo
     fail('invalid_data_persistence', "aof_policy applies only with data_persistence 'aof'");
   }
   if (eff.backup && any('backup', 'backup_interval') && !eff.backup_interval) fail('missing_backup_interval');
+  // A schedule without a place to write to would never run (backup_status would stay '').
+  if (eff.backup && any('backup', 'backup_location') && isEmpty(eff.backup_location)) {
+    fail('missing_field', 'backup is enabled but backup_location is missing');
+  }
+  // objects/bdb: the offset "should be less than backup_interval".
+  const offset = eff.backup_interval_offset;
+  if (any('backup_interval', 'backup_interval_offset') && offset !== undefined && eff.backup_interval && offset >= eff.backup_interval) {
+    fail('invalid_param', `backup_interval_offset (${offset}) must be less than backup_interval (${eff.backup_interval})`);
+  }
 
   if (changed.has('eviction_policy')) {
     const need = POLICY_MIN_VERSION[eff.eviction_policy as string];

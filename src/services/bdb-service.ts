@@ -17,7 +17,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { ActionService } from './action-service.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from './access-defaults.js';
 import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, type BdbRulesContext } from './bdb-rules.js';
-import { bdbView, type BdbRecord } from './bdb-view.js';
+import { bdbView, endpointAddr, type BdbRecord } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
 import type { ShardInventory, ShardSummary } from './shard-inventory.js';
@@ -75,7 +75,9 @@ export class BdbService {
     const cluster = (await this.d.cluster.get())!.value;
     const node = (await this.d.nodes.list())[0];
     return bdbView(rec, await this.d.shards.all(), {
-      clusterName: cluster.name, nodeAddr: node?.addr ?? '127.0.0.1', maskCredentials: cluster.mask_bdb_credentials === true || opts.hidePasswords === true,
+      clusterName: cluster.name,
+      endpointAddr: endpointAddr(this.d.config.api_addr, node?.addr ?? '127.0.0.1'),
+      maskCredentials: cluster.mask_bdb_credentials === true || opts.hidePasswords === true,
     });
   }
 

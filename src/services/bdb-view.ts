@@ -1,4 +1,5 @@
 /** The bdb object as the API returns it: the stored record plus what is derived (endpoints, shard_list). */
+import net from 'node:net';
 import type { Bdb } from '../schemas/bdb.js';
 import type { ShardSummary } from './shard-inventory.js';
 
@@ -18,17 +19,35 @@ const INTERNAL = ['endpoint_port', 'passwords', 'traffic'] as const;
 
 export interface ViewContext {
   clusterName: string;
-  nodeAddr: string;
+  /** Where clients reach the endpoints (`endpointAddr`). */
+  endpointAddr: string;
   maskCredentials: boolean;
+}
+
+/** 0.0.0.0, ::, ::0 ...: "every interface", not an address anyone can connect to. */
+function isUnspecified(addr: string): boolean {
+  if (net.isIPv4(addr)) return addr === '0.0.0.0';
+  return net.isIPv6(addr) && /^[0:]+$/.test(addr);
+}
+
+/**
+ * The address `endpoints[].addr` advertises. The proxy listens on the node's listen address
+ * (`--api-addr`): a specific one is the only place the endpoint answers, so that is the address;
+ * when it listens on every interface, the node's own address (as RS reports it).
+ */
+export function endpointAddr(listenAddr: string, nodeAddr: string): string {
+  return isUnspecified(listenAddr) ? nodeAddr : listenAddr;
 }
 
 export function bdbView(rec: BdbRecord, shards: ShardSummary[], ctx: ViewContext): Bdb {
   const out: Record<string, unknown> = { ...rec };
   for (const k of INTERNAL) delete out[k];
+  // objects/bdb: "Whether traffic was manually turned off using the stop_traffic API" (read-only).
+  out.traffic_manually_disabled = rec.traffic === 'off';
   out.shard_list = shards.filter((s) => s.bdb_uid === rec.uid).map((s) => s.uid).sort((a, b) => a - b);
   out.endpoints = [{
     uid: `${rec.uid}:1`,
-    addr: [ctx.nodeAddr],
+    addr: [ctx.endpointAddr],
     addr_type: 'external',
     dns_name: `redis-${rec.endpoint_port}.${ctx.clusterName}`,
     oss_cluster_api_preferred_endpoint_type: 'ip',

@@ -46,9 +46,13 @@ export class ShardService {
     return this.view(s);
   }
 
-  /** Fail over master shards of one database to their replicas (requests/shards/actions/failover.md). */
-  async failover(shardUids: string[]): Promise<{ action_uid: string; description: string }> {
-    if (shardUids.length === 0) throw new RsError('shard_uids_required');
+  /**
+   * Fail over master shards of one database to their replicas (requests/shards/actions/failover.md).
+   * `dryRun` ("If true, will just do a dry run"): every check of the real call, the same errors,
+   * and nothing changes: no action is recorded and no role moves, so the answer has no action_uid.
+   */
+  async failover(shardUids: string[] | undefined, opts: { dryRun?: boolean } = {}): Promise<{ action_uid?: string; description: string }> {
+    if (!shardUids?.length) throw new RsError('shard_uids_required');
     const all = await this.shards.all();
     const picked = shardUids.map((u) => {
       const s = all.find((x) => String(x.uid) === String(u));
@@ -62,6 +66,7 @@ export class ShardService {
       throw RsError.custom('no_replica', 400, `Database ${bdb} has no replica to fail over to`);
     }
     if (await this.actions.openFor(`bdb:${bdb}`)) throw new RsError('db_busy');
+    if (opts.dryRun) return { description: 'Dry run: the failover would be triggered' };
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
     await this.actions.record(op);
     const ok = await this.control.failover(bdb, 'requested through the API');

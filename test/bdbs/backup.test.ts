@@ -64,7 +64,16 @@ describe('export', () => {
     const done = await waitField(t, bdb.uid, 'export_status', ['succeeded', 'failed']);
     expect(done).toMatchObject({ export_status: 'succeeded', export_progress: 100, export_failure_reason: '', status: 'active' });
     expect(done.last_export_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(await waitAction(t, r.json.action_uid)).toMatchObject({ name: 'SMExportBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
+    expect(await waitAction(t, r.json.action_uid)).toMatchObject({
+      name: 'SMExportBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100, action_type: 'other',
+    });
+    // requests/actions: GET /v1/actions "does not return any information about other actions, such as
+    // import, export, and backup"; /v2/actions does.
+    const v1 = await t.req('GET', `/v1/actions/${r.json.action_uid}`);
+    expect([v1.status, v1.json.error_code]).toEqual([404, 'action_not_exist']);
+    expect(((await t.req('GET', '/v1/actions')).json['state-machines'] as any[]).some((a) => a.action_uid === r.json.action_uid)).toBe(false);
+    const forBdb = (await t.req('GET', `/v1/actions/bdb/${bdb.uid}`)).json as any[];
+    expect(forBdb.map((a) => a.name)).toEqual(['SMCreateBDB']);
 
     const files = fs.readdirSync(dir);
     expect(files).toHaveLength(1);
@@ -121,6 +130,24 @@ describe('export', () => {
       const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/export`, { body: { export_location: location } });
       expect({ location, status: r.status, code: r.json?.error_code }).toEqual({ location, status, code });
     }
+    // The schema error names what is wrong, not the first union branch's field ('url').
+    const why = async (p: string, body: unknown, method = 'POST') => {
+      const r = await t.req(method, p, { body });
+      expect([r.status, r.json?.error_code], r.text).toEqual([400, 'invalid_schema']);
+      return r.json.description as string;
+    };
+    const exp = `/v1/bdbs/${bdb.uid}/actions/export`;
+    expect(await why(exp, { export_location: { type: 'mount_point' } })).toBe(`body.export_location: must have required property 'path' (type "mount_point")`);
+    expect(await why(exp, { export_location: { type: 'nfs', path: '/mnt' } }))
+      .toBe('body.export_location.type: unknown type "nfs"; must be one of "url", "sftp", "s3", "gs", "abs", "mount_point"');
+    expect(await why(exp, { export_location: { path: '/mnt' } })).toMatch(/^body.export_location: must have required property 'type' \(one of "url", .*"mount_point"\)$/);
+    expect(await why(exp, { export_location: { type: 'mount_point', path: 1 } })).toBe('body.export_location.path: must be string (type "mount_point")');
+    expect(await why(exp, { export_location: { type: 's3', bucket_name: 'b' } })).toBe(`body.export_location: must have required property 'access_key_id' (type "s3")`);
+    expect(await why(exp, { export_location: 'x' })).toBe('body.export_location: must be object');
+    expect(await why(`/v1/bdbs/${bdb.uid}/actions/import`, { dataset_import_sources: [{ type: 'mount_point', path: '/a.rdb' }, { type: 'mount_point' }] }))
+      .toBe(`body.dataset_import_sources.1: must have required property 'path' (type "mount_point")`);
+    expect(await why(`/v1/bdbs/${bdb.uid}`, { backup_location: { type: 'ftp' } }, 'PUT')).toMatch(/^body.backup_location.type: unknown type "ftp"; must be one of /);
+
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/export`, { body: {} })).status).toBe(400);
     expect((await exportTo(99999, loc)).status).toBe(404);
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.export_status).toBe('');
@@ -322,8 +349,11 @@ describe('scheduled backups', () => {
     const cur = await waitField(t, bdb.uid, 'backup_status', ['succeeded']);
     expect(cur).toMatchObject({ backup_failure_reason: '', backup_progress: 100 });
     expect(cur.last_backup_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const actions = (await t.req('GET', `/v1/actions/bdb/${bdb.uid}`)).json as { name: string; status: string }[];
+    // Backups are v2's "other" actions (GET /v1/actions leaves them out).
+    const actions = ((await t.req('GET', '/v2/actions')).json as { name: string; status: string; object_name: string }[])
+      .filter((a) => a.object_name === `bdb:${bdb.uid}`);
     expect(actions.some((a) => a.name === 'SMBackupBDB' && a.status === 'completed')).toBe(true);
+    expect(((await t.req('GET', `/v1/actions/bdb/${bdb.uid}`)).json as { name: string }[]).some((a) => a.name === 'SMBackupBDB')).toBe(false);
 
     const newest = ours().filter((n) => stampOf(n) >= seededAt).pop()!;
     const loaded = await loadRdb(path.join(dir, newest));
@@ -342,6 +372,22 @@ describe('scheduled backups', () => {
     expect(ours().length).toBe(count);
     expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}/actions/backup_reset_status`)).status).toBe(200);
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ backup_status: '', backup_failure_reason: '' });
+  });
+
+  it('a schedule that could never run is refused (406): backup without backup_location, offset not below the interval', async () => {
+    const bdb = await createBdb(t, { name: 'db-sched-invalid' });
+    const noLocation = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup: true } });
+    expect([noLocation.status, noLocation.json.error_code], noLocation.text).toEqual([406, 'missing_field']);
+    expect(noLocation.json.description).toMatch(/backup_location/);
+    const offset = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup_interval: 60, backup_interval_offset: 100 } });
+    expect([offset.status, offset.json.error_code], offset.text).toEqual([406, 'invalid_param']);
+    expect(offset.json.description).toMatch(/backup_interval_offset/);
+    const created = await t.req('POST', '/v1/bdbs', { body: { name: 'db-sched-invalid-2', memory_size: 100 * 1024 * 1024, backup: true } });
+    expect([created.status, created.json.error_code], created.text).toEqual([406, 'missing_field']);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ backup: false, backup_interval: 86400 });
+    // Valid settings still pass.
+    const ok = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup_interval: 3600, backup_interval_offset: 600 } });
+    expect(ok.status, ok.text).toBe(200);
   });
 
   it('a backup location that cannot be written makes backup_status failed with the reason', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createBdb, pidOf, shardsOf } from '../helpers/bdb.js';
 import { shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { expectRsError } from '../helpers/rs-error.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let t: TestNode;
@@ -116,6 +117,50 @@ describe('replicated master failure', () => {
     // Replica (not master) refused.
     const refused = await t.req('POST', `/v1/shards/${after.replica.uid}/actions/failover`);
     expect([refused.status, refused.json.error_code]).toEqual([400, 'shard_is_slave']);
+  });
+});
+
+describe('failover requests (requests/shards/actions/failover.md)', () => {
+  const failoverActions = async () => ((await t.req('GET', '/v2/actions')).json as { name: string }[]).filter((a) => a.name === 'SMFailover').length;
+
+  it('dry_run validates like the real call and changes nothing: roles, processes and actions stay', async () => {
+    const bdb = await createBdb(t, { name: 'db-dry-run', replication: true });
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const masterPid = pidOf(master.dir);
+    const actionsBefore = await failoverActions();
+
+    const one = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dry_run: true } });
+    expect(one.status, one.text).toBe(200);
+    expect(one.json.action_uid).toBeUndefined();
+    const many = await t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: [String(master.uid)], dry_run: true } });
+    expect(many.status, many.text).toBe(200);
+    expect(many.json.action_uid).toBeUndefined();
+    // Errors are the real call's.
+    expectRsError(await t.req('POST', `/v1/shards/${replica.uid}/actions/failover`, { body: { dry_run: true } }), 400, 'shard_is_slave');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: ['99999'], dry_run: true } }), 404, 'shard_not_exist');
+
+    // Give a (wrong) failover time to happen, then check nothing moved.
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await waitInSync(t, bdb.uid);
+    expect([after.master.uid, after.replica.uid]).toEqual([master.uid, replica.uid]);
+    expect(pidOf(after.master.dir)).toBe(masterPid);
+    expect(await failoverActions()).toBe(actionsBefore);
+  });
+
+  it('a missing or empty shard_uids is 404 shard_uids_required', async () => {
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: {} }), 404, 'shard_uids_required');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { dry_run: true } }), 404, 'shard_uids_required');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: [] } }), 404, 'shard_uids_required');
+    expectRsError(await t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: '1' } }), 400, 'invalid_schema');
+  });
+
+  it('the single-shard call has the documented body: unknown fields are refused, no body is fine', async () => {
+    const bdb = await createBdb(t, { name: 'db-fo-body', replication: true });
+    const { master } = await waitInSync(t, bdb.uid);
+    expectRsError(await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { bogus: 'x' } }), 400, 'invalid_schema');
+    expectRsError(await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dry_run: 'yes' } }), 400, 'invalid_schema');
+    const documented = { dead_uid: '9', dead_nodes: [], force_rebind: false, redis_version_upgrade: '7.0', dry_run: true };
+    expect((await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: documented })).status).toBe(200);
   });
 });
 

@@ -58,6 +58,8 @@ describe('create', () => {
 
     const action = await t.req('GET', `/v1/actions/${r.json.action_uid}`);
     expect(action.json).toMatchObject({ name: 'SMCreateBDB', object_name: `bdb:${bdb.uid}`, status: 'completed', progress: 100 });
+    // A finished state machine has no current state (capture actions_list.json: no `state`).
+    expect(action.json.state).toBeUndefined();
     const all = await t.req('GET', '/v1/actions');
     expect(all.json['state-machines'].some((a: any) => a.action_uid === r.json.action_uid)).toBe(true);
     // The v2 action object (requests/actions): its own status words and additional_info.
@@ -123,7 +125,12 @@ describe('update', () => {
     const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { memory_size: 200 * 1024 * 1024, eviction_policy: 'noeviction', authentication_redis_pass: 's3cret-pass' } });
     expect(r.status, r.text).toBe(200);
     expect(typeof r.json.action_uid).toBe('string');
-    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'update action' });
+    const done = await waitFor(async () => {
+      const a = (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json;
+      return a.status === 'completed' ? a : undefined;
+    }, { what: 'update action' });
+    expect(done).toMatchObject({ name: 'SMUpdateBDB', progress: 100 });
+    expect(done.state).toBeUndefined();
     await waitStatus(t, bdb.uid);
 
     const anon = client(bdb.endpoints[0].port);
@@ -200,6 +207,9 @@ describe('a setting Redis refuses', () => {
     expect(action.status).toBe('failed');
     expect(action.error_code).toBe('redis_refused');
     expect(action.error).toMatch(/ACL SETUSER searcher.*ft\.search/i);
+    const v1 = (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json;
+    expect(v1).toMatchObject({ status: 'failed', error: action.error });
+    expect(v1.state).toBeUndefined();
     await waitStatus(t, bdb.uid);
     expect(await c.get('keep')).toBe('me');
     // The rest of the change was applied.
@@ -344,8 +354,11 @@ describe('traffic and commands', () => {
   it('stop_traffic drops clients and refuses new ones until resume_traffic', async () => {
     const bdb = await createBdb(t, { name: 'db-traffic' });
     const port = bdb.endpoints[0].port;
+    // objects/bdb: "Whether traffic was manually turned off using the stop_traffic API".
+    expect(bdb.traffic_manually_disabled).toBe(false);
     const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/stop_traffic`);
     expect(r.status, r.text).toBe(200);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.traffic_manually_disabled).toBe(true);
     await waitFor(async () => {
       const c = client(port);
       try {
@@ -361,6 +374,7 @@ describe('traffic and commands', () => {
     // A change while the stop action is still open is refused (409), as for any action: wait for it.
     expect(await waitAction(t, r.json.action_uid)).toMatchObject({ status: 'completed' });
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/resume_traffic`)).status).toBe(200);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}?fields=traffic_manually_disabled`)).json).toEqual({ traffic_manually_disabled: false });
     await waitFor(async () => {
       const c = client(port);
       try {
@@ -407,6 +421,12 @@ describe('delete', () => {
     const r = await t.req('DELETE', `/v1/bdbs/${bdb.uid}`);
     expect(r.status).toBe(200);
     await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).status === 404, { what: 'bdb gone' });
+    const sm = await waitFor(async () => {
+      const list = (await t.req('GET', '/v1/actions')).json['state-machines'] as any[];
+      return list.find((a) => a.action_uid === r.json.action_uid && a.status === 'completed');
+    }, { what: 'delete action completed' });
+    expect(sm).toMatchObject({ name: 'SMDeleteBDB', progress: 100 });
+    expect(sm.state).toBeUndefined();
     await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, { what: 'shard process gone' });
     expect(fs.existsSync(shard!.dir)).toBe(false);
     expect(await shardsOf(t, bdb.uid)).toEqual([]);

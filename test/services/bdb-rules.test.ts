@@ -10,6 +10,7 @@ import {
 } from '../../src/services/bdb-rules.js';
 
 const GiB = 1024 ** 3;
+const LOC = { type: 'mount_point', path: '/var/backups' } as const;
 const MiB = 1024 ** 2;
 
 const ctx = (over: Partial<BdbRulesContext> = {}): BdbRulesContext => ({
@@ -151,8 +152,16 @@ describe('checkCreate', () => {
   });
 
   it('missing_backup_interval', () => {
-    rejects(() => checkCreate(create({ backup: true, backup_interval: 0 }), ctx()), 'missing_backup_interval');
-    expect(() => checkCreate(create({ backup: true, backup_interval: 3600 }), ctx())).not.toThrow();
+    rejects(() => checkCreate(create({ backup: true, backup_interval: 0, backup_location: LOC }), ctx()), 'missing_backup_interval');
+    expect(() => checkCreate(create({ backup: true, backup_interval: 3600, backup_location: LOC }), ctx())).not.toThrow();
+  });
+
+  it('backup needs a backup_location (missing_field), and backup_interval_offset < backup_interval (invalid_param)', () => {
+    rejects(() => checkCreate(create({ backup: true, backup_interval: 3600 }), ctx()), 'missing_field');
+    rejects(() => checkCreate(create({ backup_interval: 60, backup_interval_offset: 100 }), ctx()), 'invalid_param');
+    rejects(() => checkCreate(create({ backup_interval: 60, backup_interval_offset: 60 }), ctx()), 'invalid_param');
+    expect(() => checkCreate(create({ backup_interval: 60, backup_interval_offset: 59 }), ctx())).not.toThrow();
+    expect(() => checkCreate(create({ backup_interval_offset: 3600 }), ctx())).not.toThrow(); // default interval 86400
   });
 
   it('eviction_policy_violation: LFU needs Redis 4, LRM Redis 8.6', () => {
@@ -276,8 +285,13 @@ describe('checkUpdate', () => {
     rejects(() => checkUpdate(current(), { data_persistence: 'snapshot' }, ctx()), 'invalid_data_persistence');
     rejects(() => checkUpdate(current({ data_persistence: 'snapshot', snapshot_policy: [{ secs: 1, writes: 1 }] }), { snapshot_policy: [] }, ctx()), 'invalid_data_persistence');
     rejects(() => checkUpdate(current(), { aof_policy: 'appendfsync-always' }, ctx()), 'invalid_data_persistence');
-    rejects(() => checkUpdate(current({ backup_interval: 0 }), { backup: true }, ctx()), 'missing_backup_interval');
-    expect(() => checkUpdate(current(), { backup: true }, ctx())).not.toThrow(); // default interval 86400
+    rejects(() => checkUpdate(current({ backup_interval: 0 }), { backup: true, backup_location: LOC }, ctx()), 'missing_backup_interval');
+    expect(() => checkUpdate(current(), { backup: true, backup_location: LOC }, ctx())).not.toThrow(); // default interval 86400
+    rejects(() => checkUpdate(current(), { backup: true }, ctx()), 'missing_field');
+    expect(() => checkUpdate(current({ backup_location: LOC }), { backup: true }, ctx())).not.toThrow();
+    rejects(() => checkUpdate(current(), { backup_interval: 60, backup_interval_offset: 100 }, ctx()), 'invalid_param');
+    rejects(() => checkUpdate(current({ backup_interval_offset: 3600 }), { backup_interval: 600 }, ctx()), 'invalid_param');
+    expect(() => checkUpdate(current({ backup_interval_offset: 3600 }), { backup_interval: 7200 }, ctx())).not.toThrow();
     rejects(() => checkUpdate(current(), { eviction_policy: 'volatile-lrm' }, ctx()), 'eviction_policy_violation');
     rejects(() => checkUpdate(current(), { tags: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] }, ctx()), 'invalid_bdb_tags');
     rejects(() => checkUpdate(current(), { authentication_ssl_client_certs: [{ client_cert: certA }, { client_cert: certA }] }, ctx()), 'duplicated_certs');
