@@ -46,8 +46,6 @@ export interface DirectiveRule {
   value(bdb: BdbRedisSettings, role: ShardRole): string;
 }
 
-/** Redis 7.0's policies. RS also lists allkeys-lrm / volatile-lrm, which need Redis 8. */
-export const EVICTION_POLICIES = ['volatile-lru', 'volatile-ttl', 'volatile-random', 'allkeys-lru', 'allkeys-random', 'noeviction', 'volatile-lfu', 'allkeys-lfu'] as const;
 const AOF_FSYNC: Record<string, string> = { 'appendfsync-every-sec': 'everysec', 'appendfsync-always': 'always' };
 /** Connections a shard keeps beyond bdb.maxclients: proxy pools, the admin client, replicas, stats. */
 export const RESERVED_CLIENTS = 32;
