@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { RsError } from '../errors.js';
 import type { EventStore } from '../store/event-store.js';
 import { rsTime } from '../util/clock.js';
-import { parseIsoDateTime } from '../util/iso-time.js';
+import { timeParam } from '../util/iso-time.js';
 
 const LogsQuery = Type.Object({
   stime: Type.Optional(Type.String({ description: 'ISO 8601: no events before it' })),
@@ -18,10 +18,8 @@ const LogsQuery = Type.Object({
 
 /** Events are stored with RS timestamps (second precision, UTC), so bounds are normalized to that form. */
 function bound(raw: string | undefined, name: string): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const t = parseIsoDateTime(raw);
-  if (t === undefined) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 date-time (e.g. 2015-05-27T12:00:00Z)`);
-  return rsTime(new Date(t));
+  const t = timeParam(raw, name);
+  return t === undefined ? undefined : rsTime(new Date(t));
 }
 
 /**

@@ -6,7 +6,7 @@
  * `intervals` until its first sample, and a missing one with 404.
  */
 import { RsError } from '../errors.js';
-import { parseIsoDateTime } from '../util/iso-time.js';
+import { timeParam } from '../util/iso-time.js';
 import { INTERVAL_NAMES, isIntervalName, type IntervalName, type StatsEntry } from './intervals.js';
 import type { RollupStore, StatsKind } from './rollup.js';
 
@@ -41,12 +41,6 @@ interface Filter {
   metrics?: string[];
 }
 
-function time(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const t = parseIsoDateTime(raw);
-  if (t === undefined) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 date-time (e.g. 2015-05-27T12:00:00Z)`);
-  return t;
-}
 
 function filter(q: StatsQuery, defaultInterval?: IntervalName): Filter {
   const interval = q.interval || defaultInterval;
@@ -54,7 +48,7 @@ function filter(q: StatsQuery, defaultInterval?: IntervalName): Filter {
     throw new RsError('invalid_param', `interval: '${interval}' is not one of ${INTERVAL_NAMES.join(', ')}`);
   }
   const metrics = q.metrics?.split(',').map((m) => m.trim()).filter(Boolean);
-  return { intervals: interval ? [interval] : [...INTERVAL_NAMES], from: time(q.stime, 'stime'), to: time(q.etime, 'etime'), metrics: metrics?.length ? metrics : undefined };
+  return { intervals: interval ? [interval] : [...INTERVAL_NAMES], from: timeParam(q.stime, 'stime'), to: timeParam(q.etime, 'etime'), metrics: metrics?.length ? metrics : undefined };
 }
 
 function pick(e: StatsEntry, metrics: string[] | undefined, keepInterval: boolean): Record<string, unknown> {

@@ -12,6 +12,8 @@
  * dates, and anything that is not ISO 8601.
  */
 
+import { RsError } from '../errors.js';
+
 const EXTENDED = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 const BASIC = /^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?:\d{2})?)?$/;
 
@@ -41,4 +43,12 @@ export function parseIsoDateTime(raw: string): number | undefined {
   d.setUTCFullYear(year!, month! - 1, day!);
   d.setUTCHours(hour!, minute!, second, ms);
   return d.getTime() - offsetMin * 60_000;
+}
+
+/** A `stime` / `etime` query parameter: epoch ms, undefined when absent or empty; 400 invalid_param when not an ISO 8601 date-time. */
+export function timeParam(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const t = parseIsoDateTime(raw);
+  if (t === undefined) throw new RsError('invalid_param', `${name}: '${raw}' is not an ISO 8601 date-time (e.g. 2015-05-27T12:00:00Z)`);
+  return t;
 }
