@@ -17,7 +17,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { ActionService } from './action-service.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from './access-defaults.js';
 import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, type BdbRulesContext } from './bdb-rules.js';
-import { bdbView, endpointAddr, type BdbRecord } from './bdb-view.js';
+import { bdbView, endpointAddr, type BdbRecord, type ViewContext } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
 import type { ShardInventory, ShardSummary } from './shard-inventory.js';
@@ -72,17 +72,26 @@ export class BdbService {
    * when the caller's role lacks view_redis_pass (permissions.md: db_viewer, cluster_viewer).
    */
   async view(rec: BdbRecord, opts: ViewOptions = {}): Promise<Bdb> {
-    const cluster = (await this.d.cluster.get())!.value;
-    const node = (await this.d.nodes.list())[0];
-    return bdbView(rec, await this.d.shards.all(), {
-      clusterName: cluster.name,
-      endpointAddr: endpointAddr(this.d.config.api_addr, node?.addr ?? '127.0.0.1'),
-      maskCredentials: cluster.mask_bdb_credentials === true || opts.hidePasswords === true,
-    });
+    const { shards, ctx } = await this.viewInputs(opts);
+    return bdbView(rec, shards, ctx);
+  }
+
+  /** What every bdb object is built from, read once for a whole list. */
+  private async viewInputs(opts: ViewOptions): Promise<{ shards: ShardSummary[]; ctx: ViewContext }> {
+    const [cluster, nodes, shards] = await Promise.all([this.d.cluster.get(), this.d.nodes.list(), this.d.shards.all()]);
+    return {
+      shards,
+      ctx: {
+        clusterName: cluster!.value.name,
+        endpointAddr: endpointAddr(this.d.config.api_addr, nodes[0]?.addr ?? '127.0.0.1'),
+        maskCredentials: cluster!.value.mask_bdb_credentials === true || opts.hidePasswords === true,
+      },
+    };
   }
 
   async list(opts: ViewOptions = {}): Promise<Bdb[]> {
-    return Promise.all((await this.d.bdbs.list()).map((r) => this.view(r, opts)));
+    const [recs, { shards, ctx }] = await Promise.all([this.d.bdbs.list(), this.viewInputs(opts)]);
+    return recs.map((r) => bdbView(r, shards, ctx));
   }
 
   async get(uid: number, opts: ViewOptions = {}): Promise<Bdb> {
