@@ -3,25 +3,28 @@ import { Type } from '@sinclair/typebox';
 import type { Services } from '../compose.js';
 import { parseUid, UidParams } from './params.js';
 
-/** requests/shards/actions/failover.md, "Request body" of the multi-shard call. */
+/** requests/shards/actions/failover.md: the fields both failover calls take. */
+const failoverOptions = {
+  dead_nodes: Type.Optional(Type.Array(Type.String())),
+  dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the failover would, change nothing' })),
+  force_rebind: Type.Optional(Type.Boolean()),
+  redis_version_upgrade: Type.Optional(Type.String()),
+};
+
+/** The multi-shard call's body. */
 const FailoverBody = Type.Object({
   // Optional in the schema: a missing list is the page's 404 shard_uids_required, not a schema error.
   shard_uids: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Integer()]))),
   dead_uids: Type.Optional(Type.Array(Type.String())),
-  dead_nodes: Type.Optional(Type.Array(Type.String())),
-  dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the failover would, change nothing' })),
-  force_rebind: Type.Optional(Type.Boolean()),
-  redis_version_upgrade: Type.Optional(Type.String()),
+  ...failoverOptions,
 }, { additionalProperties: false });
 
-/** The single-shard call's body (same page): `dead_uid` in the singular, no shard list. */
+/** The single-shard call's body: `dead_uid` in the singular, no shard list. */
 const ShardFailoverBody = Type.Object({
   dead_uid: Type.Optional(Type.String()),
-  dead_nodes: Type.Optional(Type.Array(Type.String())),
-  dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the failover would, change nothing' })),
-  force_rebind: Type.Optional(Type.Boolean()),
-  redis_version_upgrade: Type.Optional(Type.String()),
+  ...failoverOptions,
 }, { additionalProperties: false });
+
 // Every field is optional, so no body at all is fine too (Fastify validates a missing body as null).
 const ShardFailoverBodyOrNone = Type.Union([ShardFailoverBody, Type.Null()]);
 
