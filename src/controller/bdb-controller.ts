@@ -64,6 +64,10 @@ export type PasswordRemovalPolicy = 'enabled' | 'disabled' | 'auto';
 
 /** How long a graceful (FAILOVER command) switch may take before openrs promotes the replica itself. */
 const GRACEFUL_FAILOVER_MS = 5_000;
+/** How long the endpoint may take to hand on the replies in flight before a graceful switch. */
+const HOLD_DRAIN_MS = 1_000;
+/** A hold the manager did not release (it died mid-switch) ends by itself this long after it began. */
+const HOLD_TIMEOUT_MS = GRACEFUL_FAILOVER_MS + 3_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
 
@@ -424,7 +428,7 @@ export class BdbController {
     // A master that answers keeps its role unless the handover works: promoting a replica that may
     // lag behind a live master would lose acknowledged writes.
     const graceful = await this.answers(master);
-    if (graceful && !(await this.gracefulSwitch(master, replica))) return false;
+    if (graceful && !(await this.gracefulSwitch(bdbUid, master, replica))) return false;
     if (!graceful) await plane.admin(replica).replicaOfNoOne();
     await plane.ensureProxy();
     await plane.proxy.setTarget(endpointUid(bdbUid), shardTarget(replica));
@@ -438,21 +442,40 @@ export class BdbController {
     return true;
   }
 
-  /** FAILOVER TO the replica and wait until it reports itself master; false if that does not happen in time. */
-  private async gracefulSwitch(master: ShardSummary, replica: ShardSummary): Promise<boolean> {
+  /**
+   * FAILOVER TO the replica and wait until it reports itself master; false if that does not happen
+   * in time. Meanwhile the endpoint holds its clients' commands (proxy `hold`): none reaches the
+   * old master once it has demoted itself (it would answer -READONLY), and once the replica is
+   * master the multiplexed clients move to it on the connections they have (`release` with the new
+   * target). If the endpoint cannot hold (replies still owed after HOLD_DRAIN_MS), the switch goes on
+   * without it, as a switch of targets: clients are disconnected and reconnect to the new master.
+   */
+  private async gracefulSwitch(bdbUid: number, master: ShardSummary, replica: ShardSummary): Promise<boolean> {
     const { plane } = this.d;
+    const uid = endpointUid(bdbUid);
+    await plane.ensureProxy();
+    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: HOLD_TIMEOUT_MS }).then(
+      (r) => r.drained,
+      (e: unknown) => {
+        this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'endpoint not held for the failover');
+        return false;
+      },
+    );
+    let switched = false;
     try {
       await plane.admin(master).command('FAILOVER', ['TO', LOOPBACK, replica.port!, 'TIMEOUT', GRACEFUL_FAILOVER_MS]);
       const deadline = Date.now() + GRACEFUL_FAILOVER_MS + 1000;
-      while (Date.now() < deadline) {
-        if ((await plane.admin(replica).role().catch(() => undefined))?.role === 'master') return true;
-        await new Promise((r) => setTimeout(r, 20));
+      while (!switched && Date.now() < deadline) {
+        switched = (await plane.admin(replica).role().catch(() => undefined))?.role === 'master';
+        if (!switched) await new Promise((r) => setTimeout(r, 5));
       }
-      await plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined);
+      if (!switched) await plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined);
     } catch (e) {
       this.d.log.warn({ shard: master.uid, err: (e as Error).message }, 'graceful failover refused');
+    } finally {
+      if (held) await plane.proxy.release(uid, switched ? shardTarget(replica) : undefined).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
     }
-    return false;
+    return switched;
   }
 
   /** Stop a master that died or hung. Its data is given up (the replica has it); a hung one is killed outright. */

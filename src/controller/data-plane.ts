@@ -16,6 +16,10 @@ export interface EndpointProxy {
   setEndpoint(ep: EndpointSpec): Promise<unknown>;
   removeEndpoint(uid: string): Promise<unknown>;
   setTarget(uid: string, target: Target): Promise<unknown>;
+  /** Hold the endpoint's traffic for a planned master switch (proxy op `hold`). */
+  hold(uid: string, o: { drainMs: number; timeoutMs: number }): Promise<{ drained: boolean }>;
+  /** End a hold; with a target, the held clients move there without losing their connections. */
+  release(uid: string, target?: Target): Promise<unknown>;
   list(): Promise<EndpointInfo[]>;
   /** PING the endpoint's target from the proxy (availability checks). */
   probe(uid: string): Promise<ProbeResult>;

@@ -147,6 +147,14 @@ export class ControlServer {
         const a = checkArgs(op, raw);
         return table.setTarget(a.uid, a.target);
       }
+      case 'hold': {
+        const a = checkArgs(op, raw);
+        return table.hold(a.uid, a.drain_ms, a.timeout_ms);
+      }
+      case 'release': {
+        const a = checkArgs(op, raw);
+        return table.release(a.uid, a.target);
+      }
       case 'stop_traffic':
         return table.setTraffic(checkArgs(op, raw).uid, 'off');
       case 'resume_traffic':

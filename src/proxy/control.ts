@@ -108,6 +108,14 @@ export class ProxyClient {
   setTarget(uid: string, target: Target): Promise<EndpointInfo> {
     return this.request('set_target', { uid, target });
   }
+  /** Hold the endpoint's traffic for a master switch (Endpoint.hold); `release` ends it. */
+  hold(uid: string, o: { drainMs: number; timeoutMs: number }): Promise<{ drained: boolean }> {
+    return this.request('hold', { uid, drain_ms: o.drainMs, timeout_ms: o.timeoutMs });
+  }
+  /** End a hold; with a target, the held clients move to it without being disconnected. */
+  release(uid: string, target?: Target): Promise<EndpointInfo> {
+    return this.request('release', { uid, ...(target ? { target } : {}) });
+  }
   stopTraffic(uid: string): Promise<EndpointInfo> {
     return this.request('stop_traffic', { uid });
   }

@@ -77,6 +77,17 @@ export class EndpointTable {
     return ep.info();
   }
 
+  hold(uid: string, drainMs: number, timeoutMs: number): Promise<{ drained: boolean }> {
+    return this.get(uid).hold(drainMs, timeoutMs);
+  }
+
+  release(uid: string, target?: Target): EndpointInfo {
+    const ep = this.get(uid);
+    ep.release(target);
+    this.persist();
+    return ep.info();
+  }
+
   setTraffic(uid: string, traffic: Traffic): EndpointInfo {
     const ep = this.get(uid);
     ep.setTraffic(traffic);

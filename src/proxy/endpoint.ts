@@ -233,6 +233,8 @@ export class Endpoint {
   private readonly counters = { total: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
   /** The shared shard connections (mux.ts); replaced when the target changes. */
   private pool: Pool;
+  /** Ends a hold that was not released (hold()). */
+  private holdTimer: NodeJS.Timeout | undefined;
   /** Requests by command name (ConnMeter), cumulative since the endpoint was created. */
   private readonly commands = new Map<string, CommandCounter>();
   private readonly counter = (name: string): CommandCounter => {
@@ -333,10 +335,59 @@ export class Endpoint {
    */
   setTarget(target: Target): void {
     if (sameTarget(this.spec.target, target)) return;
+    // A hold ends with the pool it held: that pool's clients are all dropped below.
+    this.clearHoldTimer();
     this.spec = { ...this.spec, target: copyTarget(target) };
     // Every open connection was made to an earlier target: drop them all.
     this.dropAll('target changed');
     this.pool = new Pool(this.muxHost());
+  }
+
+  /**
+   * Hold the endpoint's traffic for a planned switch of masters: from now on nothing goes to the
+   * shard, and what clients send (new clients included) waits in the proxy. Dedicated connections
+   * carry state a new master would not have (a transaction, subscriptions, a blocked command): they
+   * are closed now, as any failover closes them, before the switch could answer them -READONLY.
+   * Resolves when every reply in flight on the shared connections was handed on (`drained`), or
+   * after `drainMs` (then the hold ends at once: `drained: false`). Unless release() comes first,
+   * the hold ends by itself after `timeoutMs`, on the same target: a manager that died mid-switch
+   * never leaves the endpoint frozen.
+   */
+  async hold(drainMs: number, timeoutMs: number): Promise<{ drained: boolean }> {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.log.warn({ uid: this.uid }, 'hold not released in time: traffic resumes on the same target');
+      this.release();
+    }, timeoutMs);
+    if (this.upstreams.size) this.log.info({ uid: this.uid, connections: this.upstreams.size }, 'dropping dedicated connections: master switch');
+    for (const up of this.upstreams) up.destroy();
+    this.pool.hold();
+    const drained = await this.pool.drained(Math.min(drainMs, timeoutMs));
+    if (!drained) this.release();
+    return { drained };
+  }
+
+  /**
+   * End a hold. With a new `target`, the multiplexed clients keep their connections: each is
+   * bound afresh, as the same user and protocol, to connections to the new master, and what it sent
+   * meanwhile goes there, in order. If replies were still owed (no hold, or it did not drain) a new
+   * target is set as setTarget() sets it: every connection is closed.
+   */
+  release(target?: Target): void {
+    this.clearHoldTimer();
+    const holding = this.pool.holding;
+    if (target && !sameTarget(this.spec.target, target)) {
+      if (!holding || !this.pool.idle) return this.setTarget(target);
+      this.spec = { ...this.spec, target: copyTarget(target) };
+      this.pool.release(true);
+      return;
+    }
+    if (holding) this.pool.release(false);
+  }
+
+  private clearHoldTimer(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
   }
 
   /** 'off' refuses new connections and drops the open ones; 'on' accepts again. */
@@ -401,6 +452,7 @@ export class Endpoint {
 
   /** Stop listening and drop every connection. */
   close(): void {
+    clearTimeout(this.holdTimer);
     this.server?.close();
     this.server = undefined;
     this.dropAll('endpoint removed');

@@ -263,6 +263,7 @@ class ShardConn {
     for (const c of this.pool.clientsOf(this)) c.lost(why);
     this.owners = [];
     this.waiters.clear();
+    if (this.pool.holding) this.pool.noteProgress();
   }
 
   private onData(chunk: Buffer): void {
@@ -320,6 +321,7 @@ class ShardConn {
     this.touched.clear();
     this.wakeWaiters();
     this.maybeIdle();
+    if (this.pool.holding) this.pool.noteProgress();
   }
 
   private onReply(): void {
@@ -386,9 +388,13 @@ class ShardConn {
   }
 }
 
-/** An AUTH or HELLO in flight for a client: where it binds the client if it succeeds. */
+/**
+ * An AUTH or HELLO in flight for a client: where it binds the client if it succeeds. `rebind`: the
+ * proxy's own AUTH/HELLO that moves a client, with the identity and protocol it already had, to a
+ * connection to a new target (Pool.release); its reply is not the client's.
+ */
 interface PendingSwitch {
-  kind: 'auth' | 'hello';
+  kind: 'auth' | 'hello' | 'rebind';
   creds: Credentials | null;
   proto: Proto;
   /** The client's own command. */
@@ -419,6 +425,9 @@ const CHECK_COMMAND = encode(['AUTH', 'default', CHECK_PASSWORD]);
 export class Pool {
   private readonly conns = new Map<string, ShardConn[]>();
   private readonly clients = new Set<MuxClient>();
+  /** Between hold() and release(): nothing new goes to the shard, the clients' bytes wait here. */
+  holding = false;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(readonly host: MuxHost) {}
 
@@ -498,6 +507,53 @@ export class Pool {
     return n;
   }
 
+  /** Stop sending to the shard: what clients send from now on waits, in order, until release(). */
+  hold(): void {
+    this.holding = true;
+    for (const c of this.clients) c.flow();
+  }
+
+  /** No reply is owed on any shard connection. */
+  get idle(): boolean {
+    for (const list of this.conns.values()) for (const c of list) if (c.inflight > 0) return false;
+    return true;
+  }
+
+  /** Resolves true once idle (every reply in flight was handed on), false if that takes over `ms`. */
+  drained(ms: number): Promise<boolean> {
+    if (this.idle) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.drainWaiters = this.drainWaiters.filter((w) => w !== waiter);
+        resolve(ok);
+      };
+      const waiter = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.drainWaiters.push(waiter);
+    });
+  }
+
+  /** Replies were handed on, or a connection closed, while holding. */
+  noteProgress(): void {
+    if (!this.drainWaiters.length || !this.idle) return;
+    for (const w of [...this.drainWaiters]) w();
+  }
+
+  /**
+   * Send again. `retarget` (only when idle): the host's target changed, so the shard connections
+   * are closed without their clients, which keep their connection to the proxy and are bound
+   * afresh, with the identity and protocol they had, to connections to the new target.
+   */
+  release(retarget: boolean): void {
+    this.holding = false;
+    if (retarget) {
+      for (const c of this.clients) c.unbindForRetarget();
+      this.closeAll();
+    }
+    for (const c of [...this.clients]) c.settle();
+  }
+
   /** Close every shard connection (their clients with them). */
   closeAll(): void {
     for (const list of [...this.conns.values()]) for (const c of [...list]) c.close();
@@ -554,7 +610,7 @@ class MuxClient {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.done) return;
-    if (this.wait || this.held.length) {
+    if (this.wait || this.held.length || this.pool.holding) {
       this.held.push(chunk);
       this.flow();
       return;
@@ -656,6 +712,12 @@ class MuxClient {
   /** Called when replies were handed on, or a wait may be over. */
   settle(): void {
     if (this.done) return;
+    if (this.pool.holding) {
+      // Nothing goes to the shard until release(), which settles every client again.
+      this.flow();
+      this.maybeFinish();
+      return;
+    }
     if (this.wait === 'drain-then-special' && this.inflight === 0) {
       this.wait = null;
       this.runSpecial();
@@ -719,8 +781,33 @@ class MuxClient {
     if (!shareable) return this.pinNow();
     // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
     if (this.conn) return;
+    // Moved to a new target (Pool.release) with an identity or protocol of its own: bound again as it was.
+    if (this.creds || this.proto === 3) return this.rebind();
     // A command that may share a connection, from a client bound to none yet: check first.
     this.sendInternal(this.pool.connFor(keyOf(null, this.proto)), K_CHECK, CHECK_COMMAND, 'check');
+  }
+
+  /**
+   * Bind the client, after a change of target, to a connection of the identity and protocol it had:
+   * its credentials proved again there (AUTH, or HELLO 3 AUTH; an anonymous RESP3 client's HELLO
+   * carries the anonymous check). The reply is the proxy's, not the client's; if the new target
+   * refuses, the client is closed, as a pinned client whose replayed AUTH fails is.
+   */
+  private rebind(): void {
+    const c = this.creds;
+    const user = c ? Buffer.from(c.user, 'latin1') : 'default';
+    const pass = c ? c.pass : CHECK_PASSWORD;
+    const sent = this.proto === 3 ? encode(['HELLO', '3', 'AUTH', user, pass]) : encode(['AUTH', user, pass]);
+    this.pending = { kind: 'rebind', creds: c, proto: this.proto, original: EMPTY, explicit: false };
+    this.sendInternal(this.pool.connFor(keyOf(c, this.proto)), K_AUTH, sent, 'auth');
+  }
+
+  /** Pool.release with a new target: the shard connection goes, the client stays (rebind()). */
+  unbindForRetarget(): void {
+    if (!this.conn) return;
+    this.conn.waiters.delete(this);
+    this.conn.unbind();
+    this.conn = null;
   }
 
   /**
@@ -760,9 +847,9 @@ class MuxClient {
       this.trying = null;
       this.wait = null;
       // AUTH answers +OK; HELLO a map (RESP3) or an array (RESP2).
-      const success = to.kind === 'auth' && to.proto === 2 ? ok : reply[0] === (to.proto === 3 ? 0x25 : 0x2a);
+      const success = to.kind !== 'hello' && to.proto === 2 ? ok : reply[0] === (to.proto === 3 ? 0x25 : 0x2a);
       if (success) {
-        this.deliver(to.kind === 'auth' ? OK : reply);
+        if (to.kind !== 'rebind') this.deliver(to.kind === 'auth' ? OK : reply);
         this.conn?.unbind();
         this.conn = conn; // keeps the count taken when the AUTH was sent
         this.creds = to.creds;
@@ -770,6 +857,10 @@ class MuxClient {
         return;
       }
       conn.unbind();
+      if (to.kind === 'rebind') {
+        this.lost('the new target refused its credentials');
+        return;
+      }
       if (to.explicit) {
         // The client's own credentials were refused: Redis's answer, and nothing changes.
         this.deliver(reply);
@@ -844,6 +935,7 @@ class MuxClient {
     const conn = this.conn;
     const connLoaded = conn !== null && conn.loaded;
     const pause =
+      this.pool.holding ||
       this.wait !== null ||
       this.held.length > 0 ||
       this.inflight >= this.pool.host.maxClientPipeline ||

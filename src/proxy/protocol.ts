@@ -157,6 +157,14 @@ export const OP_ARGS = {
   set_endpoint: EndpointSpec,
   remove_endpoint: Uid,
   set_target: Type.Object({ uid: Type.String({ minLength: 1 }), target: Target }, strict),
+  hold: Type.Object({
+    uid: Type.String({ minLength: 1 }),
+    /** How long to wait for the replies in flight; the hold ends at once if they are not all in by then. */
+    drain_ms: Type.Integer({ minimum: 1, maximum: 60_000 }),
+    /** The hold ends by itself (same target) this long after it began, unless released. */
+    timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000 }),
+  }, strict),
+  release: Type.Object({ uid: Type.String({ minLength: 1 }), target: Type.Optional(Target) }, strict),
   stop_traffic: Uid,
   resume_traffic: Uid,
   stats: Type.Object({
@@ -176,6 +184,8 @@ export interface OpResults {
   set_endpoint: EndpointInfo;
   remove_endpoint: { removed: boolean };
   set_target: EndpointInfo;
+  hold: { drained: boolean };
+  release: EndpointInfo;
   stop_traffic: EndpointInfo;
   resume_traffic: EndpointInfo;
   stats: { endpoints: Record<string, EndpointStats> };

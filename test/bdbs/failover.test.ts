@@ -120,6 +120,49 @@ describe('replicated master failure', () => {
   });
 });
 
+describe('planned failover under load', () => {
+  it('clients writing through the endpoint see no error and keep their connections; every acknowledged write is on the new master', async () => {
+    const bdb = await createBdb(t, { name: 'db-planned', replication: true });
+    const port = bdb.endpoints[0].port;
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const writers = [0, 1, 2].map((i) => {
+      const c = client(port);
+      const w = { c, key: `w:${i}`, ok: 0, errors: [] as string[], closes: 0, stop: false, done: Promise.resolve() };
+      c.on('close', () => w.closes++);
+      w.done = (async () => {
+        await c.connect();
+        while (!w.stop) {
+          try {
+            await c.incr(w.key);
+            w.ok++;
+          } catch (e) {
+            w.errors.push((e as Error).message);
+            if (w.errors.length > 20) return;
+          }
+        }
+      })();
+      return w;
+    });
+    await waitFor(() => writers.every((w) => w.ok > 20), { what: 'writers running' });
+    const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
+    expect(r.status, r.text).toBe(200);
+    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });
+    const after = writers.map((w) => w.ok);
+    await waitFor(() => writers.every((w, i) => w.ok > after[i]! + 20), { what: 'writers going on after the failover' });
+    for (const w of writers) w.stop = true;
+    await Promise.all(writers.map((w) => w.done));
+    expect(writers.map((w) => w.errors)).toEqual([[], [], []]);
+    expect(writers.map((w) => w.closes)).toEqual([0, 0, 0]);
+    expect((await waitInSync(t, bdb.uid)).master.uid).toBe(replica.uid);
+    // Exactly the acknowledged increments, read through a fresh connection (served by the new master).
+    const check = client(port);
+    await check.connect();
+    for (const w of writers) expect(Number(await check.get(w.key))).toBe(w.ok);
+    check.disconnect();
+    for (const w of writers) w.c.disconnect();
+  });
+});
+
 describe('failover requests (requests/shards/actions/failover.md)', () => {
   const failoverActions = async () => ((await t.req('GET', '/v2/actions')).json as { name: string }[]).filter((a) => a.name === 'SMFailover').length;
 
