@@ -1,15 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Services } from '../compose.js';
+import type { FailoverOptions } from '../services/shard-service.js';
 import { parseUid, UidParams } from './params.js';
 
 /** requests/shards/actions/failover.md: the fields both failover calls take. */
 const failoverOptions = {
-  dead_nodes: Type.Optional(Type.Array(Type.String())),
+  dead_nodes: Type.Optional(Type.Array(Type.String(), { description: 'Nodes whose replicas are not promoted' })),
   dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the failover would, change nothing' })),
-  force_rebind: Type.Optional(Type.Boolean()),
-  redis_version_upgrade: Type.Optional(Type.String()),
+  force_rebind: Type.Optional(Type.Boolean({ description: 'The endpoint always moves to the promoted shard' })),
+  redis_version_upgrade: Type.Optional(Type.String({ description: 'Must name the installed Redis version' })),
 };
+
+/** What the service takes from either body. */
+const options = (b: Static<typeof FailoverBody> | Static<typeof ShardFailoverBody> | null, deadUids: string[] | undefined): FailoverOptions => ({
+  dryRun: b?.dry_run === true,
+  deadUids,
+  deadNodes: b?.dead_nodes,
+  redisVersionUpgrade: b?.redis_version_upgrade,
+});
 
 /** The multi-shard call's body. */
 const FailoverBody = Type.Object({
@@ -33,7 +42,7 @@ export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (ap
   app.get('/v1/shards/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } },
     (req) => s.shardViews.get(parseUid(req.params.uid)));
   app.post('/v1/shards/actions/failover', { config: { permission: 'failover_shard' }, schema: { body: FailoverBody } },
-    (req) => s.shardViews.failover(req.body.shard_uids?.map(String), { dryRun: req.body.dry_run === true }));
+    (req) => s.shardViews.failover(req.body.shard_uids?.map(String), options(req.body, req.body.dead_uids)));
   app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams, body: ShardFailoverBodyOrNone } },
-    (req) => s.shardViews.failover([String(parseUid(req.params.uid))], { dryRun: req.body?.dry_run === true }));
+    (req) => s.shardViews.failover([String(parseUid(req.params.uid))], options(req.body, req.body?.dead_uid === undefined ? undefined : [req.body.dead_uid])));
 };

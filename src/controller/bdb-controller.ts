@@ -389,7 +389,7 @@ export class BdbController {
    * Make a replica the master: the watchdog (dead or hung master), the reconciler and
    * POST /v1/shards/{uid}/actions/failover call this. Serialized with the bdb's reconcile.
    */
-  failover(bdbUid: number, reason: string, o: { onlyIfDown?: boolean } = {}): Promise<boolean> {
+  failover(bdbUid: number, reason: string, o: { onlyIfDown?: boolean; force?: boolean } = {}): Promise<boolean> {
     return this.locked(bdbUid, async () => {
       // The watchdog saw the master down before waiting for this lock; a reconcile that held it may
       // have restarted that master since. Switching away from a master that answers would drop every
@@ -401,7 +401,7 @@ export class BdbController {
           return false;
         }
       }
-      return this.doFailover(bdbUid, reason);
+      return this.doFailover(bdbUid, reason, o.force === true);
     });
   }
 
@@ -412,8 +412,11 @@ export class BdbController {
    * master cannot hand over: the first answering replica is promoted
    * (REPLICAOF NO ONE) and the old master is stopped (SIGKILL when hung); the next reconcile
    * restarts it as a replica. Either way the endpoint moves to the new master and the CCS roles swap.
+   * `force` (the API's dead_uids): the master is taken for dead whether it answers or not: the
+   * replica is promoted at once and the old master is not stopped; the reconcile that follows the
+   * role swap makes it a replica of the new master (or restarts it as one if it is gone).
    */
-  private async doFailover(bdbUid: number, reason: string): Promise<boolean> {
+  private async doFailover(bdbUid: number, reason: string, force = false): Promise<boolean> {
     const { plane } = this.d;
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
     const master = shards.find((s) => s.role === 'master');
@@ -427,7 +430,7 @@ export class BdbController {
     if (!master || !replica) return false;
     // A master that answers keeps its role unless the handover works: promoting a replica that may
     // lag behind a live master would lose acknowledged writes.
-    const graceful = await this.answers(master);
+    const graceful = !force && (await this.answers(master));
     if (graceful && !(await this.gracefulSwitch(bdbUid, master, replica))) return false;
     if (!graceful) await plane.admin(replica).replicaOfNoOne();
     await plane.ensureProxy();
@@ -436,7 +439,7 @@ export class BdbController {
       this.d.shardsStore.putOp({ ...replica, role: 'master' }),
       this.d.shardsStore.putOp({ ...master, role: 'slave' }),
     ]);
-    if (!graceful) await this.discard(master);
+    if (!graceful && !force) await this.discard(master);
     this.d.events.write('shard_failover', { bdb_uid: String(bdbUid), old_master: String(master.uid), new_master: String(replica.uid), reason }, 'WARNING');
     this.d.log.warn({ bdb: bdbUid, from: master.uid, to: replica.uid, reason, graceful }, 'failover');
     return true;

@@ -201,7 +201,7 @@ function versionParts(v: string): number[] | null {
  * A requested version must name the installed redis-server's major.minor: "7", "7.0" and
  * "7.0.0" all match 7.0.15 (the capture reports version "8.0.0" with redis_version "8.0").
  */
-function checkVersion(field: string, requested: unknown, installed: string): void {
+export function checkVersion(field: string, requested: unknown, installed: string): void {
   const want = versionParts(String(requested));
   const have = versionParts(installed) ?? [];
   if (!want || want.length > 3 || want.slice(0, 2).some((n, i) => n !== have[i])) {

@@ -1,12 +1,25 @@
 /** /v1/shards, /v1/bdbs/{uid}/shards and shard failover (requests/shards). */
 import { RsError } from '../errors.js';
+import { checkVersion } from './bdb-rules.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { ActionService } from './action-service.js';
 import type { ShardInventory, ShardSummary } from './shard-inventory.js';
 
 export interface ShardControl {
   shardRunning(shardUid: number): boolean;
-  failover(bdbUid: number, reason: string): Promise<boolean>;
+  /** `force`: promote the replica without the master's handover, and leave the master's process to the reconcile. */
+  failover(bdbUid: number, reason: string, o?: { force?: boolean }): Promise<boolean>;
+}
+
+/** The body fields of the failover calls (requests/shards/actions/failover.md), besides the shard list. */
+export interface FailoverOptions {
+  dryRun?: boolean;
+  /** `dead_uids` / `dead_uid`: masters of this request known to be dead (not asked to hand over, not stopped). */
+  deadUids?: string[];
+  /** `dead_nodes`: nodes whose replicas may not be promoted. */
+  deadNodes?: string[];
+  /** `redis_version_upgrade`: the version the promoted masters run; only the installed one can. */
+  redisVersionUpgrade?: string;
 }
 
 export class ShardService {
@@ -16,6 +29,8 @@ export class ShardService {
     private readonly actions: ActionService,
     private readonly clock: Clock,
     private readonly bdbExists: (uid: number) => Promise<boolean>,
+    /** The installed redis-server's version (what a promoted shard runs). */
+    private readonly redisVersion: () => string,
   ) {}
 
   /** The shard object with the capture's types (uid and node_uid are strings there). */
@@ -51,7 +66,7 @@ export class ShardService {
    * `dryRun` ("If true, will just do a dry run"): every check of the real call, the same errors,
    * and nothing changes: no action is recorded and no role moves, so the answer has no action_uid.
    */
-  async failover(shardUids: string[] | undefined, opts: { dryRun?: boolean } = {}): Promise<{ action_uid?: string; description: string }> {
+  async failover(shardUids: string[] | undefined, opts: FailoverOptions = {}): Promise<{ action_uid?: string; description: string }> {
     if (!shardUids?.length) throw new RsError('shard_uids_required');
     const all = await this.shards.all();
     const picked = shardUids.map((u) => {
@@ -65,11 +80,30 @@ export class ShardService {
     if (!all.some((s) => s.bdb_uid === bdb && s.role === 'slave')) {
       throw RsError.custom('no_replica', 400, `Database ${bdb} has no replica to fail over to`);
     }
+    // A dead master is one this request fails over: it is promoted over without a handover.
+    for (const u of opts.deadUids ?? []) {
+      if (!all.some((x) => String(x.uid) === String(u))) throw new RsError('shard_not_exist', `Shard ${u} does not exist`);
+      if (!picked.some((s) => String(s.uid) === String(u))) throw RsError.custom('invalid_dead_uid', 400, `Shard ${u} is not one of the shards to fail over`);
+    }
+    // dead_nodes: a replica on one of them is not promoted (there is no other node to take the role).
+    const dead = new Set((opts.deadNodes ?? []).map(String));
+    if (!all.some((s) => s.bdb_uid === bdb && s.role === 'slave' && !dead.has(String(s.node_uid)))) {
+      throw RsError.custom('no_replica', 400, `Database ${bdb} has no replica outside dead_nodes to fail over to`);
+    }
+    if (opts.redisVersionUpgrade !== undefined) {
+      try {
+        checkVersion('redis_version_upgrade', opts.redisVersionUpgrade, this.redisVersion());
+      } catch (e) {
+        // The bdb code, with the status this page documents for a bad request.
+        throw RsError.custom('invalid_version', 400, (e as Error).message);
+      }
+    }
     if (await this.actions.openFor(`bdb:${bdb}`)) throw new RsError('db_busy');
     if (opts.dryRun) return { description: 'Dry run: the failover would be triggered' };
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
     await this.actions.record(op);
-    const ok = await this.control.failover(bdb, 'requested through the API');
+    const force = (opts.deadUids ?? []).length > 0;
+    const ok = await this.control.failover(bdb, force ? 'requested through the API (dead master)' : 'requested through the API', { force });
     await this.actions.transition(action.action_uid, ok ? 'completed' : 'failed', ok ? {} : { error: 'no replica answered', error_code: 'internal_error' });
     return { action_uid: action.action_uid, description: 'Failover was triggered' };
   }

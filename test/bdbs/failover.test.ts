@@ -202,8 +202,51 @@ describe('failover requests (requests/shards/actions/failover.md)', () => {
     const { master } = await waitInSync(t, bdb.uid);
     expectRsError(await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { bogus: 'x' } }), 400, 'invalid_schema');
     expectRsError(await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dry_run: 'yes' } }), 400, 'invalid_schema');
-    const documented = { dead_uid: '9', dead_nodes: [], force_rebind: false, redis_version_upgrade: '7.0', dry_run: true };
-    expect((await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: documented })).status).toBe(200);
+    const documented = { dead_uid: String(master.uid), dead_nodes: [], force_rebind: false, redis_version_upgrade: bdb.redis_version, dry_run: true };
+    const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: documented });
+    expect(r.status, r.text).toBe(200);
+  });
+
+  it('checks dead_uid(s), dead_nodes and redis_version_upgrade against what this cluster can do', async () => {
+    const bdb = await createBdb(t, { name: 'db-fo-options', replication: true });
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const one = (body: Record<string, unknown>) => t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dry_run: true, ...body } });
+    const many = (body: Record<string, unknown>) => t.req('POST', '/v1/shards/actions/failover', { body: { shard_uids: [String(master.uid)], dry_run: true, ...body } });
+    // dead_uid(s) name masters this request fails over.
+    expectRsError(await one({ dead_uid: '99999' }), 404, 'shard_not_exist');
+    expectRsError(await one({ dead_uid: String(replica.uid) }), 400, 'invalid_dead_uid');
+    expectRsError(await many({ dead_uids: [String(replica.uid)] }), 400, 'invalid_dead_uid');
+    expect((await many({ dead_uids: [String(master.uid)] })).status).toBe(200);
+    // The replica's node is the only one: declaring it dead leaves nothing to promote; other node ids change nothing.
+    const node = String((await t.req('GET', `/v1/shards/${replica.uid}`)).json.node_uid);
+    expectRsError(await one({ dead_nodes: [node] }), 400, 'no_replica');
+    expectRsError(await many({ dead_nodes: [node] }), 400, 'no_replica');
+    expect((await one({ dead_nodes: ['77'] })).status).toBe(200);
+    // Only the installed Redis can run the promoted shard.
+    expectRsError(await one({ redis_version_upgrade: '6.2' }), 400, 'invalid_version');
+    expectRsError(await many({ redis_version_upgrade: 'latest' }), 400, 'invalid_version');
+    expect((await one({ redis_version_upgrade: bdb.redis_version, force_rebind: true })).status).toBe(200);
+    // None of these moved anything.
+    const after = await waitInSync(t, bdb.uid);
+    expect([after.master.uid, after.replica.uid]).toEqual([master.uid, replica.uid]);
+  });
+
+  it('dead_uid: the replica is promoted without asking the master, which is not stopped and becomes the replica', async () => {
+    const bdb = await createBdb(t, { name: 'db-fo-dead', replication: true });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 100);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const masterPid = pidOf(master.dir);
+    const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dead_uid: String(master.uid) } });
+    expect(r.status, r.text).toBe(200);
+    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });
+    const after = await waitInSync(t, bdb.uid);
+    expect([after.master.uid, after.replica.uid]).toEqual([replica.uid, master.uid]);
+    // Not stopped: the same process, now replicating the promoted shard.
+    expect(pidOf(after.replica.dir)).toBe(masterPid);
+    expect(await readThrough(port, 'k:99')).toBe('v99');
+    const events = (await t.req('GET', '/v1/logs?order=desc&limit=20')).json as { type: string; reason?: string }[];
+    expect(events.some((e) => e.type === 'shard_failover' && /dead master/.test(String(e.reason)))).toBe(true);
   });
 });
 
