@@ -228,6 +228,12 @@ export class Endpoint {
   /** Accepted raw sockets (TLS ones included, from accept on): destroying one closes its TLS layer too. */
   private readonly clients = new Set<net.Socket>();
   private readonly upstreams = new Set<net.Socket>();
+  /** The client of each dedicated shard connection. */
+  private readonly pinnedClients = new Map<net.Socket, net.Socket>();
+  /** Dedicated shard connections being closed for a master switch (hold): nothing more is sent on them. */
+  private readonly retiring = new Set<net.Socket>();
+  /** Called when a dedicated shard connection closes. */
+  private upstreamClosed: (() => void) | undefined;
   /** Client streams (the TLS socket for TLS endpoints) that switched to RESP3 with HELLO 3. */
   private readonly resp3Clients = new Set<net.Socket>();
   private readonly counters = { total: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
@@ -348,8 +354,8 @@ export class Endpoint {
    * shard, and what clients send (new clients included) waits in the proxy. Dedicated connections
    * carry state a new master would not have (a transaction, subscriptions, a blocked command): they
    * are closed now, as any failover closes them, before the switch could answer them -READONLY.
-   * Resolves when every reply in flight on the shared connections was handed on (`drained`), or
-   * after `drainMs` (then the hold ends at once: `drained: false`). Unless release() comes first,
+   * Resolves when every reply in flight on the shared connections was handed on and the dedicated
+   * connections are closed (`drained`), or after `drainMs` (then the hold ends at once: `drained: false`). Unless release() comes first,
    * the hold ends by itself after `timeoutMs`, on the same target: a manager that died mid-switch
    * never leaves the endpoint frozen.
    */
@@ -359,12 +365,46 @@ export class Endpoint {
       this.log.warn({ uid: this.uid }, 'hold not released in time: traffic resumes on the same target');
       this.release();
     }, timeoutMs);
-    if (this.upstreams.size) this.log.info({ uid: this.uid, connections: this.upstreams.size }, 'dropping dedicated connections: master switch');
-    for (const up of this.upstreams) up.destroy();
+    if (this.upstreams.size) this.log.info({ uid: this.uid, connections: this.upstreams.size }, 'closing dedicated connections: master switch');
+    for (const up of this.upstreams) this.retire(up);
     this.pool.hold();
-    const drained = await this.pool.drained(Math.min(drainMs, timeoutMs));
+    const ms = Math.min(drainMs, timeoutMs);
+    const [drained] = await Promise.all([this.pool.drained(ms), this.upstreamsClosed(ms)]);
     if (!drained) this.release();
     return { drained };
+  }
+
+  /**
+   * Close a dedicated shard connection without losing a reply: nothing more is read from its
+   * client, and the shard gets FIN after everything already sent. Redis answers all of it before it
+   * reads the FIN and closes; those replies reach the client, then its FIN. So a transaction whose
+   * EXEC was sent is executed and answered, one whose EXEC was not is dropped by Redis unexecuted,
+   * and a blocked command (BLPOP) is given up by Redis rather than popping an item nobody receives.
+   */
+  private retire(up: net.Socket): void {
+    if (this.retiring.has(up)) return;
+    this.retiring.add(up);
+    this.pinnedClients.get(up)?.pause();
+    up.end();
+  }
+
+  /** Resolves when no dedicated connection is left; those still open after `ms` are cut. */
+  private upstreamsClosed(ms: number): Promise<void> {
+    if (!this.upstreams.size) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.upstreamClosed = undefined;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        for (const up of this.upstreams) up.destroy();
+        done();
+      }, ms);
+      this.upstreamClosed = () => {
+        if (!this.upstreams.size) done();
+      };
+    });
   }
 
   /**
@@ -536,6 +576,7 @@ export class Endpoint {
       ? net.connect({ path: socket, allowHalfOpen: true })
       : net.connect({ host, port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS });
     this.upstreams.add(up);
+    this.pinnedClients.set(up, client);
     const timer = setTimeout(() => up.destroy(new Error(`connect to ${socket ?? `${host}:${port}`} timed out`)), CONNECT_TIMEOUT_MS);
     up.once('connect', () => clearTimeout(timer));
     client.on('error', () => up.destroy());
@@ -548,12 +589,17 @@ export class Endpoint {
     up.once('close', () => {
       clearTimeout(timer);
       this.upstreams.delete(up);
+      this.pinnedClients.delete(up);
+      this.retiring.delete(up);
+      this.upstreamClosed?.();
       this.counters.bytesIn += up.bytesWritten;
       this.counters.bytesOut += up.bytesRead;
       // A clean shard FIN was already passed on by pipe(); anything else ends the client now.
       if (!client.writableEnded) client.destroy();
     });
     const start = () => {
+      // Closed for a master switch before it could start: nothing of the client's was sent.
+      if (this.retiring.has(up)) return void client.destroy();
       // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
       // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
       up.pipe(client);
@@ -595,7 +641,10 @@ export class Endpoint {
   private handshake(client: net.Socket, up: net.Socket, meter: ConnMeter, initial: Buffer[], ended: boolean): void {
     let buf: Buffer | undefined = initial.length ? Buffer.concat(initial) : undefined;
     let looking = true;
+    // Once retiring (hold()), nothing more goes to the shard: it already has its FIN.
+    const open = () => !this.retiring.has(up);
     const endUp = () => {
+      if (!open()) return;
       const held = meter.takeHeld();
       if (held) up.write(held);
       up.end();
@@ -604,7 +653,7 @@ export class Endpoint {
       looking = false;
       client.off('data', onData);
       client.off('end', onEnd);
-      if (buf?.length) up.write(meter.request(buf));
+      if (buf?.length && open()) up.write(meter.request(buf));
       buf = undefined;
     };
     const onData = (chunk: Buffer) => {
@@ -628,9 +677,10 @@ export class Endpoint {
         // Forwarded as read, with backpressure, through the meter (which counts, and refuses or
         // notes a later HELLO 3); a FIN is passed on (half-close), after anything the meter held.
         client.on('data', (chunk: Buffer) => {
+          if (!open()) return;
           if (!up.write(meter.request(chunk))) {
             client.pause();
-            up.once('drain', () => client.resume());
+            up.once('drain', () => open() && client.resume());
           }
         });
         if (ended) endUp();

@@ -88,6 +88,10 @@ const IDLE_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 const OK = Buffer.from('+OK\r\n');
+const CRLF = Buffer.from('\r\n');
+const NULL2 = Buffer.from('$-1\r\n');
+const NULL3 = Buffer.from('_\r\n');
+const BAD_NAME = Buffer.from('-ERR Client names cannot contain spaces, newlines or special characters.\r\n');
 /** FIFO entry kinds: a client's command; the anonymous-access check; a client's AUTH. */
 const K_CMD = 0;
 const K_CHECK = 1;
@@ -574,6 +578,8 @@ class MuxClient {
   private creds: Credentials | null = null;
   /** The protocol of its shared connections (HELLO). */
   proto: Proto = 2;
+  /** CLIENT SETNAME, kept by the proxy (ownName). */
+  private clientName: Buffer | null = null;
   private readonly scanner: RequestScanner;
   /** Bytes of the command not yet complete, carried from earlier chunks. */
   private partial: Buffer[] = [];
@@ -745,6 +751,7 @@ class MuxClient {
     const cmd = this.takeCommand();
     if (!cmd) return this.pinNow();
     const { bytes, args } = cmd;
+    if (sp.name === 'client' && this.ownName(args)) return;
     if (sp.name === 'quit') {
       this.pool.host.counter('quit')[0]++;
       this.done = true;
@@ -785,6 +792,32 @@ class MuxClient {
     if (this.creds || this.proto === 3) return this.rebind();
     // A command that may share a connection, from a client bound to none yet: check first.
     this.sendInternal(this.pool.connFor(keyOf(null, this.proto)), K_CHECK, CHECK_COMMAND, 'check');
+  }
+
+  /**
+   * CLIENT SETNAME / GETNAME, answered by the proxy for a multiplexed client (which therefore stays
+   * multiplexed: client libraries name their connections as they open them). The name labels the
+   * client's connection to the proxy; a shared shard connection is no one's to name. True when answered.
+   */
+  private ownName(args: Buffer[]): boolean {
+    const sub = args[1]?.toString('latin1').toLowerCase();
+    if (sub === 'getname' && args.length === 2) {
+      this.pool.host.counter('client')[0]++;
+      const name = this.clientName;
+      this.deliver(name ? Buffer.concat([Buffer.from(`$${name.length}\r\n`), name, CRLF]) : this.proto === 3 ? NULL3 : NULL2);
+      return true;
+    }
+    if (sub !== 'setname' || args.length !== 3) return false;
+    this.pool.host.counter('client')[0]++;
+    const name = args[2]!;
+    // Redis's own rule and message: printable ASCII without spaces.
+    if (name.some((b) => b < 0x21 || b > 0x7e)) {
+      this.deliver(BAD_NAME);
+      return true;
+    }
+    this.clientName = name.length ? Buffer.from(name) : null;
+    this.deliver(OK);
+    return true;
   }
 
   /**

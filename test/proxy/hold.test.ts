@@ -159,6 +159,44 @@ describe('hold and release with a new target', () => {
     late.destroy();
   });
 
+  it('closes a dedicated connection only after the replies to what it sent: a transaction whose EXEC was sent is run and answered', async () => {
+    const { master } = await pair();
+    const port = await endpoint('hold:6', master);
+    const c = await rawConnect(port);
+    let text = '';
+    c.on('data', (d) => (text += d.toString()));
+    const gone = closed(c);
+    // A transaction that keeps the shard busy for ~300 ms: its reply is owed when the hold begins.
+    const busy = "local t = redis.call('TIME'); local s = t[1] * 1000000 + t[2]; repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - s > 300000; return redis.call('INCR', KEYS[1])";
+    c.write(resp('MULTI') + resp('EVAL', busy, '1', 'tx:n'));
+    await waitFor(() => text === '+OK\r\n+QUEUED\r\n', { what: 'queued' });
+    c.write(resp('EXEC'));
+    await waitFor(async () => (await px.stats('hold:6'))['hold:6']?.commands?.exec?.[0] === 1, { what: 'EXEC forwarded' });
+    expect(await px.hold('hold:6', { drainMs: 2000, timeoutMs: 10_000 })).toEqual({ drained: true });
+    await gone;
+    expect(text).toBe('+OK\r\n+QUEUED\r\n*1\r\n:1\r\n');
+    expect(await root(master).get('tx:n')).toBe('1');
+    await px.release('hold:6');
+  });
+
+  it('a transaction whose EXEC comes after the hold began is not run', async () => {
+    const { master } = await pair();
+    const port = await endpoint('hold:7', master);
+    const c = await rawConnect(port);
+    let text = '';
+    c.on('data', (d) => (text += d.toString()));
+    c.on('error', () => undefined);
+    const gone = closed(c);
+    c.write(resp('MULTI') + resp('INCR', 'tx:late'));
+    await waitFor(() => text === '+OK\r\n+QUEUED\r\n', { what: 'queued' });
+    await px.hold('hold:7', { drainMs: 2000, timeoutMs: 10_000 });
+    c.write(resp('EXEC'));
+    await gone;
+    expect(text).toBe('+OK\r\n+QUEUED\r\n');
+    expect(await root(master).exists('tx:late')).toBe(0);
+    await px.release('hold:7');
+  });
+
   it('a client whose credentials the new master refuses is closed, and nothing it sent runs there as anyone else', async () => {
     const { master, replica } = await pair([['app', 'on', '>app-pw', '~*', '+@all']]);
     // The new master knows `app` with another password; its default user is open to anyone.

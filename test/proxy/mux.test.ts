@@ -315,6 +315,25 @@ describe('commands that need a connection of their own', () => {
     expect(await pub.call('CLIENT', 'GETNAME')).toBeNull();
   });
 
+  it('CLIENT SETNAME/GETNAME are answered by the proxy: named clients (ioredis connectionName) stay multiplexed', async () => {
+    const port = await endpoint('names', { conns: 1 });
+    const named = Array.from({ length: 8 }, (_, i) => redis(port, { connectionName: `app-${i}` }));
+    for (const [i, c] of named.entries()) {
+      expect(await c.set(`n:${i}`, 'v')).toBe('OK');
+      expect(await c.call('CLIENT', 'GETNAME')).toBe(`app-${i}`);
+    }
+    // Eight named clients, one shared shard connection: none was given a connection of its own.
+    expect((await px.list()).find((e) => e.uid === 'names')!.shard_connections).toBe(1);
+    // Redis's rules: no spaces or control characters; an empty name clears it.
+    await expect(named[0]!.call('CLIENT', 'SETNAME', 'has space')).rejects.toThrow(/Client names cannot contain spaces/);
+    expect(await named[0]!.call('CLIENT', 'GETNAME')).toBe('app-0');
+    expect(await named[0]!.call('CLIENT', 'SETNAME', '')).toBe('OK');
+    expect(await named[0]!.call('CLIENT', 'GETNAME')).toBeNull();
+    // RESP3's null, in order with the other replies of a pipeline.
+    const { text } = await exchange(port, '*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*2\r\n$6\r\nCLIENT\r\n$7\r\nGETNAME\r\n*1\r\n$4\r\nPING\r\n', /\+PONG\r\n/);
+    expect(text).toMatch(/\r\n_\r\n\+PONG\r\n$/);
+  });
+
   it('an authenticated client keeps its identity when it moves to a connection of its own', async () => {
     await setUsers(['erin', 'on', '>epw', '~*', '+@all']);
     const port = await endpoint('pinauth', { conns: 1 });
