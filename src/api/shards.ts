@@ -4,6 +4,9 @@ import type { Services } from '../compose.js';
 import type { FailoverOptions } from '../services/shard-service.js';
 import { parseUid, UidParams } from './params.js';
 
+/** A shard uid: a string in the page's examples; a number names the same shard. */
+const ShardUid = Type.Union([Type.String(), Type.Integer()]);
+
 /** requests/shards/actions/failover.md: the fields both failover calls take. */
 const failoverOptions = {
   dead_nodes: Type.Optional(Type.Array(Type.String(), { description: 'Nodes whose replicas are not promoted' })),
@@ -23,14 +26,14 @@ const options = (b: Static<typeof FailoverBody> | Static<typeof ShardFailoverBod
 /** The multi-shard call's body. */
 const FailoverBody = Type.Object({
   // Optional in the schema: a missing list is the page's 404 shard_uids_required, not a schema error.
-  shard_uids: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Integer()]))),
-  dead_uids: Type.Optional(Type.Array(Type.String())),
+  shard_uids: Type.Optional(Type.Array(ShardUid)),
+  dead_uids: Type.Optional(Type.Array(ShardUid)),
   ...failoverOptions,
 }, { additionalProperties: false });
 
 /** The single-shard call's body: `dead_uid` in the singular, no shard list. */
 const ShardFailoverBody = Type.Object({
-  dead_uid: Type.Optional(Type.String()),
+  dead_uid: Type.Optional(ShardUid),
   ...failoverOptions,
 }, { additionalProperties: false });
 
@@ -40,9 +43,9 @@ const ShardFailoverBodyOrNone = Type.Union([ShardFailoverBody, Type.Null()]);
 export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/shards', { config: { permission: 'view_all_bdbs_info' } }, () => s.shardViews.list());
   app.get('/v1/shards/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } },
-    (req) => s.shardViews.get(parseUid(req.params.uid)));
+    (req) => s.shardViews.get(parseUid(req.params.uid, 'shard_not_exist')));
   app.post('/v1/shards/actions/failover', { config: { permission: 'failover_shard' }, schema: { body: FailoverBody } },
-    (req) => s.shardViews.failover(req.body.shard_uids?.map(String), options(req.body, req.body.dead_uids)));
+    (req) => s.shardViews.failover(req.body.shard_uids?.map(String), options(req.body, req.body.dead_uids?.map(String))));
   app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams, body: ShardFailoverBodyOrNone } },
-    (req) => s.shardViews.failover([String(parseUid(req.params.uid))], options(req.body, req.body?.dead_uid === undefined ? undefined : [req.body.dead_uid])));
+    (req) => s.shardViews.failover([String(parseUid(req.params.uid, 'shard_not_exist'))], options(req.body, req.body?.dead_uid === undefined ? undefined : [String(req.body.dead_uid)])));
 };

@@ -11,7 +11,7 @@ import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
 import { configDrift, defaultUserRules, directivesFor, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
-import { killGroup, processState, waitGone } from '../redis/proc.js';
+import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
 import { isDataAction } from '../services/bdb-data-ops.js';
@@ -62,8 +62,17 @@ export interface AccessReader {
 /** cluster.disconnect_clients_on_password_removal: 'auto' leaves it to each bdb's own setting. */
 export type PasswordRemovalPolicy = 'enabled' | 'disabled' | 'auto';
 
-/** How long a graceful (FAILOVER command) switch may take before openrs promotes the replica itself. */
-const GRACEFUL_FAILOVER_MS = 5_000;
+/**
+ * How long a graceful (FAILOVER command) switch may take; clients wait meanwhile (the endpoint is
+ * held), so it is short: a replica that keeps up hands over in milliseconds, one under a saturating
+ * write load within about a second (the master waits for the replica's acknowledgement).
+ */
+const GRACEFUL_FAILOVER_MS = 3_000;
+/** Who asks for a failover (doFailover). */
+export type FailoverMode = 'auto' | 'planned' | 'dead';
+/** Whether a failover happened, and why not. */
+export type FailoverOutcome = { done: true } | { done: false; why: string };
+
 /** How long the endpoint may take to hand on the replies in flight before a graceful switch. */
 const HOLD_DRAIN_MS = 1_000;
 /** A hold the manager did not release (it died mid-switch) ends by itself this long after it began. */
@@ -249,7 +258,7 @@ export class BdbController {
     // A dead master with a live replica must fail over, never restart: a replicated master may
     // not persist, and a replica resyncing from an empty master would lose the data.
     if (replicas.length && !(await this.alive(master)) && (await this.anyAlive(replicas))) {
-      await this.doFailover(rec.uid, 'master not running');
+      await this.doFailover(rec.uid, 'master not running', 'auto');
       return { requeueAfterMs: 0 };
     }
     // Nothing runs (a crash of the whole node): the shard with the newest persistence files
@@ -389,7 +398,7 @@ export class BdbController {
    * Make a replica the master: the watchdog (dead or hung master), the reconciler and
    * POST /v1/shards/{uid}/actions/failover call this. Serialized with the bdb's reconcile.
    */
-  failover(bdbUid: number, reason: string, o: { onlyIfDown?: boolean; force?: boolean } = {}): Promise<boolean> {
+  failover(bdbUid: number, reason: string, o: { onlyIfDown?: boolean; mode?: FailoverMode } = {}): Promise<FailoverOutcome> {
     return this.locked(bdbUid, async () => {
       // The watchdog saw the master down before waiting for this lock; a reconcile that held it may
       // have restarted that master since. Switching away from a master that answers would drop every
@@ -398,11 +407,19 @@ export class BdbController {
         const master = (await this.d.shards.all()).find((s) => s.bdb_uid === bdbUid && s.role === 'master');
         if (master && (await this.alive(master)) && (await this.answers(master))) {
           this.d.log.info({ bdb: bdbUid, shard: master.uid, reason }, 'no failover: the master answers again');
-          return false;
+          return { done: false, why: 'the master answers again' };
         }
       }
-      return this.doFailover(bdbUid, reason, o.force === true);
+      return this.doFailover(bdbUid, reason, o.mode ?? 'auto');
     });
+  }
+
+  /** Whether some replica of the database answers PING now (a failover needs one to promote). */
+  async replicaAnswers(bdbUid: number): Promise<boolean> {
+    for (const r of (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid && s.role === 'slave')) {
+      if (await this.d.plane.supervisor.ping(this.ref(r), 300)) return true;
+    }
+    return false;
   }
 
   /**
@@ -412,14 +429,18 @@ export class BdbController {
    * master cannot hand over: the first answering replica is promoted
    * (REPLICAOF NO ONE) and the old master is stopped (SIGKILL when hung); the next reconcile
    * restarts it as a replica. Either way the endpoint moves to the new master and the CCS roles swap.
-   * `force` (the API's dead_uids): the master is taken for dead whether it answers or not: the
-   * replica is promoted at once and the old master is not stopped; the reconcile that follows the
-   * role swap makes it a replica of the new master (or restarts it as one if it is gone).
+   * `mode` says who asks: `auto` (watchdog, reconcile) as above; `planned` (the API) never takes a
+   * master for dead because it is slow to answer (a long script): only one whose process is gone or
+   * stopped is promoted over, any other must hand over or keep its role; `dead` (the API's dead_uids)
+   * takes the master for dead whether it answers or not: the replica is promoted at once and the old
+   * master is not stopped; the reconcile that follows the role swap makes it a replica of the new
+   * master (or restarts it as one if it is gone).
    */
-  private async doFailover(bdbUid: number, reason: string, force = false): Promise<boolean> {
+  private async doFailover(bdbUid: number, reason: string, mode: FailoverMode): Promise<FailoverOutcome> {
     const { plane } = this.d;
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
     const master = shards.find((s) => s.role === 'master');
+    if (!master) return { done: false, why: 'the database has no master shard' };
     let replica: ShardSummary | undefined;
     for (const r of shards.filter((s) => s.role === 'slave')) {
       if (await plane.supervisor.ping(this.ref(r), 300)) {
@@ -427,35 +448,53 @@ export class BdbController {
         break;
       }
     }
-    if (!master || !replica) return false;
+    if (!replica) return { done: false, why: 'no replica answers' };
     // A master that answers keeps its role unless the handover works: promoting a replica that may
     // lag behind a live master would lose acknowledged writes.
-    const graceful = !force && (await this.answers(master));
-    if (graceful && !(await this.gracefulSwitch(bdbUid, master, replica))) return false;
-    if (!graceful) await plane.admin(replica).replicaOfNoOne();
+    let graceful: boolean;
+    if (mode === 'dead') graceful = false;
+    else if (mode === 'planned') {
+      graceful = this.processRuns(master);
+      if (graceful && !(await this.answers(master))) return { done: false, why: 'the master does not answer (busy?): a planned failover waits for its handover' };
+    } else graceful = await this.answers(master);
+    if (graceful) {
+      const why = await this.gracefulSwitch(bdbUid, master, replica);
+      if (why) return { done: false, why };
+    } else {
+      await plane.admin(replica).replicaOfNoOne();
+    }
     await plane.ensureProxy();
     await plane.proxy.setTarget(endpointUid(bdbUid), shardTarget(replica));
     await this.d.kv.txn([], [
       this.d.shardsStore.putOp({ ...replica, role: 'master' }),
       this.d.shardsStore.putOp({ ...master, role: 'slave' }),
     ]);
-    if (!graceful && !force) await this.discard(master);
+    if (!graceful && mode !== 'dead') await this.discard(master);
     this.d.events.write('shard_failover', { bdb_uid: String(bdbUid), old_master: String(master.uid), new_master: String(replica.uid), reason }, 'WARNING');
     this.d.log.warn({ bdb: bdbUid, from: master.uid, to: replica.uid, reason, graceful }, 'failover');
-    return true;
+    return { done: true };
+  }
+
+  /** The shard's process exists and is not stopped (SIGSTOP): it may still take writes. */
+  private processRuns(s: ShardSummary): boolean {
+    const pid = this.d.plane.handles.get(s.uid)?.pid ?? this.d.plane.supervisor.pidOf(s.dir!);
+    return pid !== undefined && processExists(pid) && processState(pid) !== 'T';
   }
 
   /**
-   * FAILOVER TO the replica and wait until it reports itself master; false if that does not happen
-   * in time. Meanwhile the endpoint holds its clients' commands (proxy `hold`): none reaches the
+   * FAILOVER TO the replica and wait until it reports itself master; why not, if that does not
+   * happen in time (nothing changed then). Meanwhile the endpoint holds its clients' commands (proxy `hold`): none reaches the
    * old master once it has demoted itself (it would answer -READONLY), and once the replica is
    * master the multiplexed clients move to it on the connections they have (`release` with the new
    * target). If the endpoint cannot hold (replies still owed after HOLD_DRAIN_MS), the switch goes on
    * without it, as a switch of targets: clients are disconnected and reconnect to the new master.
    */
-  private async gracefulSwitch(bdbUid: number, master: ShardSummary, replica: ShardSummary): Promise<boolean> {
+  private async gracefulSwitch(bdbUid: number, master: ShardSummary, replica: ShardSummary): Promise<string | undefined> {
     const { plane } = this.d;
     const uid = endpointUid(bdbUid);
+    // Before the clients are held: a replica that is not in sync would only keep them waiting.
+    const link = (await plane.admin(replica).info('replication').catch(() => undefined))?.replication?.master_link_status;
+    if (link !== 'up') return 'the replica is not in sync with the master';
     await plane.ensureProxy();
     const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: HOLD_TIMEOUT_MS }).then(
       (r) => r.drained,
@@ -465,6 +504,7 @@ export class BdbController {
       },
     );
     let switched = false;
+    let why = `the replica did not take over within ${GRACEFUL_FAILOVER_MS} ms`;
     try {
       await plane.admin(master).command('FAILOVER', ['TO', LOOPBACK, replica.port!, 'TIMEOUT', GRACEFUL_FAILOVER_MS]);
       const deadline = Date.now() + GRACEFUL_FAILOVER_MS + 1000;
@@ -474,11 +514,12 @@ export class BdbController {
       }
       if (!switched) await plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined);
     } catch (e) {
+      why = `Redis refused the handover: ${(e as Error).message}`;
       this.d.log.warn({ shard: master.uid, err: (e as Error).message }, 'graceful failover refused');
     } finally {
       if (held) await plane.proxy.release(uid, switched ? shardTarget(replica) : undefined).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
     }
-    return switched;
+    return switched ? undefined : why;
   }
 
   /** Stop a master that died or hung. Its data is given up (the replica has it); a hung one is killed outright. */

@@ -81,7 +81,7 @@ export class Watchdog {
         this.misses.delete(s.uid);
         this.stops.delete(s.uid);
         if (s.role === 'master' && replicated) {
-          const done = await this.controller.failover(s.bdb_uid, this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited', { onlyIfDown: true });
+          const { done } = await this.controller.failover(s.bdb_uid, this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited', { onlyIfDown: true });
           if (!done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid }, 'no failover: master answers again, or no replica answering');
         } else {
           this.plane.handles.delete(s.uid);

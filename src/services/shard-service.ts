@@ -7,8 +7,13 @@ import type { ShardInventory, ShardSummary } from './shard-inventory.js';
 
 export interface ShardControl {
   shardRunning(shardUid: number): boolean;
-  /** `force`: promote the replica without the master's handover, and leave the master's process to the reconcile. */
-  failover(bdbUid: number, reason: string, o?: { force?: boolean }): Promise<boolean>;
+  /**
+   * `planned`: only a handover, unless the master's process is gone or stopped; `dead`: promote the
+   * replica without the master's handover, and leave the master's process to the reconcile.
+   */
+  failover(bdbUid: number, reason: string, o?: { mode?: 'planned' | 'dead' }): Promise<{ done: boolean; why?: string }>;
+  /** Some replica of the database answers PING now. */
+  replicaAnswers(bdbUid: number): Promise<boolean>;
 }
 
 /** The body fields of the failover calls (requests/shards/actions/failover.md), besides the shard list. */
@@ -90,6 +95,8 @@ export class ShardService {
     if (!all.some((s) => s.bdb_uid === bdb && s.role === 'slave' && !dead.has(String(s.node_uid)))) {
       throw RsError.custom('no_replica', 400, `Database ${bdb} has no replica outside dead_nodes to fail over to`);
     }
+    // A replica that is down or hung cannot take over: said now, rather than by a failed action.
+    if (!(await this.control.replicaAnswers(bdb))) throw RsError.custom('no_replica', 400, `No replica of database ${bdb} answers`);
     if (opts.redisVersionUpgrade !== undefined) {
       try {
         checkVersion('redis_version_upgrade', opts.redisVersionUpgrade, this.redisVersion());
@@ -102,9 +109,9 @@ export class ShardService {
     if (opts.dryRun) return { description: 'Dry run: the failover would be triggered' };
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
     await this.actions.record(op);
-    const force = (opts.deadUids ?? []).length > 0;
-    const ok = await this.control.failover(bdb, force ? 'requested through the API (dead master)' : 'requested through the API', { force });
-    await this.actions.transition(action.action_uid, ok ? 'completed' : 'failed', ok ? {} : { error: 'no replica answered', error_code: 'internal_error' });
+    const deadMaster = (opts.deadUids ?? []).length > 0;
+    const r = await this.control.failover(bdb, deadMaster ? 'requested through the API (dead master)' : 'requested through the API', { mode: deadMaster ? 'dead' : 'planned' });
+    await this.actions.transition(action.action_uid, r.done ? 'completed' : 'failed', r.done ? {} : { error: r.why ?? 'the failover did not happen', error_code: 'failover_failed' });
     return { action_uid: action.action_uid, description: 'Failover was triggered' };
   }
 }

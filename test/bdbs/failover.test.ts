@@ -217,6 +217,11 @@ describe('failover requests (requests/shards/actions/failover.md)', () => {
     expectRsError(await one({ dead_uid: String(replica.uid) }), 400, 'invalid_dead_uid');
     expectRsError(await many({ dead_uids: [String(replica.uid)] }), 400, 'invalid_dead_uid');
     expect((await many({ dead_uids: [String(master.uid)] })).status).toBe(200);
+    // Numbers name shards as shard_uids do; a uid that is no number names no shard.
+    expect((await many({ dead_uids: [master.uid] })).status).toBe(200);
+    expect((await one({ dead_uid: master.uid })).status).toBe(200);
+    expectRsError(await t.req('POST', '/v1/shards/abc/actions/failover', { body: { dry_run: true } }), 404, 'shard_not_exist');
+    expectRsError(await t.req('GET', '/v1/shards/abc'), 404, 'shard_not_exist');
     // The replica's node is the only one: declaring it dead leaves nothing to promote; other node ids change nothing.
     const node = String((await t.req('GET', `/v1/shards/${replica.uid}`)).json.node_uid);
     expectRsError(await one({ dead_nodes: [node] }), 400, 'no_replica');
@@ -227,6 +232,23 @@ describe('failover requests (requests/shards/actions/failover.md)', () => {
     expectRsError(await many({ redis_version_upgrade: 'latest' }), 400, 'invalid_version');
     expect((await one({ redis_version_upgrade: bdb.redis_version, force_rebind: true })).status).toBe(200);
     // None of these moved anything.
+    const after = await waitInSync(t, bdb.uid);
+    expect([after.master.uid, after.replica.uid]).toEqual([master.uid, replica.uid]);
+  });
+
+  it('a replica that does not answer (SIGSTOP) is refused at once with 400 no_replica, dry run or not; clients are not held', async () => {
+    const bdb = await createBdb(t, { name: 'db-fo-hung-replica', replication: true });
+    const port = bdb.endpoints[0].port;
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const pid = pidOf(replica.dir)!;
+    signal(pid, 'SIGSTOP');
+    try {
+      expectRsError(await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dry_run: true } }), 400, 'no_replica');
+      expectRsError(await t.req('POST', `/v1/shards/${master.uid}/actions/failover`), 400, 'no_replica');
+      expect(await readThrough(port, 'nothing')).toBeNull();
+    } finally {
+      signal(pid, 'SIGCONT');
+    }
     const after = await waitInSync(t, bdb.uid);
     expect([after.master.uid, after.replica.uid]).toEqual([master.uid, replica.uid]);
   });
