@@ -13,7 +13,7 @@ import { bdbKey, type BdbController } from './bdb-controller.js';
 import { tlsEnabled } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue } from './queue.js';
-import { Watchdog } from './watchdog.js';
+import { Watchdog, type WatchdogOptions } from './watchdog.js';
 
 export interface Sidecar {
   start(): Promise<void>;
@@ -33,11 +33,12 @@ export class ControllerManager {
     readonly controller: BdbController,
     private readonly plane: DataPlane,
     private readonly log: Logger,
+    watchdog: WatchdogOptions = {},
   ) {
     this.queue = new WorkQueue((key) => controller.reconcile(key), {
       onError: (key, err, attempt) => log.warn({ key, attempt, err: (err as Error).message }, 'reconcile failed'),
     });
-    this.watchdog = new Watchdog(plane, shards, controller, (uid) => this.queue.add(bdbKey(uid)), log);
+    this.watchdog = new Watchdog(plane, shards, controller, (uid) => this.queue.add(bdbKey(uid)), log, watchdog);
   }
 
   async start(): Promise<void> {
