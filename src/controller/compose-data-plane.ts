@@ -87,7 +87,10 @@ export async function composeDataPlane(o: {
     redisVersion: () => o.redis?.version, totalMemory: () => os.totalmem(),
     runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
   });
-  const shardViews = new ShardService(o.shards, controller, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined);
+  const shardViews = new ShardService(o.shards, {
+    shardHealth: (uid) => manager.shardHealth(uid),
+    failover: (bdb, reason) => controller.failover(bdb, reason),
+  }, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined);
   const availability = new AvailabilityService(kv, bdbStore, o.cluster, new AvailabilityProbe(plane, o.shards));
   const backups = composeBackups({ config, kv, log, clock: o.clock, events: o.eventLog, bdbs: bdbStore, shards: o.shards, actions, plane, manager, admin });
   return { bdbs, actions, manager, plane, shardViews, availability, bdbData: backups.service };

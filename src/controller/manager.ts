@@ -13,7 +13,7 @@ import { bdbKey, type BdbController } from './bdb-controller.js';
 import { tlsEnabled } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue } from './queue.js';
-import { Watchdog, type WatchdogOptions } from './watchdog.js';
+import { Watchdog, type ShardHealth, type WatchdogOptions } from './watchdog.js';
 
 export interface Sidecar {
   start(): Promise<void>;
@@ -67,6 +67,11 @@ export class ControllerManager {
     this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
     this.watchdog.start();
     for (const c of this.sidecars) await c.start();
+  }
+
+  /** The shard's detailed_status as the watchdog sees it (see Watchdog.health). */
+  shardHealth(shardUid: number): ShardHealth {
+    return this.watchdog.health(shardUid);
   }
 
   /** Another controller that starts after this one and stops before it (e.g. backups: controller/backup-controller.ts). */
