@@ -40,6 +40,7 @@ import type { AlertService } from './events/alerts.js';
 import { composeMetrics } from './metrics/compose-metrics.js';
 import type { MetricsExporter } from './metrics/exporter.js';
 import type { ControllerManager } from './controller/manager.js';
+import type { WatchdogOptions } from './controller/watchdog.js';
 import type { ActionService } from './services/action-service.js';
 import type { BdbService } from './services/bdb-service.js';
 import type { ShardService } from './services/shard-service.js';
@@ -95,7 +96,14 @@ export interface Composed {
   bdbScope(caller: Caller): Promise<BdbScope | undefined>;
 }
 
-export async function compose(config: Config, log: Logger, clock: Clock = systemClock): Promise<Composed> {
+/** What compose takes besides the configuration: injected time, and watchdog thresholds (tests shorten them). */
+export interface ComposeOptions {
+  clock?: Clock;
+  watchdog?: WatchdogOptions;
+}
+
+export async function compose(config: Config, log: Logger, opts: ComposeOptions = {}): Promise<Composed> {
+  const clock = opts.clock ?? systemClock;
   let listeningPort: number | undefined;
   const kv = openStore(config.store);
   const storeFile = /^sqlite:\/\/(.+)$/.exec(config.store)?.[1];
@@ -124,7 +132,7 @@ export async function compose(config: Config, log: Logger, clock: Clock = system
   const redis = await detectRedisVersion(config.redis_server);
   if (!redis) log.warn({ redis_server: config.redis_server }, 'redis-server not found: databases cannot be created until it is installed');
 
-  const dataPlane = await composeDataPlane({ config, kv, log, clock, eventLog, shards, cluster, policy, nodes, redis });
+  const dataPlane = await composeDataPlane({ config, kv, log, clock, eventLog, shards, cluster, policy, nodes, redis, watchdog: opts.watchdog });
   let controllersStarted: Promise<void> | undefined;
   const stats = composeStats({ config, log, clock, kv, plane: dataPlane.plane, shards, nodes, shardViews: dataPlane.shardViews });
   const startControllers = () => (controllersStarted ??= dataPlane.manager.start().then(() => stats.start()));

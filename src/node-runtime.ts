@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
 import { buildApp } from './app.js';
-import { compose, type Composed } from './compose.js';
+import { compose, type ComposeOptions, type Composed } from './compose.js';
 import type { Config } from './config.js';
 import { generatePassword } from './auth/password.js';
 
@@ -27,9 +27,9 @@ export interface RunningNode {
   close(opts?: { stopDatabases?: boolean }): Promise<void>;
 }
 
-export async function startNode(config: Config, log: Logger, opts: { print?: (line: string) => void } = {}): Promise<RunningNode> {
+export async function startNode(config: Config, log: Logger, opts: { print?: (line: string) => void } & ComposeOptions = {}): Promise<RunningNode> {
   fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const composed = await compose(config, log);
+  const composed = await compose(config, log, { clock: opts.clock, watchdog: opts.watchdog });
   const app = await buildApp(composed, { logger: log, https: composed.tls.contextOptions() });
   composed.tls.onChange((ctx) => (app.server as unknown as HttpsServer).setSecureContext(ctx));
 

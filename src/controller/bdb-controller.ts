@@ -535,6 +535,34 @@ export class BdbController {
     await plane.supervisor.stop(h ?? this.ref(s), { save: false }).catch((e: unknown) => this.d.log.warn({ shard: s.uid, err: String(e) }, 'cannot stop the old master'));
   }
 
+  /**
+   * Kill the hung master of a database without replica (the watchdog's call: its process stopped, or
+   * silent for long), so that the reconcile the watchdog asks for next restarts it from its
+   * persistence files, as after a crash. SIGKILL to the process group: a hung process cannot save or
+   * act on SIGTERM, and a BGSAVE or rewrite child must not outlive it. Serialized with the bdb's
+   * reconcile; nothing is done (false) if the shard is no longer such a master, or answers again
+   * (PONG, or BUSY / LOADING: a long script or load is not a hang).
+   */
+  killHung(bdbUid: number, shardUid: number, reason: string): Promise<boolean> {
+    return this.locked(bdbUid, async () => {
+      const { plane } = this.d;
+      const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
+      const s = shards.find((x) => x.uid === shardUid);
+      const h = plane.handles.get(shardUid);
+      if (!s || s.role !== 'master' || shards.some((x) => x.role === 'slave') || !h || !plane.supervisor.isAlive(h)) return false;
+      if (processState(h.pid) !== 'T' && (await plane.supervisor.probe(this.ref(s), 1000)) !== 'down') {
+        this.d.log.info({ bdb: bdbUid, shard: shardUid, reason }, 'no restart: the shard answers again');
+        return false;
+      }
+      plane.forget(shardUid);
+      killGroup(h.pid);
+      if (!(await waitGone(h.pid, 5000))) this.d.log.error({ bdb: bdbUid, shard: shardUid, pid: h.pid }, 'hung shard survived SIGKILL');
+      this.d.events.write('shard_restarted', { bdb_uid: String(bdbUid), shard_uid: String(shardUid), node_uid: String(s.node_uid), reason }, 'WARNING');
+      this.d.log.warn({ bdb: bdbUid, shard: shardUid, pid: h.pid, reason }, 'hung shard killed; restarting it from its persistence files');
+      return true;
+    });
+  }
+
   /** The shard's process runs (not stopped) and answers PING within a deadline a busy host still meets. */
   private async answers(s: ShardSummary): Promise<boolean> {
     const pid = this.d.plane.handles.get(s.uid)?.pid ?? this.d.plane.supervisor.pidOf(s.dir!);
@@ -572,12 +600,6 @@ export class BdbController {
     const refused = categories.find((c) => REFUSED_CATEGORIES.has(c));
     if (refused) throw new CommandRefusedError(`${label(sub && infos[0])} is in ${refused} and is not run here`);
     return admin.command(command, args);
-  }
-
-  /** Whether this manager sees the shard's process running. */
-  shardRunning(shardUid: number): boolean {
-    const h = this.d.plane.handles.get(shardUid);
-    return h !== undefined && this.d.plane.supervisor.isAlive(h);
   }
 
   /** Stop processes of shards this manager runs for the bdb that are no longer in its layout. */

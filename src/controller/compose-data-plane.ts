@@ -32,6 +32,7 @@ import { composeBackups } from './backup-compose.js';
 import type { BdbBackupService } from '../services/bdb-backup-service.js';
 import { DataPlane } from './data-plane.js';
 import { ControllerManager } from './manager.js';
+import type { WatchdogOptions } from './watchdog.js';
 
 export interface DataPlaneParts {
   bdbs: BdbService;
@@ -55,6 +56,8 @@ export async function composeDataPlane(o: {
   policy: Singleton<ClusterSettings>;
   nodes: Collection<NodeRecord>;
   redis: DatabaseVersion | undefined;
+  /** Watchdog thresholds (tests shorten them). */
+  watchdog?: WatchdogOptions;
 }): Promise<DataPlaneParts> {
   const { kv, config, log } = o;
   // The shards' internal admin user: one random password per cluster, kept in the CCS.
@@ -77,14 +80,18 @@ export async function composeDataPlane(o: {
     access: new KvAccessReader(kv), adminUser: admin.user,
     freeShardPort: (taken) => new PortAllocator('127.0.0.1').allocate(config.shard_ports, taken),
   });
-  const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log);
+  const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log, o.watchdog);
   const bdbs = new BdbService({
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, cluster: o.cluster, policy: o.policy, nodes: o.nodes, actions,
     ports: new PortAllocator(config.api_addr), config, clock: o.clock, events: o.eventLog,
     redisVersion: () => o.redis?.version, totalMemory: () => os.totalmem(),
     runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
   });
-  const shardViews = new ShardService(o.shards, controller, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined, () => o.redis?.version ?? '0');
+  const shardViews = new ShardService(o.shards, {
+    shardHealth: (uid) => manager.shardHealth(uid),
+    failover: (bdb, reason, opts) => controller.failover(bdb, reason, opts),
+    replicaAnswers: (bdb) => controller.replicaAnswers(bdb),
+  }, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined, () => o.redis?.version ?? '0');
   const availability = new AvailabilityService(kv, bdbStore, o.cluster, new AvailabilityProbe(plane, o.shards));
   const backups = composeBackups({ config, kv, log, clock: o.clock, events: o.eventLog, bdbs: bdbStore, shards: o.shards, actions, plane, manager, admin });
   return { bdbs, actions, manager, plane, shardViews, availability, bdbData: backups.service };

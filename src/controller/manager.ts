@@ -13,7 +13,7 @@ import { bdbKey, type BdbController } from './bdb-controller.js';
 import { tlsEnabled } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue } from './queue.js';
-import { Watchdog } from './watchdog.js';
+import { Watchdog, type ShardHealth, type WatchdogOptions } from './watchdog.js';
 
 export interface Sidecar {
   start(): Promise<void>;
@@ -33,11 +33,12 @@ export class ControllerManager {
     readonly controller: BdbController,
     private readonly plane: DataPlane,
     private readonly log: Logger,
+    watchdog: WatchdogOptions = {},
   ) {
     this.queue = new WorkQueue((key) => controller.reconcile(key), {
       onError: (key, err, attempt) => log.warn({ key, attempt, err: (err as Error).message }, 'reconcile failed'),
     });
-    this.watchdog = new Watchdog(plane, shards, controller, (uid) => this.queue.add(bdbKey(uid)), log);
+    this.watchdog = new Watchdog(plane, shards, controller, (uid) => this.queue.add(bdbKey(uid)), log, watchdog);
   }
 
   async start(): Promise<void> {
@@ -66,6 +67,11 @@ export class ControllerManager {
     this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
     this.watchdog.start();
     for (const c of this.sidecars) await c.start();
+  }
+
+  /** The shard's detailed_status as the watchdog sees it (see Watchdog.health). */
+  shardHealth(shardUid: number): ShardHealth {
+    return this.watchdog.health(shardUid);
   }
 
   /** Another controller that starts after this one and stops before it (e.g. backups: controller/backup-controller.ts). */

@@ -1,30 +1,67 @@
 /**
- * Watches master shards. A replicated master whose process died, or that stops answering PING
- * (hung, SIGSTOP), is failed over to its replica; any other dead shard makes its database
- * reconcile (which restarts it from its persistence files). A proxy process that exited makes every
- * database reconcile, which starts a new one.
+ * Watches every shard process this manager runs and keeps what it last saw of each (the shard's
+ * detailed_status). A replicated master whose process died, or that stops answering PING (hung,
+ * SIGSTOP), is failed over to its replica. A master without replica that hangs is killed, so that
+ * its database reconciles and restarts it from its persistence files, as after a crash; any other
+ * dead shard makes its database reconcile. A proxy process that exited makes every database
+ * reconcile, which starts a new one.
  */
 import type { Logger } from 'pino';
 import { processState } from '../redis/proc.js';
-import type { ShardInventory } from '../services/shard-inventory.js';
+import type { ShardHandle, ShardProbe } from '../redis/supervisor.js';
+import type { ShardDetailedStatus } from '../schemas/shard.js';
+import type { ShardInventory, ShardSummary } from '../services/shard-inventory.js';
 import type { BdbController } from './bdb-controller.js';
 import type { DataPlane } from './data-plane.js';
 
 export interface WatchdogOptions {
   /** How often process liveness is checked (cheap: a signal 0). */
   intervalMs?: number;
-  /** PING deadline for a hung master. */
+  /** PING deadline for a hung shard. */
   pingTimeoutMs?: number;
-  /** Consecutive failed PINGs (one every third check) before a live but silent master counts as hung. */
+  /** Consecutive failed PINGs (one every third check) before a live but silent shard counts as not answering. */
   pingFailures?: number;
+  /**
+   * Consecutive checks that find the process of a master without replica stopped (state T) before
+   * it is killed and restarted. Default 10 (~1 s): a replicated master fails over after 2, but a
+   * restart loses what was not persisted, so a short stop is given a moment to end.
+   */
+  stoppedChecks?: number;
+  /**
+   * How long a master without replica may leave PINGs unanswered before it is killed and restarted.
+   * A BUSY or LOADING reply is an answer: a long script or load is not a hang. Default 10 s, clearly
+   * longer than the ~1.5 s after which a replicated master fails over, and than the 5 s after which
+   * a running script starts answering BUSY (Redis's busy-reply-threshold).
+   */
+  hangTimeoutMs?: number;
 }
+
+/** The detailed_status values the watchdog can observe (the rest belong to operations openrs does not run). */
+export type ShardHealth = Extract<ShardDetailedStatus, 'ok' | 'down' | 'timeout' | 'busy' | 'loading' | 'unknown'>;
+
+/** What the watchdog saw of one shard process (a new process of the shard starts a new record). */
+interface HealthRecord {
+  pid: number;
+  status: ShardHealth;
+  /** Consecutive checks that found the process stopped (state T). */
+  stops: number;
+  /** Consecutive PINGs not answered PONG (what fails a replicated master over). */
+  misses: number;
+  /** Consecutive PINGs that got no answer at all (BUSY, LOADING... are answers). */
+  silent: number;
+  /** When the first of those was sent (ms since the epoch). */
+  silentSince?: number;
+}
+
+/** A probe's answer as detailed_status; undefined for no answer (the caller decides when that becomes 'timeout'). */
+const ANSWERED: Record<ShardProbe, ShardHealth | undefined> = {
+  pong: 'ok', busy: 'busy', loading: 'loading', auth: 'unknown', error: 'unknown', down: undefined,
+};
 
 export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
-  private readonly misses = new Map<number, number>();
-  /** Consecutive checks that found the master's process stopped (state T). */
-  private readonly stops = new Map<number, number>();
+  private readonly records = new Map<number, HealthRecord>();
   private tick = 0;
 
   constructor(
@@ -46,6 +83,17 @@ export class Watchdog {
     this.timer = undefined;
   }
 
+  /**
+   * The shard's detailed_status: 'down' unless its process runs, else what the last checks saw
+   * ('ok' for a process not checked yet).
+   */
+  health(shardUid: number): ShardHealth {
+    const h = this.plane.handles.get(shardUid);
+    if (!h || !this.plane.supervisor.isAlive(h)) return 'down';
+    const rec = this.records.get(shardUid);
+    return rec?.pid === h.pid ? rec.status : 'ok';
+  }
+
   private async check(): Promise<void> {
     if (this.running) return;
     this.running = true;
@@ -56,42 +104,104 @@ export class Watchdog {
         this.log.error('the proxy process exited: starting a new one');
         for (const bdb of new Set(all.map((s) => s.bdb_uid))) this.enqueue(bdb);
       }
-      const pingRound = this.tick++ % 3 === 0;
-      for (const s of all) {
+      // Shards not (yet) started by this manager are the reconciler's; records of the others go.
+      const watched = all.flatMap((s) => {
         const h = this.plane.handles.get(s.uid);
-        if (!h) continue; // not (yet) started by this manager: the reconciler owns it
+        return h ? [{ s, h, rec: this.record(h) }] : [];
+      });
+      for (const uid of this.records.keys()) if (!watched.some((w) => w.s.uid === uid)) this.records.delete(uid);
+      const ping = this.tick++ % 3 === 0 ? await this.probeAll(watched.map((w) => w.h)) : undefined;
+      for (const { s, h, rec } of watched) {
         const replicated = all.some((o) => o.bdb_uid === s.bdb_uid && o.role === 'slave');
-        let failed = !this.plane.supervisor.isAlive(h);
-        if (!failed && s.role === 'master' && replicated) {
+        if (!this.observe(rec, h, ping && { at: ping.at, answer: ping.answers.get(s.uid) })) {
+          this.records.delete(s.uid);
+          if (s.role === 'master' && replicated) await this.failover(s);
+          else this.plane.handles.delete(s.uid);
+          this.enqueue(s.bdb_uid);
+        } else if (s.role === 'master' && replicated) {
           // A stopped process (SIGSTOP, state T) cannot answer: two checks in a row (~200 ms) are enough.
-          // Otherwise a master counts as hung after consecutive unanswered PINGs, with deadlines
+          // Otherwise a master counts as hung after consecutive PINGs not answered PONG, with deadlines
           // generous enough that a busy host does not trigger a failover.
-          const stopped = processState(h.pid) === 'T';
-          const n = stopped ? (this.stops.get(s.uid) ?? 0) + 1 : 0;
-          this.stops.set(s.uid, n);
-          if (n >= 2) failed = true;
-          else if (!stopped && pingRound) {
-            const ok = await this.plane.supervisor.ping(h, this.opts.pingTimeoutMs ?? 500);
-            const m = ok ? 0 : (this.misses.get(s.uid) ?? 0) + 1;
-            this.misses.set(s.uid, m);
-            failed = m >= (this.opts.pingFailures ?? 3);
-          }
+          const hung = rec.stops >= 2 || rec.misses >= (this.opts.pingFailures ?? 3);
+          if (!hung) continue;
+          this.records.delete(s.uid);
+          await this.failover(s);
+          this.enqueue(s.bdb_uid);
+        } else if (s.role === 'master') {
+          const why = this.hang(rec);
+          if (!why) continue;
+          this.records.delete(s.uid);
+          if (await this.controller.killHung(s.bdb_uid, s.uid, why)) this.enqueue(s.bdb_uid);
         }
-        if (!failed) continue;
-        this.misses.delete(s.uid);
-        this.stops.delete(s.uid);
-        if (s.role === 'master' && replicated) {
-          const { done } = await this.controller.failover(s.bdb_uid, this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited', { onlyIfDown: true });
-          if (!done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid }, 'no failover: master answers again, or no replica answering');
-        } else {
-          this.plane.handles.delete(s.uid);
-        }
-        this.enqueue(s.bdb_uid);
       }
     } catch (e) {
       this.log.warn({ err: e }, 'watchdog check failed');
     } finally {
       this.running = false;
     }
+  }
+
+  /** The record of this process of the shard: a restarted shard starts over. */
+  private record(h: ShardHandle): HealthRecord {
+    let rec = this.records.get(h.uid);
+    if (rec?.pid !== h.pid) this.records.set(h.uid, (rec = { pid: h.pid, status: 'ok', stops: 0, misses: 0, silent: 0 }));
+    return rec;
+  }
+
+  /**
+   * One PING to each running shard, all at once, so that one silent shard does not hold up the
+   * others' checks. A stopped process is not asked: it cannot answer.
+   */
+  private async probeAll(handles: ShardHandle[]): Promise<{ at: number; answers: Map<number, ShardProbe> }> {
+    const asked = handles.filter((h) => this.plane.supervisor.isAlive(h) && processState(h.pid) !== 'T');
+    const at = Date.now();
+    const answers = await Promise.all(asked.map((h) => this.plane.supervisor.probe(h, this.opts.pingTimeoutMs ?? 500)));
+    return { at, answers: new Map(asked.map((h, i) => [h.uid, answers[i]!])) };
+  }
+
+  /**
+   * Update the record from this check (`ping`: this check's PING round, sent `at`; `answer` is
+   * undefined for a process that was stopped then); false when the process is gone.
+   */
+  private observe(rec: HealthRecord, h: ShardHandle, ping?: { at: number; answer?: ShardProbe }): boolean {
+    if (!this.plane.supervisor.isAlive(h)) {
+      rec.status = 'down';
+      return false;
+    }
+    if (processState(h.pid) === 'T') {
+      rec.stops++;
+      rec.status = 'timeout';
+      return true;
+    }
+    rec.stops = 0;
+    if (ping?.answer === undefined) return true; // no PING this check: as last seen
+    rec.misses = ping.answer === 'pong' ? 0 : rec.misses + 1;
+    const answered = ANSWERED[ping.answer];
+    if (answered) {
+      rec.silent = 0;
+      rec.silentSince = undefined;
+      rec.status = answered;
+    } else {
+      rec.silent++;
+      rec.silentSince ??= ping.at;
+      // One late PONG on a loaded host is not a timeout; as many misses as fail a replicated master over are.
+      if (rec.silent >= (this.opts.pingFailures ?? 3)) rec.status = 'timeout';
+    }
+    return true;
+  }
+
+  /** Why a master without replica counts as hung (and is to be restarted), if it does. */
+  private hang(rec: HealthRecord): string | undefined {
+    if (rec.stops >= (this.opts.stoppedChecks ?? 10)) return `process stopped (state T) on ${rec.stops} checks in a row`;
+    const silentMs = rec.silentSince === undefined ? 0 : Date.now() - rec.silentSince;
+    if (rec.status === 'timeout' && silentMs >= (this.opts.hangTimeoutMs ?? 10_000)) return `no answer to PING for ${silentMs} ms`;
+    return undefined;
+  }
+
+  private async failover(s: ShardSummary): Promise<void> {
+    const h = this.plane.handles.get(s.uid);
+    const why = h && this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited';
+    const { done } = await this.controller.failover(s.bdb_uid, why, { onlyIfDown: true });
+    if (!done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid }, 'no failover: master answers again, or no replica answering');
   }
 }

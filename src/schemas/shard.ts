@@ -18,6 +18,7 @@ export const SHARD_ROLE_TRANSITIONS: Readonly<Record<ShardRole, readonly ShardRo
 
 export const SHARD_STATUSES = ['active', 'inactive', 'trimming'] as const;
 export const SHARD_DETAILED_STATUSES = ['busy', 'down', 'importing', 'loading', 'ok', 'timeout', 'trimming', 'unknown'] as const;
+export type ShardDetailedStatus = (typeof SHARD_DETAILED_STATUSES)[number];
 
 export const ShardBackup = Type.Object({
   progress: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'Shard backup progress (percentage)' })),

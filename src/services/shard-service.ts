@@ -1,12 +1,17 @@
 /** /v1/shards, /v1/bdbs/{uid}/shards and shard failover (requests/shards). */
 import { RsError } from '../errors.js';
 import { checkVersion } from './bdb-rules.js';
+import type { ShardDetailedStatus } from '../schemas/shard.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { ActionService } from './action-service.js';
 import type { ShardInventory, ShardSummary } from './shard-inventory.js';
 
 export interface ShardControl {
-  shardRunning(shardUid: number): boolean;
+  /**
+   * detailed_status as the watchdog last saw the shard's process: 'down' when it does not run,
+   * 'timeout' when stopped or not answering PING, 'busy' / 'loading' when Redis answers so, else 'ok'.
+   */
+  shardHealth(shardUid: number): ShardDetailedStatus;
   /**
    * `planned`: only a handover, unless the master's process is gone or stopped; `dead`: promote the
    * replica without the master's handover, and leave the master's process to the reconcile.
@@ -40,15 +45,16 @@ export class ShardService {
 
   /** The shard object with the capture's types (uid and node_uid are strings there). */
   private view(s: ShardSummary): Record<string, unknown> {
-    const running = this.control.shardRunning(s.uid);
+    const health = this.control.shardHealth(s.uid);
     return {
       uid: String(s.uid),
       bdb_uid: s.bdb_uid,
       node_uid: String(s.node_uid),
       role: s.role,
       assigned_slots: s.assigned_slots ?? '0-16383',
-      status: running ? 'active' : 'inactive',
-      detailed_status: running ? 'ok' : 'down',
+      // A process that runs is active, answering or not (detailed_status says how it is doing).
+      status: health === 'down' ? 'inactive' : 'active',
+      detailed_status: health,
       loading: { status: 'idle' },
       redis_info: {},
       report_timestamp: rsTime(this.clock.now()),

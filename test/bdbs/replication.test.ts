@@ -11,7 +11,9 @@ import { waitFor } from '../helpers/wait-for.js';
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startTestNode();
+  // A SIGSTOPped shard without replica stays stopped here while availability is checked (by default the
+  // watchdog restarts it after ~1 s: test/bdbs/shard-health.test.ts).
+  t = await startTestNode({ watchdog: { stoppedChecks: 6000 } });
 });
 afterAll(async () => {
   await t?.close();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
+import type { WatchdogOptions } from '../../src/controller/watchdog.js';
 import { startNode, type RunningNode } from '../../src/node-runtime.js';
 import { createLogger } from '../../src/util/logger.js';
 import { request, type ReqOpts, type Resp } from './https-client.js';
@@ -26,7 +27,7 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: string; env?: Record<string, string> } = {}): Promise<TestNode> {
+export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: string; env?: Record<string, string>; watchdog?: WatchdogOptions } = {}): Promise<TestNode> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-test-'));
   // Test files run in parallel, each with its own nodes on one machine: give every node its own
   // port windows so that two nodes never pick the same free port at the same moment.
@@ -50,7 +51,7 @@ export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: strin
     },
     [],
   );
-  const node = await startNode(config, createLogger(config.log_level), { print: () => undefined });
+  const node = await startNode(config, createLogger(config.log_level), { print: () => undefined, watchdog: opts.watchdog });
   const t: TestNode = {
     node,
     port: node.port,
