@@ -19,8 +19,16 @@ export interface WatchdogOptions {
   intervalMs?: number;
   /** PING deadline for a hung shard. */
   pingTimeoutMs?: number;
-  /** Consecutive failed PINGs (one every third check) before a live but silent shard counts as not answering. */
+  /** Consecutive failed PINGs (one every third check) before a live but silent shard shows `timeout`. */
   pingFailures?: number;
+  /**
+   * How long a replicated master whose process runs may leave PINGs without any answer before it
+   * is failed over. A BUSY or LOADING reply is an answer. Default 6 s: longer than the 5 s after
+   * which a running script answers BUSY (busy-reply-threshold), so a long script never costs a
+   * failover (the forced kind loses what the replica had not received). A stopped (SIGSTOP) or dead
+   * process is failed over at once.
+   */
+  failoverSilenceMs?: number;
   /**
    * Consecutive checks that find the process of a master without replica stopped (state T) before
    * it is killed and restarted. Default 10 (~1 s): a replicated master fails over after 2, but a
@@ -45,8 +53,6 @@ interface HealthRecord {
   status: ShardHealth;
   /** Consecutive checks that found the process stopped (state T). */
   stops: number;
-  /** Consecutive PINGs not answered PONG (what fails a replicated master over). */
-  misses: number;
   /** Consecutive PINGs that got no answer at all (BUSY, LOADING... are answers). */
   silent: number;
   /** When the first of those was sent (ms since the epoch). */
@@ -120,9 +126,8 @@ export class Watchdog {
           this.enqueue(s.bdb_uid);
         } else if (s.role === 'master' && replicated) {
           // A stopped process (SIGSTOP, state T) cannot answer: two checks in a row (~200 ms) are enough.
-          // Otherwise a master counts as hung after consecutive PINGs not answered PONG, with deadlines
-          // generous enough that a busy host does not trigger a failover.
-          const hung = rec.stops >= 2 || rec.misses >= (this.opts.pingFailures ?? 3);
+          // Otherwise a master counts as hung once it answered nothing at all for failoverSilenceMs.
+          const hung = rec.stops >= 2 || this.silentFor(rec) >= (this.opts.failoverSilenceMs ?? 6_000);
           if (!hung) continue;
           this.records.delete(s.uid);
           await this.failover(s);
@@ -144,7 +149,7 @@ export class Watchdog {
   /** The record of this process of the shard: a restarted shard starts over. */
   private record(h: ShardHandle): HealthRecord {
     let rec = this.records.get(h.uid);
-    if (rec?.pid !== h.pid) this.records.set(h.uid, (rec = { pid: h.pid, status: 'ok', stops: 0, misses: 0, silent: 0 }));
+    if (rec?.pid !== h.pid) this.records.set(h.uid, (rec = { pid: h.pid, status: 'ok', stops: 0, silent: 0 }));
     return rec;
   }
 
@@ -175,7 +180,6 @@ export class Watchdog {
     }
     rec.stops = 0;
     if (ping?.answer === undefined) return true; // no PING this check: as last seen
-    rec.misses = ping.answer === 'pong' ? 0 : rec.misses + 1;
     const answered = ANSWERED[ping.answer];
     if (answered) {
       rec.silent = 0;
@@ -184,7 +188,7 @@ export class Watchdog {
     } else {
       rec.silent++;
       rec.silentSince ??= ping.at;
-      // One late PONG on a loaded host is not a timeout; as many misses as fail a replicated master over are.
+      // One late PONG on a loaded host is not a timeout; a few unanswered PINGs in a row are.
       if (rec.silent >= (this.opts.pingFailures ?? 3)) rec.status = 'timeout';
     }
     return true;
@@ -193,9 +197,14 @@ export class Watchdog {
   /** Why a master without replica counts as hung (and is to be restarted), if it does. */
   private hang(rec: HealthRecord): string | undefined {
     if (rec.stops >= (this.opts.stoppedChecks ?? 10)) return `process stopped (state T) on ${rec.stops} checks in a row`;
-    const silentMs = rec.silentSince === undefined ? 0 : Date.now() - rec.silentSince;
-    if (rec.status === 'timeout' && silentMs >= (this.opts.hangTimeoutMs ?? 10_000)) return `no answer to PING for ${silentMs} ms`;
+    const silentMs = this.silentFor(rec);
+    if (silentMs >= (this.opts.hangTimeoutMs ?? 10_000)) return `no answer to PING for ${silentMs} ms`;
     return undefined;
+  }
+
+  /** How long the shard has answered nothing at all (0 unless it shows `timeout` for silence). */
+  private silentFor(rec: HealthRecord): number {
+    return rec.status === 'timeout' && rec.silentSince !== undefined ? Date.now() - rec.silentSince : 0;
   }
 
   private async failover(s: ShardSummary): Promise<void> {

@@ -117,7 +117,7 @@ export class ShardService {
     await this.actions.record(op);
     const deadMaster = (opts.deadUids ?? []).length > 0;
     const r = await this.control.failover(bdb, deadMaster ? 'requested through the API (dead master)' : 'requested through the API', { mode: deadMaster ? 'dead' : 'planned' });
-    await this.actions.transition(action.action_uid, r.done ? 'completed' : 'failed', r.done ? {} : { error: r.why ?? 'the failover did not happen', error_code: 'failover_failed' });
+    await this.actions.transition(action.action_uid, r.done ? 'completed' : 'failed', r.done ? {} : { error: r.why ?? 'the failover did not happen', error_code: 'internal_error' });
     return { action_uid: action.action_uid, description: 'Failover was triggered' };
   }
 }

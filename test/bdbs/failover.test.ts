@@ -4,7 +4,7 @@
  * the same endpoint; the data stays; the replica is rebuilt.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createBdb, pidOf, shardsOf } from '../helpers/bdb.js';
+import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
 import { shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { expectRsError } from '../helpers/rs-error.js';
@@ -117,6 +117,45 @@ describe('replicated master failure', () => {
     // Replica (not master) refused.
     const refused = await t.req('POST', `/v1/shards/${after.replica.uid}/actions/failover`);
     expect([refused.status, refused.json.error_code]).toEqual([400, 'shard_is_slave']);
+  });
+});
+
+describe('a replicated master busy in a long script', () => {
+  it('is failed over neither by the watchdog nor by a planned failover: the script runs to its end, nothing is killed', async () => {
+    const bdb = await createBdb(t, { name: 'db-busy-master', replication: true });
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const masterPid = pidOf(master.dir);
+    const run = await shardAdmin(t, master.port);
+    const kill = await shardAdmin(t, master.port); // connected before the script: SCRIPT KILL ends it
+    try {
+      // Redis answers nothing while a script runs, then BUSY once it has run for busy-reply-threshold.
+      await run.config('SET', 'busy-reply-threshold', '300');
+      const script = run.eval('while true do end', 0).catch((e: Error) => e.message);
+      await waitFor(async () => (await t.req('GET', `/v1/shards/${master.uid}`)).json.detailed_status === 'busy', { what: 'master busy' });
+      const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
+      expect(r.status, r.text).toBe(200);
+      const action = await waitFor(async () => {
+        const a = (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json;
+        return a.status === 'failed' || a.status === 'completed' ? a : undefined;
+      }, { what: 'failover action done' });
+      expect(action.status).toBe('failed');
+      expect(JSON.stringify(action)).toMatch(/does not answer/);
+      // The watchdog sees BUSY answers, not silence: for as long as several of its rounds, nothing moves.
+      const until = Date.now() + 2500;
+      while (Date.now() < until) {
+        expect((await shardsOf(t, bdb.uid)).find((s) => s.role === 'master')?.uid).toBe(master.uid);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      await kill.call('SCRIPT', 'KILL');
+      expect(await script).toMatch(/killed/i);
+    } finally {
+      await kill.call('SCRIPT', 'KILL').catch(() => undefined);
+      run.disconnect();
+      kill.disconnect();
+    }
+    const after = await waitInSync(t, bdb.uid);
+    expect([after.master.uid, after.replica.uid]).toEqual([master.uid, replica.uid]);
+    expect(pidOf(after.master.dir)).toBe(masterPid);
   });
 });
 
