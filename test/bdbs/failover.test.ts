@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
+import { signal } from '../helpers/reap.js';
 import { shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { expectRsError } from '../helpers/rs-error.js';
@@ -17,14 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-const signal = (pid: number, sig: NodeJS.Signals) => {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-};
 
 /** A fresh connection to the endpoint reads `key` (the client a reconnecting application would open). */
 async function readThrough(port: number, key: string): Promise<string | null | undefined> {
@@ -46,6 +39,15 @@ async function seed(port: number, n: number): Promise<void> {
   for (let i = 0; i < n; i++) p.set(`k:${i}`, `v${i}`);
   await p.exec();
   c.disconnect();
+}
+
+/** A replicated database holding `n` keys, its replica in sync; the master's pid. */
+async function seededReplicated(name: string, n: number) {
+  const bdb = await createBdb(t, { name, replication: true });
+  const port = bdb.endpoints[0].port;
+  await seed(port, n);
+  const { master, replica } = await waitInSync(t, bdb.uid);
+  return { bdb, port, master, replica, masterPid: pidOf(master.dir) };
 }
 
 describe('replicated master failure', () => {
@@ -94,11 +96,7 @@ describe('replicated master failure', () => {
   });
 
   it('manual failover (POST /v1/shards/{uid}/actions/failover) swaps the roles without losing a write', async () => {
-    const bdb = await createBdb(t, { name: 'db-manual', replication: true });
-    const port = bdb.endpoints[0].port;
-    await seed(port, 200);
-    const { master, replica } = await waitInSync(t, bdb.uid);
-    const masterPid = pidOf(master.dir);
+    const { bdb, port, master, replica, masterPid } = await seededReplicated('db-manual', 200);
     const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
     expect(r.status, r.text).toBe(200);
     expect(typeof r.json.action_uid).toBe('string');
@@ -293,11 +291,7 @@ describe('failover requests (requests/shards/actions/failover.md)', () => {
   });
 
   it('dead_uid: the replica is promoted without asking the master, which is not stopped and becomes the replica', async () => {
-    const bdb = await createBdb(t, { name: 'db-fo-dead', replication: true });
-    const port = bdb.endpoints[0].port;
-    await seed(port, 100);
-    const { master, replica } = await waitInSync(t, bdb.uid);
-    const masterPid = pidOf(master.dir);
+    const { bdb, port, master, replica, masterPid } = await seededReplicated('db-fo-dead', 100);
     const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dead_uid: String(master.uid) } });
     expect(r.status, r.text).toBe(200);
     await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });

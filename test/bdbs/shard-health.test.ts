@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
+import { signal } from '../helpers/reap.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -20,14 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-const signal = (pid: number, sig: NodeJS.Signals) => {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-};
 
 async function shardView(uid: number): Promise<{ status: string; detailed_status: string }> {
   const r = await t.req('GET', `/v1/shards/${uid}`);

@@ -29,3 +29,12 @@ export function reap(dir: string): void {
     }
   }
 }
+
+/** Send `sig` to `pid`, if it still exists (SIGSTOP/SIGCONT/SIGKILL of a shard in failure tests). */
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}

@@ -66,6 +66,14 @@ async function endpoint(uid: string, t: RedisTarget): Promise<number> {
 /** One command in RESP (an inline command would pin the client to a connection of its own). */
 const resp = (...args: string[]) => `*${args.length}\r\n${args.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
 
+/** A raw connection whose replies collect in `text`; `gone` resolves when it closes. */
+async function rawClient(port: number) {
+  const s = await rawConnect(port);
+  const c = { s, text: '', gone: closed(s) };
+  s.on('data', (d) => (c.text += d.toString()));
+  return c;
+}
+
 /** A client that INCRs its own key in a loop, counting replies, errors and lost connections. */
 function writer(c: Redis, key: string) {
   const w = { ok: 0, errors: [] as string[], closes: 0, stop: false, done: Promise.resolve() };
@@ -138,43 +146,35 @@ describe('hold and release with a new target', () => {
   it('closes dedicated (pinned) connections when the hold begins; a new client during the hold is served after it', async () => {
     const { master, replica } = await pair();
     const port = await endpoint('hold:2', master);
-    const sub = await rawConnect(port);
-    let subText = '';
-    sub.on('data', (d) => (subText += d.toString()));
-    sub.write('SUBSCRIBE news\r\n');
-    await waitFor(() => subText.includes('news'), { what: 'subscribed' });
-    const subGone = closed(sub);
+    const sub = await rawClient(port);
+    sub.s.write('SUBSCRIBE news\r\n');
+    await waitFor(() => sub.text.includes('news'), { what: 'subscribed' });
 
     await px.hold('hold:2', { drainMs: 2000, timeoutMs: 10_000 });
-    await subGone;
-    const late = await rawConnect(port);
-    let lateText = '';
-    late.on('data', (d) => (lateText += d.toString()));
-    late.write(resp('SET', 'late', '1') + resp('GET', 'late'));
+    await sub.gone;
+    const late = await rawClient(port);
+    late.s.write(resp('SET', 'late', '1') + resp('GET', 'late'));
     await failover(master, replica);
-    expect(lateText).toBe('');
+    expect(late.text).toBe('');
     await px.release('hold:2', target(replica));
-    await waitFor(() => lateText === '+OK\r\n$1\r\n1\r\n', { what: 'the late client answered' });
+    await waitFor(() => late.text === '+OK\r\n$1\r\n1\r\n', { what: 'the late client answered' });
     expect(await root(replica).get('late')).toBe('1');
-    late.destroy();
+    late.s.destroy();
   });
 
   it('closes a dedicated connection only after the replies to what it sent: a transaction whose EXEC was sent is run and answered', async () => {
     const { master } = await pair();
     const port = await endpoint('hold:6', master);
-    const c = await rawConnect(port);
-    let text = '';
-    c.on('data', (d) => (text += d.toString()));
-    const gone = closed(c);
+    const c = await rawClient(port);
     // A transaction that keeps the shard busy for ~300 ms: its reply is owed when the hold begins.
     const busy = "local t = redis.call('TIME'); local s = t[1] * 1000000 + t[2]; repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - s > 300000; return redis.call('INCR', KEYS[1])";
-    c.write(resp('MULTI') + resp('EVAL', busy, '1', 'tx:n'));
-    await waitFor(() => text === '+OK\r\n+QUEUED\r\n', { what: 'queued' });
-    c.write(resp('EXEC'));
+    c.s.write(resp('MULTI') + resp('EVAL', busy, '1', 'tx:n'));
+    await waitFor(() => c.text === '+OK\r\n+QUEUED\r\n', { what: 'queued' });
+    c.s.write(resp('EXEC'));
     await waitFor(async () => (await px.stats('hold:6'))['hold:6']?.commands?.exec?.[0] === 1, { what: 'EXEC forwarded' });
     expect(await px.hold('hold:6', { drainMs: 2000, timeoutMs: 10_000 })).toEqual({ drained: true });
-    await gone;
-    expect(text).toBe('+OK\r\n+QUEUED\r\n*1\r\n:1\r\n');
+    await c.gone;
+    expect(c.text).toBe('+OK\r\n+QUEUED\r\n*1\r\n:1\r\n');
     expect(await root(master).get('tx:n')).toBe('1');
     await px.release('hold:6');
   });
@@ -182,17 +182,13 @@ describe('hold and release with a new target', () => {
   it('a transaction whose EXEC comes after the hold began is not run', async () => {
     const { master } = await pair();
     const port = await endpoint('hold:7', master);
-    const c = await rawConnect(port);
-    let text = '';
-    c.on('data', (d) => (text += d.toString()));
-    c.on('error', () => undefined);
-    const gone = closed(c);
-    c.write(resp('MULTI') + resp('INCR', 'tx:late'));
-    await waitFor(() => text === '+OK\r\n+QUEUED\r\n', { what: 'queued' });
+    const c = await rawClient(port);
+    c.s.write(resp('MULTI') + resp('INCR', 'tx:late'));
+    await waitFor(() => c.text === '+OK\r\n+QUEUED\r\n', { what: 'queued' });
     await px.hold('hold:7', { drainMs: 2000, timeoutMs: 10_000 });
-    c.write(resp('EXEC'));
-    await gone;
-    expect(text).toBe('+OK\r\n+QUEUED\r\n');
+    c.s.write(resp('EXEC'));
+    await c.gone;
+    expect(c.text).toBe('+OK\r\n+QUEUED\r\n');
     expect(await root(master).exists('tx:late')).toBe(0);
     await px.release('hold:7');
   });
@@ -202,17 +198,15 @@ describe('hold and release with a new target', () => {
     // The new master knows `app` with another password; its default user is open to anyone.
     await root(replica).call('ACL', 'SETUSER', 'app', 'resetpass', '>other-pw');
     const port = await endpoint('hold:3', master);
-    const s = await rawConnect(port);
-    let text = '';
-    s.on('data', (d) => (text += d.toString()));
-    s.write(resp('AUTH', 'app', 'app-pw'));
-    await waitFor(() => text === '+OK\r\n', { what: 'AUTH' });
+    const c = await rawClient(port);
+    c.s.write(resp('AUTH', 'app', 'app-pw'));
+    await waitFor(() => c.text === '+OK\r\n', { what: 'AUTH' });
     await px.hold('hold:3', { drainMs: 2000, timeoutMs: 10_000 });
-    s.write(resp('SET', 'stolen', '1'));
+    c.s.write(resp('SET', 'stolen', '1'));
     await failover(master, replica);
     await px.release('hold:3', target(replica));
-    await closed(s);
-    expect(text).toBe('+OK\r\n');
+    await c.gone;
+    expect(c.text).toBe('+OK\r\n');
     expect(await root(replica).exists('stolen')).toBe(0);
   });
 });
