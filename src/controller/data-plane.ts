@@ -40,6 +40,12 @@ export class DataPlane {
   /** A cached admin connection to a shard; dropped by `forget` when the shard goes away. */
   admin(shard: { uid: number; port?: number }): ShardAdmin {
     let a = this.admins.get(shard.uid);
+    // A shard moved to another port (its own was taken while it was down): the cached client is the old port's.
+    if (a && shard.port !== undefined && a.port !== shard.port) {
+      a.close();
+      this.admins.delete(shard.uid);
+      a = undefined;
+    }
     if (!a) {
       if (shard.port === undefined) throw new Error(`shard ${shard.uid} has no port`);
       a = this.supervisor.admin({ port: shard.port });

@@ -3,6 +3,8 @@
  * failover through the API, and a non-replicated shard restarted from its AOF. Clients keep using
  * the same endpoint; the data stays; the replica is rebuilt.
  */
+import fs from 'node:fs';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
 import { signal } from '../helpers/reap.js';
@@ -357,5 +359,33 @@ describe('non-replicated shard failure', () => {
     await c.connect();
     expect(await c.dbsize()).toBe(300);
     c.disconnect();
+  });
+
+  it('a shard whose port was taken while it was down moves to another port, and later changes reach it', async () => {
+    const bdb = await createBdb(t, { name: 'db-moved', data_persistence: 'aof' });
+    const [shard] = await shardsOf(t, bdb.uid);
+    const pid = pidOf(shard!.dir)!;
+    signal(pid, 'SIGKILL');
+    await waitFor(() => pidOf(shard!.dir) === undefined && !fs.existsSync(`/proc/${pid}`), { what: 'shard gone' });
+    // Another program takes the port before the shard restarts (retried until it is free of the dead process).
+    const squatter = net.createServer();
+    await waitFor(() => new Promise<boolean>((res) => {
+      squatter.once('error', () => res(false));
+      squatter.listen(shard!.port, '127.0.0.1', () => res(true));
+    }), { what: 'port taken' });
+    try {
+      const moved = await waitFor(async () => {
+        const [s] = await shardsOf(t, bdb.uid);
+        return s!.port !== shard!.port && pidOf(s!.dir) !== undefined ? s : undefined;
+      }, { what: 'shard moved and running', timeoutMs: 15_000 });
+      const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { eviction_policy: 'allkeys-lru' } });
+      expect(r.status, r.text).toBe(200);
+      await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.status === 'active', { what: 'change applied' });
+      const a = await shardAdmin(t, moved!.port);
+      expect(await a.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'allkeys-lru']);
+      a.disconnect();
+    } finally {
+      squatter.close();
+    }
   });
 });
