@@ -56,6 +56,8 @@ const MAX_PENDING = 100_000;
 const EMPTY_BUF = Buffer.alloc(0);
 /** After these, replies are no longer 1:1 with requests. */
 const UNMATCHED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor']);
+/** Commands that may block their connection until data arrives (an item is popped for it then). */
+const BLOCKING = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup']);
 
 /** What a pinned connection does with a `HELLO 3` (ConnMeter). */
 interface Resp3Policy {
@@ -84,6 +86,10 @@ class ConnMeter {
   private readonly rep: ReplyScanner;
   private readonly times: number[] = [];
   private readonly cmds: CommandCounter[] = [];
+  /** Per queued command: whether it may block (BLOCKING). */
+  private readonly blocking: boolean[] = [];
+  /** Blocking commands among those still owed a reply. */
+  private blockingOwed = 0;
   private head = 0;
   private matching = true;
   private now = 0;
@@ -176,6 +182,17 @@ class ConnMeter {
     }
     this.times.push(this.now);
     this.cmds.push(c);
+    const b = BLOCKING.has(name);
+    this.blocking.push(b);
+    if (b) this.blockingOwed++;
+  }
+
+  /**
+   * A command that may block is still owed a reply: the connection may be blocked waiting for data,
+   * and Redis would pop an item for it at any moment. (False when replies are no longer matched.)
+   */
+  get mayBeBlocked(): boolean {
+    return this.matching && this.blockingOwed > 0;
   }
 
   private onReply(): void {
@@ -184,13 +201,16 @@ class ConnMeter {
     const c = this.cmds[i]!;
     c[1]++;
     c[2] += (this.now - this.times[i]!) * 1000;
+    if (this.blocking[i]) this.blockingOwed--;
     if (++this.head === this.cmds.length) {
       this.head = 0;
       this.cmds.length = 0;
       this.times.length = 0;
+      this.blocking.length = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.cmds.length) {
       this.cmds.splice(0, this.head);
       this.times.splice(0, this.head);
+      this.blocking.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -199,6 +219,8 @@ class ConnMeter {
     this.matching = false;
     this.cmds.length = 0;
     this.times.length = 0;
+    this.blocking.length = 0;
+    this.blockingOwed = 0;
     this.head = 0;
   }
 }
@@ -232,6 +254,10 @@ export class Endpoint {
   private readonly pinnedClients = new Map<net.Socket, net.Socket>();
   /** Dedicated shard connections being closed for a master switch (hold): nothing more is sent on them. */
   private readonly retiring = new Set<net.Socket>();
+  /** The scan of each dedicated connection's traffic (whether it may be blocked). */
+  private readonly pinnedMeters = new Map<net.Socket, ConnMeter>();
+  /** Dedicated connections possibly blocked (BLPOP...) kept through a master switch, their clients paused. */
+  private readonly parked = new Set<net.Socket>();
   /** Called when a dedicated shard connection closes. */
   private upstreamClosed: (() => void) | undefined;
   /** Client streams (the TLS socket for TLS endpoints) that switched to RESP3 with HELLO 3. */
@@ -382,15 +408,35 @@ export class Endpoint {
    * and a blocked command (BLPOP) is given up by Redis rather than popping an item nobody receives.
    */
   private retire(up: net.Socket): void {
-    if (this.retiring.has(up)) return;
-    this.retiring.add(up);
+    if (this.retiring.has(up) || this.parked.has(up)) return;
     this.pinnedClients.get(up)?.pause();
+    if (this.pinnedMeters.get(up)?.mayBeBlocked) {
+      // Redis drops the reply of a client it unblocks in the same pass as it reads that client's FIN:
+      // a FIN now could lose an item popped for it. The connection is kept, its client paused, through
+      // the switch: a master that turns replica answers its blocked clients itself (-UNBLOCKED) and
+      // closes them; if the switch does not happen, the client goes on (release()).
+      this.parked.add(up);
+      return;
+    }
+    this.retiring.add(up);
     up.end();
+  }
+
+  /** After a hold: parked connections are closed if the master changed, else their clients go on. */
+  private unpark(switched: boolean): void {
+    for (const up of this.parked) {
+      if (switched) {
+        this.retiring.add(up);
+        up.end();
+      } else {
+        this.pinnedClients.get(up)?.resume();
+      }
+    }
+    this.parked.clear();
   }
 
   /** Resolves when no dedicated connection is left; those still open after `ms` are cut. */
   private upstreamsClosed(ms: number): Promise<void> {
-    if (!this.upstreams.size) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -398,12 +444,13 @@ export class Endpoint {
         resolve();
       };
       const timer = setTimeout(() => {
-        for (const up of this.upstreams) up.destroy();
+        for (const up of this.upstreams) if (!this.parked.has(up)) up.destroy();
         done();
       }, ms);
       this.upstreamClosed = () => {
-        if (!this.upstreams.size) done();
+        if ([...this.upstreams].every((up) => this.parked.has(up))) done();
       };
+      this.upstreamClosed();
     });
   }
 
@@ -420,9 +467,11 @@ export class Endpoint {
       if (!holding || !this.pool.idle) return this.setTarget(target);
       this.spec = { ...this.spec, target: copyTarget(target) };
       this.pool.release(true);
+      this.unpark(true);
       return;
     }
     if (holding) this.pool.release(false);
+    this.unpark(false);
   }
 
   private clearHoldTimer(): void {
@@ -590,7 +639,9 @@ export class Endpoint {
       clearTimeout(timer);
       this.upstreams.delete(up);
       this.pinnedClients.delete(up);
+      this.pinnedMeters.delete(up);
       this.retiring.delete(up);
+      this.parked.delete(up);
       this.upstreamClosed?.();
       this.counters.bytesIn += up.bytesWritten;
       this.counters.bytesOut += up.bytesRead;
@@ -604,6 +655,7 @@ export class Endpoint {
       // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
       up.pipe(client);
       const meter = new ConnMeter(this.counter, { refuse: () => !this.spec.resp3, switched: () => this.markResp3(client) });
+      this.pinnedMeters.set(up, meter);
       up.on('data', (chunk: Buffer) => meter.reply(chunk));
       this.handshake(client, up, meter, initial, ended);
     };
@@ -680,7 +732,7 @@ export class Endpoint {
           if (!open()) return;
           if (!up.write(meter.request(chunk))) {
             client.pause();
-            up.once('drain', () => open() && client.resume());
+            up.once('drain', () => open() && !this.parked.has(up) && client.resume());
           }
         });
         if (ended) endUp();

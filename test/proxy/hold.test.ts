@@ -179,6 +179,37 @@ describe('hold and release with a new target', () => {
     await px.release('hold:6');
   });
 
+  it('keeps a connection blocked in BLPOP through the switch (a FIN could lose an item popped for it); the demoted master unblocks it', async () => {
+    const { master, replica } = await pair();
+    const port = await endpoint('hold:8', master);
+    const c = await rawClient(port);
+    c.s.write(resp('BLPOP', 'q', '0'));
+    await waitFor(async () => /blocked_clients:1/.test(await root(master).info('clients')), { what: 'client blocked' });
+    expect(await px.hold('hold:8', { drainMs: 2000, timeoutMs: 10_000 })).toEqual({ drained: true });
+    await failover(master, replica);
+    await px.release('hold:8', target(replica));
+    await c.gone;
+    // Redis's own answer to a client blocked on a master that turned replica; no item was taken for it.
+    expect(c.text).toMatch(/^-UNBLOCKED/);
+    await root(replica).lpush('q', 'item');
+    expect(await root(replica).lrange('q', 0, -1)).toEqual(['item']);
+  });
+
+  it('a blocked connection kept through a hold that ends without a switch goes on, and gets its item', async () => {
+    const { master } = await pair();
+    const port = await endpoint('hold:9', master);
+    const c = await rawClient(port);
+    c.s.write(resp('BLPOP', 'q2', '0'));
+    await waitFor(async () => /blocked_clients:1/.test(await root(master).info('clients')), { what: 'client blocked' });
+    await px.hold('hold:9', { drainMs: 2000, timeoutMs: 10_000 });
+    await px.release('hold:9');
+    await root(master).lpush('q2', 'item');
+    await waitFor(() => c.text === '*2\r\n$2\r\nq2\r\n$4\r\nitem\r\n', { what: 'item delivered' });
+    c.s.write(resp('PING'));
+    await waitFor(() => c.text.endsWith('+PONG\r\n'), { what: 'the connection goes on' });
+    c.s.destroy();
+  });
+
   it('a transaction whose EXEC comes after the hold began is not run', async () => {
     const { master } = await pair();
     const port = await endpoint('hold:7', master);
