@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
-import { configDrift, defaultUserRules, directivesFor, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
+import { configDrift, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
 import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
@@ -147,7 +147,8 @@ export class BdbController {
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
     // Dataset operations (export, import, backup, recover) are run by backup-controller.ts.
     const open = await this.d.actions.openFor(key);
-    const action = open && !isDataAction(open.name) ? open : undefined;
+    // A shard failover's action belongs to the API request that runs it (ShardService), not to the reconcile.
+    const action = open && !isDataAction(open.name) && open.name !== 'SMFailover' ? open : undefined;
     if (action?.status === 'pending') await this.d.actions.transition(action.action_uid, 'active', { progress: 10, state: 'running' });
     try {
       if (!rec) {
@@ -258,8 +259,14 @@ export class BdbController {
     // A dead master with a live replica must fail over, never restart: a replicated master may
     // not persist, and a replica resyncing from an empty master would lose the data.
     if (replicas.length && !(await this.alive(master)) && (await this.anyAlive(replicas))) {
-      await this.doFailover(rec.uid, 'master not running', 'auto');
-      return { requeueAfterMs: 0 };
+      const out = await this.doFailover(rec.uid, 'master not running', 'auto');
+      if (out.done) return { requeueAfterMs: 0 };
+      // No replica can take over now (hung, stopped). A master with its own AOF (master_persistence) is
+      // restarted from it rather than leaving the database down; the replica resyncs from it when it
+      // is back. Any other master would come back empty (or from an older snapshot) and its replica
+      // would then sync the data away: the replica is waited for.
+      if (persists(rec, 'master') !== 'aof') return { requeueAfterMs: 500 };
+      this.d.log.warn({ bdb: rec.uid, shard: master.uid }, 'master not running and no replica answers: restarting the master from its AOF');
     }
     // Nothing runs (a crash of the whole node): the shard with the newest persistence files
     // starts as the master, so the others resync from the data rather than from an empty master.
@@ -414,10 +421,24 @@ export class BdbController {
     });
   }
 
-  /** Whether some replica of the database answers PING now (a failover needs one to promote). */
+  /**
+   * At start: a shard failover still open was cut short by the previous manager's end (it runs
+   * within one API request): it failed, whatever Redis did meanwhile (the reconcile puts the shards
+   * back to the roles the store has).
+   */
+  async failInterruptedFailovers(): Promise<void> {
+    for (const a of await this.d.actions.list()) {
+      if (a.name !== 'SMFailover' || (a.status !== 'pending' && a.status !== 'active')) continue;
+      await this.d.actions.transition(a.action_uid, 'failed', { error: 'interrupted: the manager stopped during the failover', error_code: 'internal_error' });
+    }
+  }
+
+  /** Whether some replica of the database answers PING now and is in sync (a failover needs one to promote). */
   async replicaAnswers(bdbUid: number): Promise<boolean> {
     for (const r of (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid && s.role === 'slave')) {
-      if (await this.d.plane.supervisor.ping(this.ref(r), 300)) return true;
+      if (!(await this.d.plane.supervisor.ping(this.ref(r), 300))) continue;
+      const info = await this.d.plane.admin(r).info('replication').catch(() => undefined);
+      if (info?.replication?.master_link_status === 'up') return true;
     }
     return false;
   }
@@ -496,28 +517,38 @@ export class BdbController {
     const link = (await plane.admin(replica).info('replication').catch(() => undefined))?.replication?.master_link_status;
     if (link !== 'up') return 'the replica is not in sync with the master';
     await plane.ensureProxy();
-    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: HOLD_TIMEOUT_MS }).then(
+    let held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: HOLD_TIMEOUT_MS }).then(
       (r) => r.drained,
       (e: unknown) => {
         this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'endpoint not held for the failover');
         return false;
       },
     );
+    const release = async (to?: ShardSummary) => {
+      if (!held) return;
+      held = false;
+      await plane.proxy.release(uid, to ? shardTarget(to) : undefined).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
+    };
     let switched = false;
     let why = `the replica did not take over within ${GRACEFUL_FAILOVER_MS} ms`;
     try {
       await plane.admin(master).command('FAILOVER', ['TO', LOOPBACK, replica.port!, 'TIMEOUT', GRACEFUL_FAILOVER_MS]);
-      const deadline = Date.now() + GRACEFUL_FAILOVER_MS + 1000;
+      const deadline = Date.now() + GRACEFUL_FAILOVER_MS + 200;
       while (!switched && Date.now() < deadline) {
         switched = (await plane.admin(replica).role().catch(() => undefined))?.role === 'master';
         if (!switched) await new Promise((r) => setTimeout(r, 5));
       }
-      if (!switched) await plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined);
+      if (!switched) {
+        // The clients go on with the old master first; then the handover is called off (a master
+        // stopped meanwhile answers neither: the watchdog deals with it).
+        await release();
+        await Promise.race([plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+      }
     } catch (e) {
       why = `Redis refused the handover: ${(e as Error).message}`;
       this.d.log.warn({ shard: master.uid, err: (e as Error).message }, 'graceful failover refused');
     } finally {
-      if (held) await plane.proxy.release(uid, switched ? shardTarget(replica) : undefined).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
+      await release(switched ? replica : undefined);
     }
     return switched ? undefined : why;
   }

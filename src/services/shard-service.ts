@@ -116,7 +116,9 @@ export class ShardService {
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
     await this.actions.record(op);
     const deadMaster = (opts.deadUids ?? []).length > 0;
-    const r = await this.control.failover(bdb, deadMaster ? 'requested through the API (dead master)' : 'requested through the API', { mode: deadMaster ? 'dead' : 'planned' });
+    // The action tells how it ended: an error on the way (the proxy gone mid-switch) fails it, not the request.
+    const r = await this.control.failover(bdb, deadMaster ? 'requested through the API (dead master)' : 'requested through the API', { mode: deadMaster ? 'dead' : 'planned' })
+      .catch((e: unknown) => ({ done: false, why: `the failover was interrupted: ${(e as Error).message}` }));
     await this.actions.transition(action.action_uid, r.done ? 'completed' : 'failed', r.done ? {} : { error: r.why ?? 'the failover did not happen', error_code: 'internal_error' });
     return { action_uid: action.action_uid, description: 'Failover was triggered' };
   }

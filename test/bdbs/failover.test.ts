@@ -3,7 +3,6 @@
  * failover through the API, and a non-replicated shard restarted from its AOF. Clients keep using
  * the same endpoint; the data stays; the replica is rebuilt.
  */
-import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
@@ -342,6 +341,34 @@ describe('every shard of a replicated database killed', () => {
   });
 });
 
+describe('master dead while its replica hangs', () => {
+  it('a master with its own AOF (master_persistence) is restarted from it; the replica resyncs when it is back', async () => {
+    const bdb = await createBdb(t, { name: 'db-hung-replica', replication: true, data_persistence: 'aof', master_persistence: true });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 200);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const masterPid = pidOf(master.dir)!;
+    const replicaPid = pidOf(replica.dir)!;
+    signal(replicaPid, 'SIGSTOP');
+    try {
+      signal(masterPid, 'SIGKILL');
+      // Served again by the master restarted from its AOF, while the replica is still stopped.
+      await waitFor(async () => (await readThrough(port, 'k:199')) === 'v199', { what: 'master back from its AOF', timeoutMs: 15_000 });
+      const now = await shardsOf(t, bdb.uid);
+      expect(now.find((s) => s.role === 'master')!.uid).toBe(master.uid);
+      expect(pidOf(master.dir)).not.toBe(masterPid);
+    } finally {
+      signal(replicaPid, 'SIGCONT');
+    }
+    const after = await waitInSync(t, bdb.uid, 20_000);
+    expect(after.master.uid).toBe(master.uid);
+    const rc = shardClient(after.replica.port);
+    await rc.connect();
+    expect(await rc.dbsize()).toBe(200);
+    rc.disconnect();
+  });
+});
+
 describe('non-replicated shard failure', () => {
   it('a killed shard with AOF persistence is restarted from its file with the data intact', async () => {
     const bdb = await createBdb(t, { name: 'db-aof', data_persistence: 'aof' });
@@ -364,15 +391,23 @@ describe('non-replicated shard failure', () => {
   it('a shard whose port was taken while it was down moves to another port, and later changes reach it', async () => {
     const bdb = await createBdb(t, { name: 'db-moved', data_persistence: 'aof' });
     const [shard] = await shardsOf(t, bdb.uid);
-    const pid = pidOf(shard!.dir)!;
-    signal(pid, 'SIGKILL');
-    await waitFor(() => pidOf(shard!.dir) === undefined && !fs.existsSync(`/proc/${pid}`), { what: 'shard gone' });
-    // Another program takes the port before the shard restarts (retried until it is free of the dead process).
+    // Another program takes the port while the shard is down: kill it and bind the port as soon as it
+    // is free; if the watchdog restarted the shard first (a loaded host), kill it again.
     const squatter = net.createServer();
-    await waitFor(() => new Promise<boolean>((res) => {
+    const bind = () => new Promise<boolean>((res) => {
       squatter.once('error', () => res(false));
       squatter.listen(shard!.port, '127.0.0.1', () => res(true));
-    }), { what: 'port taken' });
+    });
+    await waitFor(async () => {
+      const pid = pidOf(shard!.dir);
+      if (pid !== undefined) signal(pid, 'SIGKILL');
+      for (let i = 0; i < 2000; i++) {
+        if (await bind()) return true;
+        if (pid !== undefined && pidOf(shard!.dir) !== undefined && pidOf(shard!.dir) !== pid) return false; // restarted first
+        await new Promise((r) => setImmediate(r));
+      }
+      return false;
+    }, { what: 'port taken', timeoutMs: 20_000 });
     try {
       const moved = await waitFor(async () => {
         const [s] = await shardsOf(t, bdb.uid);

@@ -96,6 +96,25 @@ describe('restart', () => {
     expect(pidOf(shard!.dir)).toBe(pid);
   });
 
+  it('a shard failover cut short by the manager\'s end is failed when a manager starts again, and blocks nothing', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-fo-cut', replication: true });
+    // As the API records it before the switch (ShardService): the manager then stops mid-way.
+    const { action, op } = t1.node.composed.services.actions.create('SMFailover', `bdb:${bdb.uid}`);
+    await t1.node.composed.services.actions.record(op);
+    await t1.node.composed.services.actions.transition(action.action_uid, 'active', { state: 'running' });
+    await t1.stop();
+
+    const t2 = await node(t1.dataDir);
+    await waitStatus(t2, bdb.uid);
+    const a = (await t2.req('GET', `/v1/actions/${action.action_uid}`)).json;
+    expect(a.status).toBe('failed');
+    expect(JSON.stringify(a)).toMatch(/interrupted/);
+    // Not left open: a new change of the database is not refused as busy.
+    const r = await t2.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { eviction_policy: 'allkeys-lru' } });
+    expect(r.status, r.text).toBe(200);
+  });
+
   it('the proxy killed while the manager runs: a new proxy serves every endpoint again', async () => {
     const t1 = await node();
     const a = await createBdb(t1, { name: 'db-proxy-a', ...AOF });
