@@ -38,7 +38,9 @@ const v2View = (a: ActionRecord) => {
     object_name: a.object_name,
     additional_info: { object_type: objectType, object_uid: objectUid, ...(a.error ? { error: a.error } : {}) },
     ...(a.error ? { error: a.error } : {}),
+    // objects/action.md: "When a task fails, the error_code and error_message fields describe the error."
     ...(a.error_code ? { error_code: a.error_code } : {}),
+    ...(a.error ? { error_message: a.error } : {}),
   };
 };
 

@@ -121,5 +121,9 @@ export const ActionV2 = Type.Object({
     object_uid: Type.Optional(Type.String()),
     pending_ops: Type.Optional(PendingOps),
   }, { additionalProperties: false, description: 'Only present when it holds at least one key' })),
+  object_name: Type.Optional(Type.String({ description: 'The object the action runs on, e.g. "bdb:1" (as in v1)' })),
+  error: Type.Optional(Type.String({ description: 'Why it failed (as in v1)' })),
+  error_code: Type.Optional(StrEnum(ACTION_ERROR_CODES, { description: 'Why the action failed (objects/action.md)' })),
+  error_message: Type.Optional(Type.String({ description: 'Description of the failure (objects/action.md)' })),
 }, { additionalProperties: false, description: 'A v2 action object' });
 export type ActionV2 = Static<typeof ActionV2>;

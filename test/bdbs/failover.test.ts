@@ -139,6 +139,10 @@ describe('a replicated master busy in a long script', () => {
       }, { what: 'failover action done' });
       expect(action.status).toBe('failed');
       expect(JSON.stringify(action)).toMatch(/does not answer/);
+      // The v2 object describes a failure with the action page's error_code and error_message.
+      const v2 = (await t.req('GET', `/v2/actions/${r.json.action_uid}`)).json;
+      expect([v2.status, v2.error_code]).toEqual(['failed', 'internal_error']);
+      expect(v2.error_message).toMatch(/does not answer/);
       // The watchdog sees BUSY answers, not silence: for as long as several of its rounds, nothing moves.
       const until = Date.now() + 2500;
       while (Date.now() < until) {
