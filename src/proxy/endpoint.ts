@@ -59,6 +59,18 @@ const UNMATCHED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor']);
 /** Commands that may block their connection until data arrives (an item is popped for it then). */
 const BLOCKING = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup']);
 
+/** A client pinned to a shard connection of its own (Endpoint.pin). */
+interface Dedicated {
+  client: net.Socket;
+  /** The scan of its traffic, once piped (whether it may be blocked). */
+  meter?: ConnMeter;
+  /**
+   * `retiring`: closed for a master switch, nothing more is sent on it (hold()); `parked`: possibly
+   * blocked (BLPOP...), kept through the switch with its client paused (retire()).
+   */
+  state: 'open' | 'retiring' | 'parked';
+}
+
 /** What a pinned connection does with a `HELLO 3` (ConnMeter). */
 interface Resp3Policy {
   /** RESP3 is off: the HELLO 3 is refused. */
@@ -249,15 +261,8 @@ export class Endpoint {
   private lastError: string | undefined;
   /** Accepted raw sockets (TLS ones included, from accept on): destroying one closes its TLS layer too. */
   private readonly clients = new Set<net.Socket>();
-  private readonly upstreams = new Set<net.Socket>();
-  /** The client of each dedicated shard connection. */
-  private readonly pinnedClients = new Map<net.Socket, net.Socket>();
-  /** Dedicated shard connections being closed for a master switch (hold): nothing more is sent on them. */
-  private readonly retiring = new Set<net.Socket>();
-  /** The scan of each dedicated connection's traffic (whether it may be blocked). */
-  private readonly pinnedMeters = new Map<net.Socket, ConnMeter>();
-  /** Dedicated connections possibly blocked (BLPOP...) kept through a master switch, their clients paused. */
-  private readonly parked = new Set<net.Socket>();
+  /** The dedicated shard connections of pinned clients (pin()), by shard-side socket. */
+  private readonly dedicated = new Map<net.Socket, Dedicated>();
   /** Called when a dedicated shard connection closes. */
   private upstreamClosed: (() => void) | undefined;
   /** Client streams (the TLS socket for TLS endpoints) that switched to RESP3 with HELLO 3. */
@@ -379,11 +384,11 @@ export class Endpoint {
    * Hold the endpoint's traffic for a planned switch of masters: from now on nothing goes to the
    * shard, and what clients send (new clients included) waits in the proxy. Dedicated connections
    * carry state a new master would not have (a transaction, subscriptions, a blocked command): they
-   * are closed now, as any failover closes them, before the switch could answer them -READONLY.
-   * Resolves when every reply in flight on the shared connections was handed on and the dedicated
-   * connections are closed (`drained`), or after `drainMs` (then the hold ends at once: `drained: false`). Unless release() comes first,
-   * the hold ends by itself after `timeoutMs`, on the same target: a manager that died mid-switch
-   * never leaves the endpoint frozen.
+   * are retired now (retire()), before the switch could answer them -READONLY. Resolves when every
+   * reply in flight on the shared connections was handed on and the dedicated connections not parked
+   * are closed (`drained`), or after `drainMs` (then the hold ends at once: `drained: false`).
+   * Unless release() comes first, the hold ends by itself after `timeoutMs`, on the same target: a
+   * manager that died mid-switch never leaves the endpoint frozen.
    */
   async hold(drainMs: number, timeoutMs: number): Promise<{ drained: boolean }> {
     clearTimeout(this.holdTimer);
@@ -391,8 +396,8 @@ export class Endpoint {
       this.log.warn({ uid: this.uid }, 'hold not released in time: traffic resumes on the same target');
       this.release();
     }, timeoutMs);
-    if (this.upstreams.size) this.log.info({ uid: this.uid, connections: this.upstreams.size }, 'closing dedicated connections: master switch');
-    for (const up of this.upstreams) this.retire(up);
+    if (this.dedicated.size) this.log.info({ uid: this.uid, connections: this.dedicated.size }, 'closing dedicated connections: master switch');
+    for (const [up, d] of this.dedicated) this.retire(up, d);
     this.pool.hold();
     const ms = Math.min(drainMs, timeoutMs);
     const [drained] = await Promise.all([this.pool.drained(ms), this.upstreamsClosed(ms)]);
@@ -404,35 +409,36 @@ export class Endpoint {
    * Close a dedicated shard connection without losing a reply: nothing more is read from its
    * client, and the shard gets FIN after everything already sent. Redis answers all of it before it
    * reads the FIN and closes; those replies reach the client, then its FIN. So a transaction whose
-   * EXEC was sent is executed and answered, one whose EXEC was not is dropped by Redis unexecuted,
-   * and a blocked command (BLPOP) is given up by Redis rather than popping an item nobody receives.
+   * EXEC was sent is executed and answered, one whose EXEC was not is dropped by Redis unexecuted.
+   * A connection that may be blocked (BLPOP...) is parked instead.
    */
-  private retire(up: net.Socket): void {
-    if (this.retiring.has(up) || this.parked.has(up)) return;
-    this.pinnedClients.get(up)?.pause();
-    if (this.pinnedMeters.get(up)?.mayBeBlocked) {
+  private retire(up: net.Socket, d: Dedicated): void {
+    if (d.state !== 'open') return;
+    d.client.pause();
+    if (d.meter?.mayBeBlocked) {
       // Redis drops the reply of a client it unblocks in the same pass as it reads that client's FIN:
       // a FIN now could lose an item popped for it. The connection is kept, its client paused, through
       // the switch: a master that turns replica answers its blocked clients itself (-UNBLOCKED) and
       // closes them; if the switch does not happen, the client goes on (release()).
-      this.parked.add(up);
+      d.state = 'parked';
       return;
     }
-    this.retiring.add(up);
+    d.state = 'retiring';
     up.end();
   }
 
   /** After a hold: parked connections are closed if the master changed, else their clients go on. */
   private unpark(switched: boolean): void {
-    for (const up of this.parked) {
+    for (const [up, d] of this.dedicated) {
+      if (d.state !== 'parked') continue;
       if (switched) {
-        this.retiring.add(up);
+        d.state = 'retiring';
         up.end();
       } else {
-        this.pinnedClients.get(up)?.resume();
+        d.state = 'open';
+        d.client.resume();
       }
     }
-    this.parked.clear();
   }
 
   /** Resolves when no dedicated connection is left; those still open after `ms` are cut. */
@@ -444,11 +450,11 @@ export class Endpoint {
         resolve();
       };
       const timer = setTimeout(() => {
-        for (const up of this.upstreams) if (!this.parked.has(up)) up.destroy();
+        for (const [up, d] of this.dedicated) if (d.state !== 'parked') up.destroy();
         done();
       }, ms);
       this.upstreamClosed = () => {
-        if ([...this.upstreams].every((up) => this.parked.has(up))) done();
+        if ([...this.dedicated.values()].every((d) => d.state === 'parked')) done();
       };
       this.upstreamClosed();
     });
@@ -490,7 +496,7 @@ export class Endpoint {
     const { uid, port, addr, target, max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy, tls: t } = this.spec;
     return {
       uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy,
-      shard_connections: this.pool.size + this.upstreams.size,
+      shard_connections: this.pool.size + this.dedicated.size,
       tls: t ? { digest: tlsDigest(t), request_client_cert: !!t.requestClientCert, client_cert_enforced: !!(t.ca && t.requestClientCert) } : null,
       listening: this.listening,
       ...(this.listening || !this.lastError ? {} : { error: this.lastError }),
@@ -501,7 +507,7 @@ export class Endpoint {
   stats(classify: (name: string) => RequestClass = () => 'other'): EndpointStats {
     let bytesIn = this.counters.bytesIn;
     let bytesOut = this.counters.bytesOut;
-    for (const up of this.upstreams) {
+    for (const up of this.dedicated.keys()) {
       bytesIn += up.bytesWritten;
       bytesOut += up.bytesRead;
     }
@@ -550,7 +556,7 @@ export class Endpoint {
   private dropAll(why: string): void {
     if (this.clients.size) this.log.info({ uid: this.uid, connections: this.clients.size }, `dropping connections: ${why}`);
     for (const s of this.clients) s.destroy();
-    for (const up of this.upstreams) up.destroy();
+    for (const up of this.dedicated.keys()) up.destroy();
     this.pool.closeAll();
   }
 
@@ -624,8 +630,8 @@ export class Endpoint {
     const up = socket
       ? net.connect({ path: socket, allowHalfOpen: true })
       : net.connect({ host, port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_MS });
-    this.upstreams.add(up);
-    this.pinnedClients.set(up, client);
+    const d: Dedicated = { client, state: 'open' };
+    this.dedicated.set(up, d);
     const timer = setTimeout(() => up.destroy(new Error(`connect to ${socket ?? `${host}:${port}`} timed out`)), CONNECT_TIMEOUT_MS);
     up.once('connect', () => clearTimeout(timer));
     client.on('error', () => up.destroy());
@@ -637,11 +643,7 @@ export class Endpoint {
     client.once('close', () => up.destroy());
     up.once('close', () => {
       clearTimeout(timer);
-      this.upstreams.delete(up);
-      this.pinnedClients.delete(up);
-      this.pinnedMeters.delete(up);
-      this.retiring.delete(up);
-      this.parked.delete(up);
+      this.dedicated.delete(up);
       this.upstreamClosed?.();
       this.counters.bytesIn += up.bytesWritten;
       this.counters.bytesOut += up.bytesRead;
@@ -650,14 +652,14 @@ export class Endpoint {
     });
     const start = () => {
       // Closed for a master switch before it could start: nothing of the client's was sent.
-      if (this.retiring.has(up)) return void client.destroy();
+      if (d.state === 'retiring') return void client.destroy();
       // pipe() pauses the source while the destination's buffer is full, and passes on a FIN as
       // end() (half-close): `printf 'PING\r\n' | nc` still gets its PONG.
       up.pipe(client);
       const meter = new ConnMeter(this.counter, { refuse: () => !this.spec.resp3, switched: () => this.markResp3(client) });
-      this.pinnedMeters.set(up, meter);
+      d.meter = meter;
       up.on('data', (chunk: Buffer) => meter.reply(chunk));
-      this.handshake(client, up, meter, initial, ended);
+      this.handshake(d, up, meter, initial, ended);
     };
     if (proto === 3) this.markResp3(client);
     if (!auth && proto === 2) return start();
@@ -690,11 +692,12 @@ export class Endpoint {
    * Look at the client's opening HELLO commands (handshake.ts), then pipe `client` to `up`. From
    * the first forwarded command on, the bytes go through pipe(); `meter` only scans them.
    */
-  private handshake(client: net.Socket, up: net.Socket, meter: ConnMeter, initial: Buffer[], ended: boolean): void {
+  private handshake(d: Dedicated, up: net.Socket, meter: ConnMeter, initial: Buffer[], ended: boolean): void {
+    const { client } = d;
     let buf: Buffer | undefined = initial.length ? Buffer.concat(initial) : undefined;
     let looking = true;
     // Once retiring (hold()), nothing more goes to the shard: it already has its FIN.
-    const open = () => !this.retiring.has(up);
+    const open = () => d.state !== 'retiring';
     const endUp = () => {
       if (!open()) return;
       const held = meter.takeHeld();
@@ -732,7 +735,7 @@ export class Endpoint {
           if (!open()) return;
           if (!up.write(meter.request(chunk))) {
             client.pause();
-            up.once('drain', () => open() && !this.parked.has(up) && client.resume());
+            up.once('drain', () => d.state === 'open' && client.resume());
           }
         });
         if (ended) endUp();

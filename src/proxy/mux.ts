@@ -425,6 +425,13 @@ function parseHello(args: Buffer[]): { proto: Proto; auth: Credentials | null } 
 const CHECK_PASSWORD = randomBytes(24).toString('hex');
 const CHECK_COMMAND = encode(['AUTH', 'default', CHECK_PASSWORD]);
 
+/**
+ * `HELLO <proto> AUTH` with `creds`; for an anonymous client `default` and the random check password,
+ * which only a passwordless default user accepts (what Redis decides for a new connection).
+ */
+const helloAuth = (proto: Proto, creds: Credentials | null) =>
+  encode(['HELLO', String(proto), 'AUTH', creds ? Buffer.from(creds.user, 'latin1') : 'default', creds ? creds.pass : CHECK_PASSWORD]);
+
 /** The shard connections of one endpoint, by identity. */
 export class Pool {
   private readonly conns = new Map<string, ShardConn[]>();
@@ -774,13 +781,13 @@ class MuxClient {
       // them; an anonymous client's HELLO carries AUTH default <random>, which only a passwordless
       // default user accepts (what Redis decides for a new connection).
       const creds = hello.auth ?? this.creds;
-      const sent = encode(['HELLO', String(hello.proto), 'AUTH', creds ? Buffer.from(creds.user, 'latin1') : 'default', creds ? creds.pass : CHECK_PASSWORD]);
+      const sent = helloAuth(hello.proto, creds);
       return this.switchTo({ kind: 'hello', creds, proto: hello.proto, original: bytes, explicit: hello.auth !== null }, sent);
     }
     if (sp.name === 'auth' && (args.length === 2 || args.length === 3)) {
       const creds: Credentials = args.length === 2 ? { user: 'default', pass: Buffer.from(args[1]!) } : { user: args[1]!.toString('latin1'), pass: Buffer.from(args[2]!) };
       // A RESP3 client's AUTH goes to a RESP3 connection of those credentials: as HELLO 3 AUTH, answered +OK.
-      const sent = this.proto === 3 ? encode(['HELLO', '3', 'AUTH', Buffer.from(creds.user, 'latin1'), creds.pass]) : bytes;
+      const sent = this.proto === 3 ? helloAuth(3, creds) : bytes;
       return this.switchTo({ kind: 'auth', creds, proto: this.proto, original: bytes, explicit: true }, sent);
     }
     this.held.unshift(bytes);
@@ -828,9 +835,7 @@ class MuxClient {
    */
   private rebind(): void {
     const c = this.creds;
-    const user = c ? Buffer.from(c.user, 'latin1') : 'default';
-    const pass = c ? c.pass : CHECK_PASSWORD;
-    const sent = this.proto === 3 ? encode(['HELLO', '3', 'AUTH', user, pass]) : encode(['AUTH', user, pass]);
+    const sent = this.proto === 3 ? helloAuth(3, c) : c ? encode(['AUTH', Buffer.from(c.user, 'latin1'), c.pass]) : CHECK_COMMAND;
     this.pending = { kind: 'rebind', creds: c, proto: this.proto, original: EMPTY, explicit: false };
     this.sendInternal(this.pool.connFor(keyOf(c, this.proto)), K_AUTH, sent, 'auth');
   }
