@@ -435,12 +435,21 @@ export class BdbController {
 
   /** Whether some replica of the database answers PING now and is in sync (a failover needs one to promote). */
   async replicaAnswers(bdbUid: number): Promise<boolean> {
-    for (const r of (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid && s.role === 'slave')) {
-      if (!(await this.d.plane.supervisor.ping(this.ref(r), 300))) continue;
-      const info = await this.d.plane.admin(r).info('replication').catch(() => undefined);
-      if (info?.replication?.master_link_status === 'up') return true;
+    const replicas = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid && s.role === 'slave');
+    return (await this.answeringReplica(replicas, { inSync: true })) !== undefined;
+  }
+
+  /** The first of `replicas` that answers PING within 300 ms (and, with `inSync`, has its link to the master up). */
+  private async answeringReplica(replicas: ShardSummary[], o: { inSync?: boolean } = {}): Promise<ShardSummary | undefined> {
+    for (const r of replicas) {
+      if ((await this.d.plane.supervisor.ping(this.ref(r), 300)) && (!o.inSync || (await this.linkUp(r)))) return r;
     }
-    return false;
+    return undefined;
+  }
+
+  /** The replica's link to its master is up (INFO replication). */
+  private async linkUp(r: ShardSummary): Promise<boolean> {
+    return (await this.d.plane.admin(r).info('replication').catch(() => undefined))?.replication?.master_link_status === 'up';
   }
 
   /**
@@ -462,13 +471,7 @@ export class BdbController {
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
     const master = shards.find((s) => s.role === 'master');
     if (!master) return { done: false, why: 'the database has no master shard' };
-    let replica: ShardSummary | undefined;
-    for (const r of shards.filter((s) => s.role === 'slave')) {
-      if (await plane.supervisor.ping(this.ref(r), 300)) {
-        replica = r;
-        break;
-      }
-    }
+    const replica = await this.answeringReplica(shards.filter((s) => s.role === 'slave'));
     if (!replica) return { done: false, why: 'no replica answers' };
     // A master that answers keeps its role unless the handover works: promoting a replica that may
     // lag behind a live master would lose acknowledged writes.
@@ -498,7 +501,7 @@ export class BdbController {
 
   /** The shard's process exists and is not stopped (SIGSTOP): it may still take writes. */
   private processRuns(s: ShardSummary): boolean {
-    const pid = this.d.plane.handles.get(s.uid)?.pid ?? this.d.plane.supervisor.pidOf(s.dir!);
+    const pid = this.pidOf(s);
     return pid !== undefined && processExists(pid) && processState(pid) !== 'T';
   }
 
@@ -514,8 +517,7 @@ export class BdbController {
     const { plane } = this.d;
     const uid = endpointUid(bdbUid);
     // Before the clients are held: a replica that is not in sync would only keep them waiting.
-    const link = (await plane.admin(replica).info('replication').catch(() => undefined))?.replication?.master_link_status;
-    if (link !== 'up') return 'the replica is not in sync with the master';
+    if (!(await this.linkUp(replica))) return 'the replica is not in sync with the master';
     await plane.ensureProxy();
     let held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: HOLD_TIMEOUT_MS }).then(
       (r) => r.drained,
@@ -596,9 +598,14 @@ export class BdbController {
 
   /** The shard's process runs (not stopped) and answers PING within a deadline a busy host still meets. */
   private async answers(s: ShardSummary): Promise<boolean> {
-    const pid = this.d.plane.handles.get(s.uid)?.pid ?? this.d.plane.supervisor.pidOf(s.dir!);
+    const pid = this.pidOf(s);
     if (pid !== undefined && processState(pid) === 'T') return false;
     return this.d.plane.supervisor.ping(this.ref(s), 1000);
+  }
+
+  /** The shard's process: the one this manager runs, else the one its pid file names. */
+  private pidOf(s: ShardSummary): number | undefined {
+    return this.d.plane.handles.get(s.uid)?.pid ?? this.d.plane.supervisor.pidOf(s.dir!);
   }
 
   private ref(s: ShardSummary): { uid: number; port: number; dir: string } {

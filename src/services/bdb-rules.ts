@@ -201,13 +201,19 @@ function versionParts(v: string): number[] | null {
  * A requested version must name the installed redis-server's major.minor: "7", "7.0" and
  * "7.0.0" all match 7.0.15 (the capture reports version "8.0.0" with redis_version "8.0").
  */
-export function checkVersion(field: string, requested: unknown, installed: string): void {
+function checkVersion(field: string, requested: unknown, installed: string): void {
+  if (!versionAvailable(requested, installed)) fail('invalid_version', versionUnavailable(field, requested, installed));
+}
+
+/** Whether `requested` names the installed redis-server's major.minor (checkVersion's rule). */
+export function versionAvailable(requested: unknown, installed: string): boolean {
   const want = versionParts(String(requested));
   const have = versionParts(installed) ?? [];
-  if (!want || want.length > 3 || want.slice(0, 2).some((n, i) => n !== have[i])) {
-    fail('invalid_version', `${field} '${String(requested)}' is not available: this cluster runs Redis ${installed}`);
-  }
+  return want !== null && want.length <= 3 && want.slice(0, 2).every((n, i) => n === have[i]);
 }
+
+export const versionUnavailable = (field: string, requested: unknown, installed: string) =>
+  `${field} '${String(requested)}' is not available: this cluster runs Redis ${installed}`;
 
 function atLeast(installed: string, [major, minor]: [number, number]): boolean {
   const [a = 0, b = 0] = versionParts(installed.split('-')[0] ?? '') ?? [];

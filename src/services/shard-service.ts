@@ -1,6 +1,6 @@
 /** /v1/shards, /v1/bdbs/{uid}/shards and shard failover (requests/shards). */
 import { RsError } from '../errors.js';
-import { checkVersion } from './bdb-rules.js';
+import { versionAvailable, versionUnavailable } from './bdb-rules.js';
 import type { ShardDetailedStatus } from '../schemas/shard.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { ActionService } from './action-service.js';
@@ -17,7 +17,7 @@ export interface ShardControl {
    * replica without the master's handover, and leave the master's process to the reconcile.
    */
   failover(bdbUid: number, reason: string, o?: { mode?: 'planned' | 'dead' }): Promise<{ done: boolean; why?: string }>;
-  /** Some replica of the database answers PING now. */
+  /** Some replica of the database answers PING now and is in sync. */
   replicaAnswers(bdbUid: number): Promise<boolean>;
 }
 
@@ -103,14 +103,9 @@ export class ShardService {
     }
     // A replica that is down or hung cannot take over: said now, rather than by a failed action.
     if (!(await this.control.replicaAnswers(bdb))) throw RsError.custom('no_replica', 400, `No replica of database ${bdb} answers`);
-    if (opts.redisVersionUpgrade !== undefined) {
-      try {
-        checkVersion('redis_version_upgrade', opts.redisVersionUpgrade, this.redisVersion());
-      } catch (e) {
-        // The bdb code, with the status this page documents for a bad request.
-        throw RsError.custom('invalid_version', 400, (e as Error).message);
-      }
-    }
+    // The bdb code, with the status this page documents for a bad request.
+    const v = opts.redisVersionUpgrade;
+    if (v !== undefined && !versionAvailable(v, this.redisVersion())) throw RsError.custom('invalid_version', 400, versionUnavailable('redis_version_upgrade', v, this.redisVersion()));
     if (await this.actions.openFor(`bdb:${bdb}`)) throw new RsError('db_busy');
     if (opts.dryRun) return { description: 'Dry run: the failover would be triggered' };
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
