@@ -439,10 +439,15 @@ export class BdbController {
     return (await this.answeringReplica(replicas, { inSync: true })) !== undefined;
   }
 
-  /** The first of `replicas` that answers PING within 300 ms (and, with `inSync`, has its link to the master up). */
+  /**
+   * The first of `replicas` that answers PING (and, with `inSync`, has its link to the master up).
+   * The supervisor's deadline (1 s), as for a master: a PING on a fresh connection from a busy
+   * manager on a loaded host can miss 300 ms (a likely cause of a planned failover that failed in CI
+   * right after the API had found a replica answering); a healthy replica answers in milliseconds.
+   */
   private async answeringReplica(replicas: ShardSummary[], o: { inSync?: boolean } = {}): Promise<ShardSummary | undefined> {
     for (const r of replicas) {
-      if ((await this.d.plane.supervisor.ping(this.ref(r), 300)) && (!o.inSync || (await this.linkUp(r)))) return r;
+      if ((await this.d.plane.supervisor.ping(this.ref(r))) && (!o.inSync || (await this.linkUp(r)))) return r;
     }
     return undefined;
   }

@@ -49,12 +49,7 @@ export async function waitField(t: TestNode, uid: number, field: string, values:
   }, { timeoutMs, what: `bdb ${uid} ${field} in ${values.join('/')}` });
 }
 
-export async function waitAction(t: TestNode, actionUid: string, timeoutMs = 20_000): Promise<any> {
-  return waitFor(async () => {
-    const a = (await t.req('GET', `/v2/actions/${actionUid}`)).json;
-    return a?.status === 'completed' || a?.status === 'failed' ? a : undefined;
-  }, { timeoutMs, what: `action ${actionUid}` });
-}
+export { waitAction } from '../helpers/bdb.js';
 
 export async function connected(port: number, opts: { password?: string } = {}): Promise<Redis> {
   const c = client(port, opts);

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
+import { actionCompleted, waitAction, client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
 import { signal } from '../helpers/reap.js';
 import { shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
@@ -101,7 +101,7 @@ describe('replicated master failure', () => {
     const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
     expect(r.status, r.text).toBe(200);
     expect(typeof r.json.action_uid).toBe('string');
-    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });
+    await actionCompleted(t, r.json.action_uid);
     const after = await waitInSync(t, bdb.uid);
     expect(after.master.uid).toBe(replica.uid);
     expect(after.replica.uid).toBe(master.uid);
@@ -133,10 +133,7 @@ describe('a replicated master busy in a long script', () => {
       await waitFor(async () => (await t.req('GET', `/v1/shards/${master.uid}`)).json.detailed_status === 'busy', { what: 'master busy' });
       const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
       expect(r.status, r.text).toBe(200);
-      const action = await waitFor(async () => {
-        const a = (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json;
-        return a.status === 'failed' || a.status === 'completed' ? a : undefined;
-      }, { what: 'failover action done' });
+      const action = await waitAction(t, r.json.action_uid);
       expect(action.status).toBe('failed');
       expect(JSON.stringify(action)).toMatch(/does not answer/);
       // The v2 object describes a failure with the action page's error_code and error_message.
@@ -188,7 +185,7 @@ describe('planned failover under load', () => {
     await waitFor(() => writers.every((w) => w.ok > 20), { what: 'writers running' });
     const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
     expect(r.status, r.text).toBe(200);
-    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });
+    await actionCompleted(t, r.json.action_uid);
     const after = writers.map((w) => w.ok);
     await waitFor(() => writers.every((w, i) => w.ok > after[i]! + 20), { what: 'writers going on after the failover' });
     for (const w of writers) w.stop = true;
@@ -299,7 +296,7 @@ describe('failover requests (requests/shards/actions/failover.md)', () => {
     const { bdb, port, master, replica, masterPid } = await seededReplicated('db-fo-dead', 100);
     const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`, { body: { dead_uid: String(master.uid) } });
     expect(r.status, r.text).toBe(200);
-    await waitFor(async () => (await t.req('GET', `/v1/actions/${r.json.action_uid}`)).json.status === 'completed', { what: 'failover action' });
+    await actionCompleted(t, r.json.action_uid);
     const after = await waitInSync(t, bdb.uid);
     expect([after.master.uid, after.replica.uid]).toEqual([replica.uid, master.uid]);
     // Not stopped: the same process, now replicating the promoted shard.

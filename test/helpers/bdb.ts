@@ -18,6 +18,21 @@ export async function createBdb(t: TestNode, body: Record<string, unknown>): Pro
   return waitStatus(t, r.json.uid);
 }
 
+/** The action (v2 object) once it has finished (completed or failed), whole, so that a failure shows why. */
+export async function waitAction(t: TestNode, actionUid: string, timeoutMs = 20_000): Promise<any> {
+  return waitFor(async () => {
+    const a = (await t.req('GET', `/v2/actions/${actionUid}`)).json;
+    return a?.status === 'completed' || a?.status === 'failed' ? a : undefined;
+  }, { timeoutMs, what: `action ${actionUid}` });
+}
+
+/** Wait for the action to finish and require it completed; the message of a failure is the action. */
+export async function actionCompleted(t: TestNode, actionUid: string, timeoutMs?: number): Promise<any> {
+  const a = await waitAction(t, actionUid, timeoutMs);
+  if (a.status !== 'completed') throw new Error(`action ${actionUid} ${a.status}: ${JSON.stringify(a)}`);
+  return a;
+}
+
 export function client(port: number, opts: { password?: string; username?: string } = {}): Redis {
   // Errors surface through the rejected commands the tests check; the event copy is noise.
   return new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...opts }).on('error', () => undefined);
