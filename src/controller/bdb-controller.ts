@@ -393,7 +393,7 @@ export class BdbController {
   private async alive(s: ShardSummary): Promise<boolean> {
     const h = this.d.plane.handles.get(s.uid);
     if (h && this.d.plane.supervisor.isAlive(h)) return true;
-    return this.d.plane.supervisor.ping({ uid: s.uid, port: s.port!, dir: s.dir! }, 300);
+    return this.d.plane.supervisor.ping({ uid: s.uid, port: s.port!, dir: s.dir! });
   }
 
   private async anyAlive(list: ShardSummary[]): Promise<boolean> {
