@@ -191,10 +191,15 @@ export class ShardSupervisor {
           gone = await waitGone(pid, Math.max(1, deadline - Date.now()));
           break;
         } catch (e) {
-          // An error reply: Redis refused to exit and keeps serving (writing its initial AOF, a failed final save).
-          // The first passes in a moment; keep asking until the deadline rather than kill a shard with unsaved data.
+          // An error reply: Redis refused to exit and keeps serving (writing its initial AOF, a failed final save,
+          // a script or function running past busy-reply-threshold). The first passes in a moment; keep asking
+          // until the deadline rather than kill a shard with unsaved data. A busy script is killed (SCRIPT KILL /
+          // FUNCTION KILL, which Redis takes while busy): it would hold SHUTDOWN off for as long as it runs, and
+          // the SIGKILL at the deadline ends it anyway, with the data since the last save. One that has written
+          // cannot be killed (UNKILLABLE): that one waits for the deadline.
           if (isReplyError(e) && Date.now() + 100 < deadline) {
             this.opts.log.debug({ shard: target.uid, pid, err: e.message }, 'SHUTDOWN refused; retrying');
+            if (e.message.startsWith('BUSY')) await killBusyScript(admin);
             await new Promise((r) => setTimeout(r, 100));
             continue;
           }
@@ -270,6 +275,11 @@ async function probeWith(admin: ShardAdmin): Promise<ShardProbe> {
 }
 
 /** The process_id the server on the admin's port reports (undefined if it does not say). */
+/** End the script or function keeping the shard busy, whichever it is (the other answers NOTBUSY). */
+async function killBusyScript(admin: ShardAdmin): Promise<void> {
+  for (const cmd of ['SCRIPT', 'FUNCTION']) await admin.command(cmd, ['KILL']).catch(() => undefined);
+}
+
 async function serverPid(admin: ShardAdmin): Promise<number | undefined> {
   try {
     return Number((await admin.info('server')).server?.process_id) || undefined;

@@ -217,6 +217,28 @@ describe('ShardSupervisor.stop', () => {
   });
 });
 
+describe('ShardSupervisor.stop of a shard busy in a script', () => {
+  it('kills the script (SHUTDOWN is refused BUSY while it runs), then shuts down saving, well before the deadline', async () => {
+    const sup = h.supervisor({ stopTimeoutMs: 20_000 });
+    const spec = await h.spec({ 'busy-reply-threshold': '100' });
+    const shard = h.track(await sup.start(spec));
+    const c = h.client(shard.port);
+    await c.set('kept', 'yes');
+    const script = c.eval('while true do end', 0).catch((e: Error) => e.message);
+    const admin = sup.admin(shard);
+    await waitFor(() => admin.ping().then(() => false, (e: Error) => /BUSY/.test(e.message)), { what: 'shard busy' });
+    admin.close();
+    await sup.stop(shard, { save: true });
+    expect(await script).toMatch(/killed/i);
+    expect(alive(shard.pid)).toBe(false);
+    // SHUTDOWN SAVE ran (a kill at the deadline would have saved nothing): the key is back after a start.
+    const again = h.track(await sup.start(spec));
+    const d = h.client(again.port);
+    expect(await d.get('kept')).toBe('yes');
+    await sup.stop(again, { save: false });
+  });
+});
+
 describe('ShardSupervisor.ping', () => {
   it('a SIGSTOPped shard does not answer within the timeout; after SIGCONT it does', async () => {
     const sup = h.supervisor({ pingTimeoutMs: 500 });
