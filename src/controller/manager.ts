@@ -75,6 +75,10 @@ export class ControllerManager {
     return this.watchdog.health(shardUid);
   }
 
+  shardLoading(shardUid: number): number | undefined {
+    return this.watchdog.loading(shardUid);
+  }
+
   /** Another controller that starts after this one and stops before it (e.g. backups: controller/backup-controller.ts). */
   addSidecar(c: Sidecar): void {
     this.sidecars.push(c);

@@ -57,6 +57,8 @@ interface HealthRecord {
   silent: number;
   /** When the first of those was sent (ms since the epoch). */
   silentSince?: number;
+  /** Percentage of its dataset loaded, when the last PING was answered LOADING. */
+  loaded?: number;
 }
 
 /** A probe's answer as detailed_status; undefined for no answer (the caller decides when that becomes 'timeout'). */
@@ -95,9 +97,18 @@ export class Watchdog {
    */
   health(shardUid: number): ShardHealth {
     const h = this.plane.handles.get(shardUid);
-    if (!h || !this.plane.supervisor.isAlive(h)) return 'down';
+    // A shard being started is not the watchdog's yet; the supervisor knows whether it loads its dataset.
+    if (!h || !this.plane.supervisor.isAlive(h)) return this.plane.supervisor.loading(shardUid) !== undefined ? 'loading' : 'down';
     const rec = this.records.get(shardUid);
     return rec?.pid === h.pid ? rec.status : 'ok';
+  }
+
+  /** Percentage of its dataset a loading shard has loaded (objects/shard/loading.md); undefined when it is not loading. */
+  loading(shardUid: number): number | undefined {
+    const starting = this.plane.supervisor.loading(shardUid);
+    if (starting !== undefined) return starting;
+    const rec = this.records.get(shardUid);
+    return rec?.status === 'loading' && rec.pid === this.plane.handles.get(shardUid)?.pid ? rec.loaded ?? 0 : undefined;
   }
 
   private async check(): Promise<void> {
@@ -161,6 +172,10 @@ export class Watchdog {
     const asked = handles.filter((h) => this.plane.supervisor.isAlive(h) && processState(h.pid) !== 'T');
     const at = Date.now();
     const answers = await Promise.all(asked.map((h) => this.plane.supervisor.probe(h, this.opts.pingTimeoutMs ?? 500)));
+    // A shard answering LOADING (a replica loading what its master sent) says how far it is.
+    await Promise.all(asked.map(async (h, i) => {
+      if (answers[i] === 'loading') this.record(h).loaded = await this.plane.supervisor.loadedPercent(h, this.opts.pingTimeoutMs ?? 500);
+    }));
     return { at, answers: new Map(asked.map((h, i) => [h.uid, answers[i]!])) };
   }
 

@@ -55,13 +55,16 @@ export interface ShardSupervisorOptions {
   log: LoggerLike;
   /** The internal admin ACL user every shard gets. Without it shards keep an open `default` user (tests only). */
   admin?: AdminCredentials;
-  /** Until a started shard must answer PING (loading a large AOF/RDB counts). Default 30 s. */
+  /** Until a started shard must answer PING, or LOADING again while it loads its dataset. Default 30 s. */
   startTimeoutMs?: number;
   /** ping()/probe() deadline. Default 1 s. */
   pingTimeoutMs?: number;
   /** How long a SHUTDOWN may take (final save included) before SIGTERM, then SIGKILL. Default 30 s. */
   stopTimeoutMs?: number;
 }
+
+/** How often start() asks a loading shard whether it is done (it answers LOADING at once; no need to ask more often). */
+const LOADING_POLL_MS = 50;
 
 export class ShardError extends Error {
   override name = 'ShardError';
@@ -72,6 +75,9 @@ export class ShardSupervisor {
   private readonly pingTimeoutMs: number;
   private readonly stopTimeoutMs: number;
 
+  /** Shards that start() waits for while they load their dataset: uid → percentage loaded. */
+  private readonly loadingShards = new Map<number, number>();
+
   constructor(private readonly opts: ShardSupervisorOptions) {
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 1000;
@@ -81,7 +87,10 @@ export class ShardSupervisor {
   /**
    * Write `<dir>/redis.conf`, spawn redis-server and wait until it answers PING. Rejects, with the tail of the
    * shard's output, if the process exits first (a bad directive, a busy port) or does not answer in time (then it
-   * is killed). Refuses to start over a live redis-server that owns the dir: adopt or stop that one first.
+   * is killed). A shard loading its dataset answers LOADING: it is making progress, and the start deadline runs
+   * from its last such answer (a big dataset may take minutes to load; killing it at a fixed deadline would
+   * keep it from ever starting). Meanwhile loading() tells how far it is.
+   * Refuses to start over a live redis-server that owns the dir: adopt or stop that one first.
    */
   async start(spec: ShardSpec): Promise<ShardHandle> {
     const files = shardFiles(spec.dir);
@@ -110,7 +119,7 @@ export class ShardSupervisor {
     const admin = this.admin(spec);
     let foreign: number | undefined;
     try {
-      const deadline = Date.now() + this.startTimeoutMs;
+      let deadline = Date.now() + this.startTimeoutMs;
       for (;;) {
         if (exited !== undefined || (child.pid !== undefined && !processExists(child.pid))) {
           // /proc may show it gone before Node has reaped it: give 'exit' a moment to land so the reason is known.
@@ -121,6 +130,12 @@ export class ShardSupervisor {
         // fail to bind and exit, which the check above reports with redis-server's own words.
         const state = await probeWith(admin);
         if (state === 'pong' && (foreign = await serverPid(admin)) === child.pid) break;
+        if (state === 'loading') {
+          deadline = Date.now() + this.startTimeoutMs;
+          this.loadingShards.set(spec.uid, await loadedPercent(admin));
+          await new Promise((r) => setTimeout(r, LOADING_POLL_MS));
+          continue;
+        }
         if (Date.now() > deadline) {
           if (child.pid !== undefined) {
             killGroup(child.pid);
@@ -134,6 +149,7 @@ export class ShardSupervisor {
         await new Promise((r) => setTimeout(r, 2));
       }
     } finally {
+      this.loadingShards.delete(spec.uid);
       admin.close();
     }
     const handle: ShardHandle = { uid: spec.uid, port: spec.port, dir: spec.dir, pid: child.pid!, adopted: false };
@@ -222,6 +238,21 @@ export class ShardSupervisor {
     this.opts.log.info({ shard: target.uid, port: target.port, pid }, 'shard stopped');
   }
 
+  /** How far (percentage of bytes) a shard that start() waits for has loaded its dataset; undefined if it is not loading. */
+  loading(uid: number): number | undefined {
+    return this.loadingShards.get(uid);
+  }
+
+  /** INFO persistence's loading_loaded_perc of a running shard, on a fresh connection. */
+  async loadedPercent(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<number> {
+    const admin = this.admin(target, timeoutMs);
+    try {
+      return await loadedPercent(admin);
+    } finally {
+      admin.close();
+    }
+  }
+
   /** The shard's process exists (running or SIGSTOPped) and is still a redis-server. */
   isAlive(handle: ShardHandle): boolean {
     return isRedisProcess(handle.pid, this.opts.redisServer);
@@ -278,6 +309,12 @@ async function probeWith(admin: ShardAdmin): Promise<ShardProbe> {
 /** End the script or function keeping the shard busy, whichever it is (the other answers NOTBUSY). */
 async function killBusyScript(admin: ShardAdmin): Promise<void> {
   for (const cmd of ['SCRIPT', 'FUNCTION']) await admin.command(cmd, ['KILL']).catch(() => undefined);
+}
+
+/** INFO persistence's loading_loaded_perc (0 when Redis does not say). */
+async function loadedPercent(admin: ShardAdmin): Promise<number> {
+  const p = Number((await admin.info('persistence').catch(() => undefined))?.persistence?.loading_loaded_perc);
+  return Number.isFinite(p) ? Math.min(100, Math.max(0, p)) : 0;
 }
 
 async function serverPid(admin: ShardAdmin): Promise<number | undefined> {

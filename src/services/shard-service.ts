@@ -9,9 +9,12 @@ import type { ShardInventory, ShardSummary } from './shard-inventory.js';
 export interface ShardControl {
   /**
    * detailed_status as the watchdog last saw the shard's process: 'down' when it does not run,
-   * 'timeout' when stopped or not answering PING, 'busy' / 'loading' when Redis answers so, else 'ok'.
+   * 'timeout' when stopped or not answering PING, 'busy' / 'loading' when Redis answers so (a shard
+   * being started that loads its dataset is 'loading' too), else 'ok'.
    */
   shardHealth(shardUid: number): ShardDetailedStatus;
+  /** Percentage of its dataset the shard has loaded while it loads one; undefined otherwise. */
+  shardLoading(shardUid: number): number | undefined;
   /**
    * `planned`: only a handover, unless the master's process is gone or stopped; `dead`: promote the
    * replica without the master's handover, and leave the master's process to the reconcile.
@@ -46,6 +49,7 @@ export class ShardService {
   /** The shard object with the capture's types (uid and node_uid are strings there). */
   private view(s: ShardSummary): Record<string, unknown> {
     const health = this.control.shardHealth(s.uid);
+    const loaded = this.control.shardLoading(s.uid);
     return {
       uid: String(s.uid),
       bdb_uid: s.bdb_uid,
@@ -55,7 +59,7 @@ export class ShardService {
       // A process that runs is active, answering or not (detailed_status says how it is doing).
       status: health === 'down' ? 'inactive' : 'active',
       detailed_status: health,
-      loading: { status: 'idle' },
+      loading: loaded === undefined ? { status: 'idle' } : { status: 'in_progress', progress: loaded },
       redis_info: {},
       report_timestamp: rsTime(this.clock.now()),
     };

@@ -39,6 +39,36 @@ describe('ShardSupervisor.start', () => {
     admin.close();
   });
 
+  it('a shard loading its dataset for longer than startTimeoutMs is waited for while it answers LOADING; loading() tells how far', async () => {
+    // 2000 keys at 1 ms each: about 2 s of loading, answering LOADING every kilobyte read.
+    const spec = await h.spec({ 'key-load-delay': '1000', 'loading-process-events-interval-bytes': '1024' });
+    const sup = h.supervisor({ startTimeoutMs: 500 });
+    const first = h.track(await sup.start(spec));
+    const c = h.client(first.port);
+    const batch = c.pipeline();
+    for (let i = 0; i < 2000; i++) batch.set(`key:${i}`, `value:${i}`);
+    await batch.exec();
+    c.disconnect();
+    await sup.stop(first, { save: true });
+
+    const starting = sup.start(spec);
+    const seen: number[] = [];
+    let done = false;
+    void starting.finally(() => (done = true)).catch(() => undefined);
+    while (!done) {
+      const p = sup.loading(spec.uid);
+      if (p !== undefined) seen.push(p);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const again = h.track(await starting);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeGreaterThan(Math.min(...seen)); // progress moved while it loaded
+    expect(seen.every((p) => p >= 0 && p <= 100)).toBe(true);
+    expect(sup.loading(spec.uid)).toBeUndefined();
+    expect(await h.client(again.port).dbsize()).toBe(2000);
+    await sup.stop(again, { save: false });
+  });
+
   it('a bad directive → rejects quickly with what redis-server said, and leaves no process', async () => {
     const sup = h.supervisor();
     const spec = await h.spec({ 'no-such-directive': 'yes' });
