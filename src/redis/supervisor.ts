@@ -244,13 +244,8 @@ export class ShardSupervisor {
   }
 
   /** INFO persistence's loading_loaded_perc of a running shard, on a fresh connection. */
-  async loadedPercent(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<number> {
-    const admin = this.admin(target, timeoutMs);
-    try {
-      return await loadedPercent(admin);
-    } finally {
-      admin.close();
-    }
+  loadedPercent(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<number> {
+    return this.once(target, timeoutMs, loadedPercent);
   }
 
   /** The shard's process exists (running or SIGSTOPped) and is still a redis-server. */
@@ -264,10 +259,15 @@ export class ShardSupervisor {
   }
 
   /** One PING on a fresh connection, classified (see ShardProbe). */
-  async probe(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<ShardProbe> {
+  probe(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<ShardProbe> {
+    return this.once(target, timeoutMs, probeWith);
+  }
+
+  /** `fn` on an admin connection of its own, closed after. */
+  private async once<T>(target: ShardRef, timeoutMs: number, fn: (admin: ShardAdmin) => Promise<T>): Promise<T> {
     const admin = this.admin(target, timeoutMs);
     try {
-      return await probeWith(admin);
+      return await fn(admin);
     } finally {
       admin.close();
     }

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionCompleted, waitAction, client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
+import { actionCompleted, client, createBdb, pidOf, seed, shardAdmin, shardsOf, waitAction } from '../helpers/bdb.js';
 import { signal } from '../helpers/reap.js';
 import { shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
@@ -31,15 +31,6 @@ async function readThrough(port: number, key: string): Promise<string | null | u
   } finally {
     c.disconnect();
   }
-}
-
-async function seed(port: number, n: number): Promise<void> {
-  const c = client(port);
-  await c.connect();
-  const p = c.pipeline();
-  for (let i = 0; i < n; i++) p.set(`k:${i}`, `v${i}`);
-  await p.exec();
-  c.disconnect();
 }
 
 /** A replicated database holding `n` keys, its replica in sync; the master's pid. */

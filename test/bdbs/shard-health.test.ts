@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
+import { client, createBdb, pidOf, seed, shardAdmin, shardsOf } from '../helpers/bdb.js';
 import { signal } from '../helpers/reap.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -51,12 +51,7 @@ describe('shard without replica, hung', () => {
     // appendfsync-always: every acknowledged write is in the AOF (everysec may hold it back up to 2 s).
     const bdb = await createBdb(t, { name: 'db-sigstop', data_persistence: 'aof', aof_policy: 'appendfsync-always' });
     const port = bdb.endpoints[0].port;
-    const c = client(port);
-    await c.connect();
-    const p = c.pipeline();
-    for (let i = 0; i < 300; i++) p.set(`k:${i}`, `v${i}`);
-    await p.exec();
-    c.disconnect();
+    await seed(port, 300);
     const [shard] = await shardsOf(t, bdb.uid);
     await waitFor(async () => (await detailedStatus(shard!.uid)) === 'ok', { what: 'shard ok' });
     const pid = pidOf(shard!.dir)!;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, createBdb, pidOf, shardAdmin, shardsOf } from '../helpers/bdb.js';
+import { client, createBdb, pidOf, seed, shardAdmin, shardsOf } from '../helpers/bdb.js';
 import { signal } from '../helpers/reap.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -32,12 +32,7 @@ describe('a shard loading its dataset after a crash', () => {
   it('shows loading with its progress, is waited for, and serves every key once loaded', async () => {
     const bdb = await createBdb(t, { name: 'db-loading', data_persistence: 'snapshot', snapshot_policy: [{ secs: 1, writes: 1 }] });
     const port = bdb.endpoints[0].port;
-    const c = client(port);
-    await c.connect();
-    const p = c.pipeline();
-    for (let i = 0; i < KEYS; i++) p.set(`k:${i}`, `v${i}`);
-    await p.exec();
-    c.disconnect();
+    await seed(port, KEYS);
     const [shard] = await shardsOf(t, bdb.uid);
     const admin = await shardAdmin(t, shard!.port);
     await waitFor(async () => /rdb_changes_since_last_save:0\r/.test(String(await admin.info('persistence'))), { what: 'snapshot written' });

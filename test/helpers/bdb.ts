@@ -38,6 +38,16 @@ export function client(port: number, opts: { password?: string; username?: strin
   return new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...opts }).on('error', () => undefined);
 }
 
+/** Write `n` keys k:<i> = v<i> through the endpoint on `port`, in one pipeline. */
+export async function seed(port: number, n: number): Promise<void> {
+  const c = client(port);
+  await c.connect();
+  const p = c.pipeline();
+  for (let i = 0; i < n; i++) p.set(`k:${i}`, `v${i}`);
+  await p.exec();
+  c.disconnect();
+}
+
 /** Shard records straight from the CCS (uid, role, port, dir). */
 export async function shardsOf(t: TestNode, bdbUid: number): Promise<{ uid: number; role: string; port: number; dir: string }[]> {
   return (await t.node.composed.kv.list<any>('/shards/')).map((e) => e.value).filter((s) => s.bdb_uid === bdbUid);
