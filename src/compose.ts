@@ -135,6 +135,11 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
   const dataPlane = await composeDataPlane({ config, kv, log, clock, eventLog, shards, cluster, policy, nodes, redis, watchdog: opts.watchdog });
   let controllersStarted: Promise<void> | undefined;
   const stats = composeStats({ config, log, clock, kv, plane: dataPlane.plane, shards, nodes, shardViews: dataPlane.shardViews });
+  dataPlane.shardViews.readInfoFrom((uid) => {
+    const latest = stats.sampler.latest;
+    const info = latest?.snapshot.shards.find((x) => x.uid === uid)?.info;
+    return latest && info ? { info, time: latest.snapshot.time } : undefined;
+  });
   const startControllers = () => (controllersStarted ??= dataPlane.manager.start().then(() => stats.start()));
 
   const clusterName = async () => (await cluster.get())?.value.name ?? '';

@@ -5,7 +5,7 @@ import { roleAllows } from '../auth/permissions.js';
 import { RsError } from '../errors.js';
 import { BdbCreate, BdbCreateV2, BdbUpdate } from '../schemas/bdb.js';
 import type { Services } from '../compose.js';
-import { DryRunQuery, isDryRun, parseUid, UidParams } from './params.js';
+import { DryRunQuery, ExtraInfoQuery, extraInfoKeys, isDryRun, parseUid, UidParams } from './params.js';
 
 const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false });
 const CommandBody = Type.Object({ command: Type.String({ minLength: 1 }), args: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))) }, { additionalProperties: false });
@@ -50,6 +50,6 @@ export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app)
   app.post('/v1/bdbs/:uid/command', { config: { permission: 'update_bdb_with_action' }, schema: { params: UidParams, body: CommandBody } },
     async (req) => ({ response: await s.bdbs.command(dbUid(req.params.uid), req.body.command, req.body.args ?? []) }));
 
-  app.get('/v1/bdbs/:uid/shards', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } },
-    async (req) => s.shardViews.list(dbUid(req.params.uid)));
+  app.get('/v1/bdbs/:uid/shards', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams, querystring: ExtraInfoQuery } },
+    async (req) => s.shardViews.list(dbUid(req.params.uid), extraInfoKeys(req.query)));
 };

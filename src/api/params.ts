@@ -1,5 +1,5 @@
 /** Path and query parameter helpers shared by the route plugins. */
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { RsError, type ErrorCode } from '../errors.js';
 
 export const UidParams = Type.Object({ uid: Type.String() });
@@ -17,3 +17,7 @@ export const DryRunQuery = Type.Object({ dry_run: Type.Optional(Type.String()), 
 export const isDryRun = (q: { dry_run?: string }) => q.dry_run !== undefined && !/^(false|0)$/i.test(q.dry_run);
 
 export const FieldsQuery = Type.Object({ fields: FieldsParam });
+
+/** requests/shards `extra_info_keys`: INFO keys for redis_info, repeated (`?extra_info_keys=a&extra_info_keys=b`). */
+export const ExtraInfoQuery = Type.Object({ extra_info_keys: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])) });
+export const extraInfoKeys = (q: Static<typeof ExtraInfoQuery>): string[] => (q.extra_info_keys === undefined ? [] : ([] as string[]).concat(q.extra_info_keys));

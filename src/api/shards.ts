@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Services } from '../compose.js';
 import type { FailoverOptions } from '../services/shard-service.js';
-import { parseUid, UidParams } from './params.js';
+import { ExtraInfoQuery, extraInfoKeys, parseUid, UidParams } from './params.js';
 
 /** A shard uid: a string in the page's examples; a number names the same shard. */
 const ShardUid = Type.Union([Type.String(), Type.Integer()]);
@@ -41,9 +41,10 @@ const ShardFailoverBody = Type.Object({
 const ShardFailoverBodyOrNone = Type.Union([ShardFailoverBody, Type.Null()]);
 
 export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
-  app.get('/v1/shards', { config: { permission: 'view_all_bdbs_info' } }, () => s.shardViews.list());
-  app.get('/v1/shards/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams } },
-    (req) => s.shardViews.get(parseUid(req.params.uid, 'shard_not_exist')));
+  app.get('/v1/shards', { config: { permission: 'view_all_bdbs_info' }, schema: { querystring: ExtraInfoQuery } },
+    (req) => s.shardViews.list(undefined, extraInfoKeys(req.query)));
+  app.get('/v1/shards/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams, querystring: ExtraInfoQuery } },
+    (req) => s.shardViews.get(parseUid(req.params.uid, 'shard_not_exist'), extraInfoKeys(req.query)));
   app.post('/v1/shards/actions/failover', { config: { permission: 'failover_shard' }, schema: { body: FailoverBody } },
     (req) => s.shardViews.failover(req.body.shard_uids?.map(String), options(req.body, req.body.dead_uids?.map(String))));
   app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams, body: ShardFailoverBodyOrNone } },

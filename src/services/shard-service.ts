@@ -1,6 +1,7 @@
 /** /v1/shards, /v1/bdbs/{uid}/shards and shard failover (requests/shards). */
 import { RsError } from '../errors.js';
 import { versionAvailable, versionUnavailable } from './bdb-rules.js';
+import type { InfoSections } from '../redis/replies.js';
 import type { ShardDetailedStatus } from '../schemas/shard.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import type { ActionService } from './action-service.js';
@@ -35,7 +36,31 @@ export interface FailoverOptions {
   redisVersionUpgrade?: string;
 }
 
+/** The newest INFO of a shard that the stats sampler collected (every second), and when (ms since the epoch). */
+export type ShardInfoSource = (shardUid: number) => { info: InfoSections; time: number } | undefined;
+
+/**
+ * `extra_info_keys` (requests/shards, "Redis INFO command keys ... returned in the redis_info object"):
+ * each key found in some INFO section, with INFO's numbers as JSON numbers (the page's types: integer
+ * for counts and flags, string for e.g. rdb_last_bgsave_status and redis_version). A key INFO does not
+ * have is left out.
+ */
+export function pickInfo(info: InfoSections, keys: readonly string[]): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const key of keys) {
+    for (const section of Object.values(info)) {
+      if (!Object.hasOwn(section, key)) continue;
+      const v = section[key]!;
+      out[key] = /^-?\d+(\.\d+)?$/.test(v) && Number.isFinite(Number(v)) ? Number(v) : v;
+      break;
+    }
+  }
+  return out;
+}
+
 export class ShardService {
+  private info: ShardInfoSource = () => undefined;
+
   constructor(
     private readonly shards: ShardInventory,
     private readonly control: ShardControl,
@@ -46,10 +71,19 @@ export class ShardService {
     private readonly redisVersion: () => string,
   ) {}
 
-  /** The shard object with the capture's types (uid and node_uid are strings there). */
-  private view(s: ShardSummary): Record<string, unknown> {
+  /** Where redis_info and report_timestamp come from: the stats sampler, composed after this service. */
+  readInfoFrom(source: ShardInfoSource): void {
+    this.info = source;
+  }
+
+  /**
+   * The shard object with the capture's types (uid and node_uid are strings there). redis_info holds
+   * the `extraInfoKeys` asked for, from the shard's INFO as last collected; report_timestamp is when.
+   */
+  private view(s: ShardSummary, extraInfoKeys: readonly string[]): Record<string, unknown> {
     const health = this.control.shardHealth(s.uid);
     const loaded = this.control.shardLoading(s.uid);
+    const collected = this.info(s.uid);
     return {
       uid: String(s.uid),
       bdb_uid: s.bdb_uid,
@@ -60,20 +94,20 @@ export class ShardService {
       status: health === 'down' ? 'inactive' : 'active',
       detailed_status: health,
       loading: loaded === undefined ? { status: 'idle' } : { status: 'in_progress', progress: loaded },
-      redis_info: {},
-      report_timestamp: rsTime(this.clock.now()),
+      redis_info: collected ? pickInfo(collected.info, extraInfoKeys) : {},
+      report_timestamp: rsTime(collected ? new Date(collected.time) : this.clock.now()),
     };
   }
 
-  async list(bdbUid?: number): Promise<Record<string, unknown>[]> {
+  async list(bdbUid?: number, extraInfoKeys: readonly string[] = []): Promise<Record<string, unknown>[]> {
     if (bdbUid !== undefined && !(await this.bdbExists(bdbUid))) throw new RsError('db_not_exist', `Database ${bdbUid} does not exist`);
-    return (await this.shards.all()).filter((s) => bdbUid === undefined || s.bdb_uid === bdbUid).map((s) => this.view(s));
+    return (await this.shards.all()).filter((s) => bdbUid === undefined || s.bdb_uid === bdbUid).map((s) => this.view(s, extraInfoKeys));
   }
 
-  async get(uid: number): Promise<Record<string, unknown>> {
+  async get(uid: number, extraInfoKeys: readonly string[] = []): Promise<Record<string, unknown>> {
     const s = (await this.shards.all()).find((x) => x.uid === uid);
     if (!s) throw new RsError('shard_not_exist', `Shard ${uid} does not exist`);
-    return this.view(s);
+    return this.view(s, extraInfoKeys);
   }
 
   /**

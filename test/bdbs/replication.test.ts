@@ -82,6 +82,40 @@ describe('replication', () => {
   });
 });
 
+describe('shard objects with extra_info_keys (requests/shards, requests/bdbs/shards.md)', () => {
+  it('redis_info holds the INFO keys asked for, typed as INFO numbers or strings, from the shard itself', async () => {
+    const bdb = await createBdb(t, { name: 'db-extra-info', replication: true });
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    await c.set('a', 'x'.repeat(1000));
+    await c.set('b', 'y');
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    const keys = 'extra_info_keys=db0&extra_info_keys=used_memory_rss&extra_info_keys=role&extra_info_keys=redis_version&extra_info_keys=connected_clients&extra_info_keys=no_such_key';
+    // INFO is what the stats sampler collected last (every second): the new keys show within a few samples.
+    const one = await waitFor(async () => {
+      const r = await t.req('GET', `/v1/shards/${master.uid}?${keys}`);
+      return r.json?.redis_info?.db0?.startsWith('keys=2,') ? r.json : undefined;
+    }, { what: 'redis_info with the two keys' });
+    const admin = await shardAdmin(t, master.port);
+    const version = /redis_version:(\S+)/.exec(await admin.info('server'))![1];
+    admin.disconnect();
+    expect(one.redis_info).toMatchObject({ role: 'master', redis_version: version });
+    expect(typeof one.redis_info.used_memory_rss).toBe('number');
+    expect(one.redis_info.used_memory_rss).toBeGreaterThan(0);
+    expect(Number.isInteger(one.redis_info.connected_clients)).toBe(true);
+    expect(Object.keys(one.redis_info).sort()).toEqual(['connected_clients', 'db0', 'redis_version', 'role', 'used_memory_rss']);
+    expect(Date.parse(one.report_timestamp)).toBeGreaterThan(Date.now() - 60_000);
+    // The database's shard list and the cluster's: each shard its own INFO; one key alone is a plain string.
+    const listed = (await t.req('GET', `/v1/bdbs/${bdb.uid}/shards?extra_info_keys=role`)).json as { uid: string; redis_info: unknown }[];
+    expect(listed.map((s) => [s.uid, s.redis_info]).sort()).toEqual([[String(master.uid), { role: 'master' }], [String(replica.uid), { role: 'slave' }]].sort());
+    const all = (await t.req('GET', '/v1/shards?extra_info_keys=role')).json as { uid: string; redis_info: unknown }[];
+    expect(all.find((s) => s.uid === String(replica.uid))?.redis_info).toEqual({ role: 'slave' });
+    // Without the parameter, redis_info is empty, as in the real capture.
+    expect((await t.req('GET', `/v1/shards/${master.uid}`)).json.redis_info).toEqual({});
+    c.disconnect();
+  });
+});
+
 describe('availability', () => {
   it('200 when the endpoint and master answer; the lag check passes for an in-sync replica; 404 db_not_found; 400 on bad input', async () => {
     const bdb = await createBdb(t, { name: 'db-avail', replication: true });
