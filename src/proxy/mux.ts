@@ -70,6 +70,25 @@ const PIN = new Set([
   'wait', 'waitaof', 'readonly', 'readwrite', 'asking', 'sync', 'psync', 'replconf', 'debug', 'shutdown', 'failover',
   LONG_NAME,
 ]);
+/**
+ * Whether a command may go on a shared shard connection, by its name and, for the few where that
+ * decides, its subcommand (`sub`, read only then). CLIENT SETINFO (sent by most client libraries as
+ * they connect) only labels the connection in CLIENT LIST, and a shared connection is the proxy's: it
+ * may go there, so that such clients are multiplexed too; every other CLIENT subcommand is about the
+ * client's own connection. SCRIPT KILL and FUNCTION KILL go on a connection of their own: the shared
+ * one may be the very connection whose script runs, which Redis does not read until the script ends,
+ * so a kill sent there would wait for what it is meant to stop (and the database could not be
+ * recovered through its endpoint). Sent alone, Redis takes them while busy, as it takes AUTH.
+ */
+function shareable(name: string, sub: () => string | undefined): boolean {
+  if (name === 'client') return sub() === 'setinfo';
+  if (name === 'script' || name === 'function') {
+    const v = sub(); // not known yet (split across reads): decided once the command is whole
+    return v !== undefined && v !== 'kill';
+  }
+  return !PIN.has(name) && name !== 'auth' && name !== 'quit';
+}
+
 /** A command still incomplete beyond this many bytes is not held back: the client is pinned. */
 const MAX_PARTIAL = 1024 * 1024;
 /** Reading from a client pauses while this much of its replies waits to be sent. */
@@ -698,7 +717,7 @@ class MuxClient {
       this.stopName = { name: PIPELINE_FULL, inline: false };
       return false;
     }
-    if (!this.scanner.inline && this.conn && ((!PIN.has(name) && name !== 'auth' && name !== 'quit') || (name === 'client' && this.isSetinfo()))) {
+    if (!this.scanner.inline && this.conn && shareable(name, () => this.subcommand())) {
       if (name !== this.lastName || !this.lastCounter) {
         this.lastName = name;
         this.lastCounter = this.pool.host.counter(name);
@@ -711,15 +730,10 @@ class MuxClient {
     return false;
   }
 
-  /**
-   * CLIENT SETINFO (sent by most client libraries as they connect) only labels the connection
-   * in CLIENT LIST, and a shared connection is the proxy's: it may go there, so that such clients
-   * are multiplexed too. Every other CLIENT subcommand is about the client's own connection.
-   */
-  private isSetinfo(): boolean {
-    if (this.partial.length && this.runCounters.length === 0) return false; // starts in an earlier chunk
-    const args = parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at));
-    return args !== null && args.length >= 2 && args[1]!.toString('latin1').toLowerCase() === 'setinfo';
+  /** The subcommand (lower case) of the command just scanned; undefined when it is not all in this chunk. */
+  private subcommand(): string | undefined {
+    if (this.partial.length && this.runCounters.length === 0) return undefined; // starts in an earlier chunk
+    return parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at))?.[1]?.toString('latin1').toLowerCase();
   }
 
   /** Called when replies were handed on, or a wait may be over. */
@@ -791,8 +805,7 @@ class MuxClient {
       return this.switchTo({ kind: 'auth', creds, proto: this.proto, original: bytes, explicit: true }, sent);
     }
     this.held.unshift(bytes);
-    const shareable = (!PIN.has(sp.name) && sp.name !== 'auth') || (sp.name === 'client' && args[1]?.toString('latin1').toLowerCase() === 'setinfo');
-    if (!shareable) return this.pinNow();
+    if (!shareable(sp.name, () => args[1]?.toString('latin1').toLowerCase())) return this.pinNow();
     // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
     if (this.conn) return;
     // Moved to a new target (Pool.release) with an identity or protocol of its own: bound again as it was.

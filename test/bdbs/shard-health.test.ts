@@ -123,3 +123,33 @@ describe('shard without replica, hung', () => {
     }
   }, 60_000);
 });
+
+describe('a runaway script, through the endpoint', () => {
+  it('SCRIPT KILL from another client reaches Redis and ends it; the endpoint serves again', async () => {
+    const bdb = await createBdb(t, { name: 'db-runaway' });
+    const port = bdb.endpoints[0].port;
+    const [shard] = await shardsOf(t, bdb.uid);
+    const direct = await shardAdmin(t, shard!.port); // connected before the script: kills it if the test fails midway
+    await direct.config('SET', 'busy-reply-threshold', '100');
+    const runner = client(port);
+    const killer = client(port);
+    try {
+      await runner.connect();
+      await killer.connect();
+      expect(await killer.ping()).toBe('PONG'); // bound to the same shared shard connection as the runner
+      const script = runner.eval('while true do end', 0).catch((e: Error) => e.message);
+      await waitFor(async () => (await detailedStatus(shard!.uid)) === 'busy', { what: 'detailed_status busy' });
+      // Sent on the shared connection, it would queue behind the script it is meant to stop.
+      const killed = await Promise.race([killer.script('KILL'), new Promise((r) => setTimeout(() => r('no answer in 5 s'), 5000))]);
+      expect(killed).toBe('OK');
+      expect(await script).toMatch(/killed by user/i);
+      expect(await killer.ping()).toBe('PONG');
+      expect(await runner.ping()).toBe('PONG');
+    } finally {
+      await direct.script('KILL').catch(() => undefined);
+      direct.disconnect();
+      runner.disconnect();
+      killer.disconnect();
+    }
+  });
+});
