@@ -484,7 +484,7 @@ export class BdbController {
     if (mode === 'dead') graceful = false;
     else if (mode === 'planned') {
       graceful = this.processRuns(master);
-      if (graceful && !(await this.answers(master))) return { done: false, why: 'the master does not answer (busy?): a planned failover waits for its handover' };
+      if (graceful && !(await this.answers(master))) return { done: false, why: 'the master does not answer (busy?): a planned failover needs its handover, and none was made; try again once it answers' };
     } else graceful = await this.answers(master);
     if (graceful) {
       const why = await this.gracefulSwitch(bdbUid, master, replica);

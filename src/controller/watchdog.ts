@@ -98,15 +98,18 @@ export class Watchdog {
   health(shardUid: number): ShardHealth {
     const h = this.plane.handles.get(shardUid);
     // A shard being started is not the watchdog's yet; the supervisor knows whether it loads its dataset.
-    if (!h || !this.plane.supervisor.isAlive(h)) return this.plane.supervisor.loading(shardUid) !== undefined ? 'loading' : 'down';
+    if (!h || !this.plane.supervisor.isAlive(h)) {
+      const starting = this.plane.supervisor.starting(shardUid);
+      return starting?.stopped ? 'timeout' : starting?.loaded !== undefined ? 'loading' : 'down';
+    }
     const rec = this.records.get(shardUid);
     return rec?.pid === h.pid ? rec.status : 'ok';
   }
 
   /** Percentage of its dataset a loading shard has loaded (objects/shard/loading.md); undefined when it is not loading. */
   loading(shardUid: number): number | undefined {
-    const starting = this.plane.supervisor.loading(shardUid);
-    if (starting !== undefined) return starting;
+    const starting = this.plane.supervisor.starting(shardUid);
+    if (starting) return starting.loaded;
     const rec = this.records.get(shardUid);
     return rec?.status === 'loading' && rec.pid === this.plane.handles.get(shardUid)?.pid ? rec.loaded ?? 0 : undefined;
   }

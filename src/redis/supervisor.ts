@@ -63,6 +63,15 @@ export interface ShardSupervisorOptions {
   stopTimeoutMs?: number;
 }
 
+/** A shard start() waits for: `loaded` (percentage of bytes) while it loads its dataset, `stopped` while its process is. */
+export interface StartingShard {
+  loaded?: number;
+  stopped?: boolean;
+}
+
+/** How long start() lets a shard's process stay stopped (SIGSTOP) before it kills it. */
+const STOPPED_WHILE_STARTING_MS = 1000;
+
 /** How often start() asks a loading shard whether it is done (it answers LOADING at once; no need to ask more often). */
 const LOADING_POLL_MS = 50;
 
@@ -75,8 +84,8 @@ export class ShardSupervisor {
   private readonly pingTimeoutMs: number;
   private readonly stopTimeoutMs: number;
 
-  /** Shards that start() waits for while they load their dataset: uid → percentage loaded. */
-  private readonly loadingShards = new Map<number, number>();
+  /** Shards start() waits for that load their dataset (percentage loaded) or are stopped (SIGSTOP). */
+  private readonly startingShards = new Map<number, StartingShard>();
 
   constructor(private readonly opts: ShardSupervisorOptions) {
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
@@ -89,7 +98,9 @@ export class ShardSupervisor {
    * shard's output, if the process exits first (a bad directive, a busy port) or does not answer in time (then it
    * is killed). A shard loading its dataset answers LOADING: it is making progress, and the start deadline runs
    * from its last such answer (a big dataset may take minutes to load; killing it at a fixed deadline would
-   * keep it from ever starting). Meanwhile loading() tells how far it is.
+   * keep it from ever starting). Meanwhile starting() tells how far it is. A shard whose process is stopped
+   * (SIGSTOP, state T) for STOPPED_WHILE_STARTING_MS is killed at once, as the watchdog kills a stopped
+   * master without replica, rather than after the whole start deadline.
    * Refuses to start over a live redis-server that owns the dir: adopt or stop that one first.
    */
   async start(spec: ShardSpec): Promise<ShardHandle> {
@@ -120,6 +131,7 @@ export class ShardSupervisor {
     let foreign: number | undefined;
     try {
       let deadline = Date.now() + this.startTimeoutMs;
+      let stoppedSince: number | undefined;
       for (;;) {
         if (exited !== undefined || (child.pid !== undefined && !processExists(child.pid))) {
           // /proc may show it gone before Node has reaped it: give 'exit' a moment to land so the reason is known.
@@ -128,11 +140,25 @@ export class ShardSupervisor {
         }
         // PONG (or an auth refusal) from another process holding the port is not our shard; ours is about to
         // fail to bind and exit, which the check above reports with redis-server's own words.
+        // A stopped process cannot answer: no PING is sent (it would wait out its deadline), and one stopped
+        // for long is killed, so that the next reconcile starts it again.
+        if (child.pid !== undefined && processState(child.pid) === 'T') {
+          stoppedSince ??= Date.now();
+          this.startingShards.set(spec.uid, { stopped: true });
+          if (Date.now() - stoppedSince >= STOPPED_WHILE_STARTING_MS) {
+            killGroup(child.pid);
+            await waitGone(child.pid, 5000);
+            throw new ShardError(`shard redis:${spec.uid} (port ${spec.port}): the process was stopped (state T) for ${STOPPED_WHILE_STARTING_MS} ms while starting; killed`);
+          }
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        stoppedSince = undefined;
         const state = await probeWith(admin);
         if (state === 'pong' && (foreign = await serverPid(admin)) === child.pid) break;
         if (state === 'loading') {
           deadline = Date.now() + this.startTimeoutMs;
-          this.loadingShards.set(spec.uid, await loadedPercent(admin));
+          this.startingShards.set(spec.uid, { loaded: await loadedPercent(admin) });
           await new Promise((r) => setTimeout(r, LOADING_POLL_MS));
           continue;
         }
@@ -149,7 +175,7 @@ export class ShardSupervisor {
         await new Promise((r) => setTimeout(r, 2));
       }
     } finally {
-      this.loadingShards.delete(spec.uid);
+      this.startingShards.delete(spec.uid);
       admin.close();
     }
     const handle: ShardHandle = { uid: spec.uid, port: spec.port, dir: spec.dir, pid: child.pid!, adopted: false };
@@ -238,9 +264,9 @@ export class ShardSupervisor {
     this.opts.log.info({ shard: target.uid, port: target.port, pid }, 'shard stopped');
   }
 
-  /** How far (percentage of bytes) a shard that start() waits for has loaded its dataset; undefined if it is not loading. */
-  loading(uid: number): number | undefined {
-    return this.loadingShards.get(uid);
+  /** What start() last saw of a shard it waits for: loading (how far), or stopped; undefined otherwise. */
+  starting(uid: number): StartingShard | undefined {
+    return this.startingShards.get(uid);
   }
 
   /** INFO persistence's loading_loaded_perc of a running shard, on a fresh connection. */

@@ -140,7 +140,7 @@ export class ShardService {
       throw RsError.custom('no_replica', 400, `Database ${bdb} has no replica outside dead_nodes to fail over to`);
     }
     // A replica that is down or hung cannot take over: said now, rather than by a failed action.
-    if (!(await this.control.replicaAnswers(bdb))) throw RsError.custom('no_replica', 400, `No replica of database ${bdb} answers`);
+    if (!(await this.control.replicaAnswers(bdb))) throw RsError.custom('no_replica', 400, `No replica of database ${bdb} answers and is in sync with its master`);
     // The bdb code, with the status this page documents for a bad request.
     const v = opts.redisVersionUpgrade;
     if (v !== undefined && !versionAvailable(v, this.redisVersion())) throw RsError.custom('invalid_version', 400, versionUnavailable('redis_version_upgrade', v, this.redisVersion()));

@@ -56,7 +56,7 @@ describe('ShardSupervisor.start', () => {
     let done = false;
     void starting.finally(() => (done = true)).catch(() => undefined);
     while (!done) {
-      const p = sup.loading(spec.uid);
+      const p = sup.starting(spec.uid)?.loaded;
       if (p !== undefined) seen.push(p);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -64,9 +64,31 @@ describe('ShardSupervisor.start', () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(Math.max(...seen)).toBeGreaterThan(Math.min(...seen)); // progress moved while it loaded
     expect(seen.every((p) => p >= 0 && p <= 100)).toBe(true);
-    expect(sup.loading(spec.uid)).toBeUndefined();
+    expect(sup.starting(spec.uid)).toBeUndefined();
     expect(await h.client(again.port).dbsize()).toBe(2000);
     await sup.stop(again, { save: false });
+  });
+
+  it('a shard stopped (SIGSTOP) while it loads is reported stopped and killed within about a second, not at the start deadline', async () => {
+    const spec = await h.spec({ 'key-load-delay': '1000', 'loading-process-events-interval-bytes': '1024' });
+    const sup = h.supervisor({ startTimeoutMs: 20_000 });
+    const first = h.track(await sup.start(spec));
+    const c = h.client(first.port);
+    const batch = c.pipeline();
+    for (let i = 0; i < 5000; i++) batch.set(`key:${i}`, `value:${i}`);
+    await batch.exec();
+    c.disconnect();
+    await sup.stop(first, { save: true });
+
+    const starting = sup.start(spec).then(() => 'started', (e: Error) => e.message);
+    await waitFor(() => sup.starting(spec.uid)?.loaded !== undefined, { what: 'loading' });
+    const pid = h.track({ ...first, pid: sup.pidOf(spec.dir)! }).pid;
+    process.kill(pid, 'SIGSTOP');
+    await waitFor(() => sup.starting(spec.uid)?.stopped, { what: 'reported stopped' });
+    const outcome = await Promise.race([starting, new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))]);
+    expect(outcome).toMatch(/stopped \(state T\).*while starting; killed/);
+    expect(alive(pid)).toBe(false);
+    expect(sup.starting(spec.uid)).toBeUndefined();
   });
 
   it('a bad directive → rejects quickly with what redis-server said, and leaves no process', async () => {
