@@ -283,6 +283,8 @@ export class BdbController {
       if (!h || !plane.supervisor.isAlive(h)) {
         const spec = this.spec(rec, s, s.role === 'slave' ? master : undefined);
         h = await plane.supervisor.adopt(spec);
+        // The shard's own process, killed a moment ago, may still hold the port while it exits.
+        if (!h && !(await canBind(s.port!, LOOPBACK))) await plane.supervisor.waitExiting(s.dir!);
         if (!h && this.d.freeShardPort && !(await canBind(s.port!, LOOPBACK))) {
           // Another program took the shard's port while it was down: move the shard, then start over.
           const taken = new Set((await this.d.shards.all()).map((x) => x.port).filter((p): p is number => p !== undefined));

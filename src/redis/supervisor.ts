@@ -264,6 +264,17 @@ export class ShardSupervisor {
     this.opts.log.info({ shard: target.uid, port: target.port, pid }, 'shard stopped');
   }
 
+  /**
+   * Wait (up to `timeoutMs`) for a shard process that was killed but is still exiting: the kernel frees a big
+   * process's memory before it closes its files, so for a while its port is still bound although the process
+   * is no longer a redis-server to adopt. Recognized by its pid file and its working directory (the shard's).
+   */
+  async waitExiting(dir: string, timeoutMs = 5000): Promise<void> {
+    const pid = readPidFile(shardFiles(dir).pid);
+    if (pid === undefined || !processExists(pid) || !sameDir(processCwd(pid) ?? '', dir)) return;
+    await waitGone(pid, timeoutMs);
+  }
+
   /** What start() last saw of a shard it waits for: loading (how far), or stopped; undefined otherwise. */
   starting(uid: number): StartingShard | undefined {
     return this.startingShards.get(uid);

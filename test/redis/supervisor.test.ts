@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShardAdmin } from '../../src/redis/admin.js';
+import { canBind } from '../../src/redis/ports.js';
 import type { ShardHandle } from '../../src/redis/supervisor.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -288,6 +289,25 @@ describe('ShardSupervisor.stop of a shard busy in a script', () => {
     const d = h.client(again.port);
     expect(await d.get('kept')).toBe('yes');
     await sup.stop(again, { save: false });
+  });
+});
+
+describe('ShardSupervisor.waitExiting', () => {
+  it('waits for a process of the shard dir that still holds the port as it exits; not for a pid of another dir', async () => {
+    const sup = h.supervisor();
+    const spec = await h.spec();
+    fs.mkdirSync(spec.dir, { recursive: true });
+    // A stand-in for a killed shard still exiting: the shard's pid file and working directory, the port held a while.
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${spec.port}, '127.0.0.1', () => setTimeout(() => process.exit(0), 800))`], { cwd: spec.dir, stdio: 'ignore' });
+    fs.writeFileSync(path.join(spec.dir, 'redis.pid'), `${child.pid}\n`);
+    await waitFor(async () => !(await canBind(spec.port, '127.0.0.1')), { what: 'port held' });
+    await sup.waitExiting(spec.dir);
+    expect(await canBind(spec.port, '127.0.0.1')).toBe(true);
+
+    // A pid file naming a live process elsewhere (a reused pid): nothing to wait for.
+    fs.writeFileSync(path.join(spec.dir, 'redis.pid'), `${process.pid}\n`);
+    const outcome = await Promise.race([sup.waitExiting(spec.dir, 3000).then(() => 'returned'), new Promise((r) => setTimeout(() => r('waiting'), 1500))]);
+    expect(outcome).toBe('returned');
   });
 });
 
