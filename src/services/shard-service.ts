@@ -148,11 +148,24 @@ export class ShardService {
     if (opts.dryRun) return { description: 'Dry run: the failover would be triggered' };
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
     await this.actions.record(op);
-    const deadMaster = (opts.deadUids ?? []).length > 0;
-    // The action tells how it ended: an error on the way (the proxy gone mid-switch) fails it, not the request.
-    const r = await this.control.failover(bdb, deadMaster ? 'requested through the API (dead master)' : 'requested through the API', { mode: deadMaster ? 'dead' : 'planned' })
-      .catch((e: unknown) => ({ done: false, why: `the failover was interrupted: ${(e as Error).message}` }));
-    await this.actions.transition(action.action_uid, r.done ? 'completed' : 'failed', r.done ? {} : { error: r.why ?? 'the failover did not happen', error_code: 'internal_error' });
+    // "This request is asynchronous": the answer names the action, which tells how the failover went.
+    void this.run(action.action_uid, bdb, (opts.deadUids ?? []).length > 0);
     return { action_uid: action.action_uid, description: 'Failover was triggered' };
+  }
+
+  /**
+   * The failover behind an action: active while it runs, then completed, or failed with the reason (an
+   * error on the way, the proxy gone mid-switch, fails it too). If even the action cannot be written, the
+   * action stays open and the next manager start marks it failed (failInterruptedFailovers).
+   */
+  private async run(actionUid: string, bdb: number, deadMaster: boolean): Promise<void> {
+    try {
+      await this.actions.transition(actionUid, 'active');
+      const r = await this.control.failover(bdb, deadMaster ? 'requested through the API (dead master)' : 'requested through the API', { mode: deadMaster ? 'dead' : 'planned' })
+        .catch((e: unknown) => ({ done: false, why: `the failover was interrupted: ${(e as Error).message}` }));
+      await this.actions.transition(actionUid, r.done ? 'completed' : 'failed', r.done ? {} : { error: r.why ?? 'the failover did not happen', error_code: 'internal_error' });
+    } catch {
+      // the store is gone (the manager stops): see above
+    }
   }
 }

@@ -124,6 +124,8 @@ describe('a replicated master busy in a long script', () => {
       await waitFor(async () => (await t.req('GET', `/v1/shards/${master.uid}`)).json.detailed_status === 'busy', { what: 'master busy' });
       const r = await t.req('POST', `/v1/shards/${master.uid}/actions/failover`);
       expect(r.status, r.text).toBe(200);
+      // Asynchronous (failover.md): the answer comes first; the busy master's 1 s PING is still under way.
+      expect(['queued', 'running']).toContain((await t.req('GET', `/v2/actions/${r.json.action_uid}`)).json.status);
       const action = await waitAction(t, r.json.action_uid);
       expect(action.status).toBe('failed');
       expect(JSON.stringify(action)).toMatch(/does not answer/);
