@@ -5,13 +5,29 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShardAdmin } from '../../src/redis/admin.js';
 import { canBind } from '../../src/redis/ports.js';
-import type { ShardHandle } from '../../src/redis/supervisor.js';
+import type { ShardHandle, ShardSpec } from '../../src/redis/supervisor.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { ADMIN, shardHarness, testLog } from './harness.js';
 
 const h = shardHarness();
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+/**
+ * A spec whose shard holds `keys` keys in its RDB and loads them slowly (Redis's key-load-delay: 1 ms a key),
+ * answering LOADING every kilobyte read; the shard is stopped, ready to be started again.
+ */
+async function slowLoading(sup: ReturnType<typeof h.supervisor>, keys: number): Promise<ShardSpec> {
+  const spec = await h.spec({ 'key-load-delay': '1000', 'loading-process-events-interval-bytes': '1024' });
+  const first = h.track(await sup.start(spec));
+  const c = h.client(first.port);
+  const batch = c.pipeline();
+  for (let i = 0; i < keys; i++) batch.set(`key:${i}`, `value:${i}`);
+  await batch.exec();
+  c.disconnect();
+  await sup.stop(first, { save: true });
+  return spec;
+}
 
 describe('ShardSupervisor.start', () => {
   it('writes redis.conf, spawns a detached redis-server and returns once it answers PING', async () => {
@@ -41,16 +57,9 @@ describe('ShardSupervisor.start', () => {
   });
 
   it('a shard loading its dataset for longer than startTimeoutMs is waited for while it answers LOADING; loading() tells how far', async () => {
-    // 2000 keys at 1 ms each: about 2 s of loading, answering LOADING every kilobyte read.
-    const spec = await h.spec({ 'key-load-delay': '1000', 'loading-process-events-interval-bytes': '1024' });
+    // 2000 keys at 1 ms each: about 2 s of loading.
     const sup = h.supervisor({ startTimeoutMs: 500 });
-    const first = h.track(await sup.start(spec));
-    const c = h.client(first.port);
-    const batch = c.pipeline();
-    for (let i = 0; i < 2000; i++) batch.set(`key:${i}`, `value:${i}`);
-    await batch.exec();
-    c.disconnect();
-    await sup.stop(first, { save: true });
+    const spec = await slowLoading(sup, 2000);
 
     const starting = sup.start(spec);
     const seen: number[] = [];
@@ -71,19 +80,13 @@ describe('ShardSupervisor.start', () => {
   });
 
   it('a shard stopped (SIGSTOP) while it loads is reported stopped and killed within about a second, not at the start deadline', async () => {
-    const spec = await h.spec({ 'key-load-delay': '1000', 'loading-process-events-interval-bytes': '1024' });
     const sup = h.supervisor({ startTimeoutMs: 20_000 });
-    const first = h.track(await sup.start(spec));
-    const c = h.client(first.port);
-    const batch = c.pipeline();
-    for (let i = 0; i < 5000; i++) batch.set(`key:${i}`, `value:${i}`);
-    await batch.exec();
-    c.disconnect();
-    await sup.stop(first, { save: true });
+    const spec = await slowLoading(sup, 5000);
 
     const starting = sup.start(spec).then(() => 'started', (e: Error) => e.message);
     await waitFor(() => sup.starting(spec.uid)?.loaded !== undefined, { what: 'loading' });
-    const pid = h.track({ ...first, pid: sup.pidOf(spec.dir)! }).pid;
+    const pid = sup.pidOf(spec.dir)!;
+    h.track({ uid: spec.uid, port: spec.port, dir: spec.dir, pid, adopted: false });
     process.kill(pid, 'SIGSTOP');
     await waitFor(() => sup.starting(spec.uid)?.stopped, { what: 'reported stopped' });
     const outcome = await Promise.race([starting, new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))]);
