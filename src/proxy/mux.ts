@@ -104,6 +104,13 @@ const PIPELINE_FULL = '(pipeline)';
 const SHARD_OUT_HIGH = 4 * 1024 * 1024;
 /** An unused shard connection is closed after this long. */
 const IDLE_MS = 10_000;
+/**
+ * A shard connection whose oldest reply has been owed this long is not given to another client: it may be
+ * the connection of a long script, which Redis does not read until the script ends, and a client bound
+ * there would wait for it, where on a connection of its own Redis answers it (-BUSY after
+ * busy-reply-threshold, as a direct client is answered).
+ */
+const STALLED_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 const OK = Buffer.from('+OK\r\n');
@@ -222,6 +229,11 @@ class ShardConn {
 
   get inflight(): number {
     return this.pending;
+  }
+
+  /** Its oldest reply has been owed for STALLED_MS or more (see there). */
+  stalled(now: number): boolean {
+    return this.pending > 0 && this.head < this.times.length && now - this.times[this.head]! >= STALLED_MS;
   }
 
   get loaded(): boolean {
@@ -490,20 +502,23 @@ export class Pool {
     };
     const max = this.host.maxPipelined;
     const load = (c: ShardConn) => c.inflight + c.bound;
+    const now = performance.now();
     let pick: ShardConn | undefined;
+    // A stalled connection is taken only when no other may be opened (at `conns`: the least loaded, below).
+    const usable = room && list.some((c) => c.stalled(now)) ? list.filter((c) => !c.stalled(now)) : list;
     switch (this.host.schedPolicy) {
       case 'cmp':
-        for (const c of list) if (c.inflight < max && (!pick || load(c) > load(pick))) pick = c;
+        for (const c of usable) if (c.inflight < max && (!pick || load(c) > load(pick))) pick = c;
         break;
       case 'mru':
-        for (const c of list) if (c.inflight < max && (!pick || c.lastUsed > pick.lastUsed)) pick = c;
+        for (const c of usable) if (c.inflight < max && (!pick || c.lastUsed > pick.lastUsed)) pick = c;
         break;
       case 'mnp':
-        for (const c of list) if (!pick || load(c) < load(pick)) pick = c;
+        for (const c of usable) if (!pick || load(c) < load(pick)) pick = c;
         if (pick && load(pick) > 0 && room) pick = undefined;
         break;
       case 'spread':
-        if (!room) for (const c of list) if (!pick || c.bound < pick.bound) pick = c;
+        if (!room) for (const c of usable) if (!pick || c.bound < pick.bound) pick = c;
         break;
     }
     if (pick) return pick;

@@ -125,7 +125,7 @@ describe('shard without replica, hung', () => {
 });
 
 describe('a runaway script, through the endpoint', () => {
-  it('SCRIPT KILL from another client reaches Redis and ends it; the endpoint serves again', async () => {
+  it('a client that connects meanwhile is answered BUSY; SCRIPT KILL from another client reaches Redis and ends it; the endpoint serves again', async () => {
     const bdb = await createBdb(t, { name: 'db-runaway' });
     const port = bdb.endpoints[0].port;
     const [shard] = await shardsOf(t, bdb.uid);
@@ -139,6 +139,18 @@ describe('a runaway script, through the endpoint', () => {
       expect(await killer.ping()).toBe('PONG'); // bound to the same shared shard connection as the runner
       const script = runner.eval('while true do end', 0).catch((e: Error) => e.message);
       await waitFor(async () => (await detailedStatus(shard!.uid)) === 'busy', { what: 'detailed_status busy' });
+      // Once the script's connection has owed its reply for a while (the proxy's STALLED_MS), a client that
+      // connects is not given that connection: Redis answers it -BUSY, as it answers a direct client,
+      // instead of it waiting for the script's end. Clients that came earlier may wait; each try is a new one.
+      const answer = await waitFor(async () => {
+        const late = client(port);
+        try {
+          return await Promise.race([late.connect().then(() => late.ping()).catch((e: Error) => e.message), new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
+        } finally {
+          late.disconnect();
+        }
+      }, { what: 'an answer to a client that connects during the script' });
+      expect(answer).toMatch(/^BUSY/);
       // Sent on the shared connection, it would queue behind the script it is meant to stop.
       const killed = await Promise.race([killer.script('KILL'), new Promise((r) => setTimeout(() => r('no answer in 5 s'), 5000))]);
       expect(killed).toBe('OK');
