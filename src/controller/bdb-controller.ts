@@ -395,7 +395,7 @@ export class BdbController {
   private async alive(s: ShardSummary): Promise<boolean> {
     const h = this.d.plane.handles.get(s.uid);
     if (h && this.d.plane.supervisor.isAlive(h)) return true;
-    return this.d.plane.supervisor.ping({ uid: s.uid, port: s.port!, dir: s.dir! });
+    return this.d.plane.supervisor.ping(this.ref(s));
   }
 
   private async anyAlive(list: ShardSummary[]): Promise<boolean> {
@@ -424,8 +424,8 @@ export class BdbController {
   }
 
   /**
-   * At start: a shard failover still open was cut short by the previous manager's end (it runs
-   * within one API request): it failed, whatever Redis did meanwhile (the reconcile puts the shards
+   * At start: a shard failover still open was cut short by the previous manager's end (it runs in
+   * the manager, after the API request answered): it failed, whatever Redis did meanwhile (the reconcile puts the shards
    * back to the roles the store has).
    */
   async failInterruptedFailovers(): Promise<void> {

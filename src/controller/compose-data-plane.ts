@@ -88,8 +88,7 @@ export async function composeDataPlane(o: {
     runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
   });
   const shardViews = new ShardService(o.shards, {
-    shardHealth: (uid) => manager.shardHealth(uid),
-    shardLoading: (uid) => manager.shardLoading(uid),
+    shardState: (uid) => manager.shardState(uid),
     failover: (bdb, reason, opts) => controller.failover(bdb, reason, opts),
     replicaAnswers: (bdb) => controller.replicaAnswers(bdb),
   }, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined, () => o.redis?.version ?? '0');

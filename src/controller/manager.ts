@@ -13,7 +13,7 @@ import { bdbKey, type BdbController } from './bdb-controller.js';
 import { tlsEnabled } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue } from './queue.js';
-import { Watchdog, type ShardHealth, type WatchdogOptions } from './watchdog.js';
+import { Watchdog, type ShardState, type WatchdogOptions } from './watchdog.js';
 
 export interface Sidecar {
   start(): Promise<void>;
@@ -70,13 +70,9 @@ export class ControllerManager {
     for (const c of this.sidecars) await c.start();
   }
 
-  /** The shard's detailed_status as the watchdog sees it (see Watchdog.health). */
-  shardHealth(shardUid: number): ShardHealth {
-    return this.watchdog.health(shardUid);
-  }
-
-  shardLoading(shardUid: number): number | undefined {
-    return this.watchdog.loading(shardUid);
+  /** The shard's detailed_status (and loading progress) as the watchdog sees it (see Watchdog.state). */
+  shardState(shardUid: number): ShardState {
+    return this.watchdog.state(shardUid);
   }
 
   /** Another controller that starts after this one and stops before it (e.g. backups: controller/backup-controller.ts). */

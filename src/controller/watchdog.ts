@@ -47,6 +47,12 @@ export interface WatchdogOptions {
 /** The detailed_status values the watchdog can observe (the rest belong to operations openrs does not run). */
 export type ShardHealth = Extract<ShardDetailedStatus, 'ok' | 'down' | 'timeout' | 'busy' | 'loading' | 'unknown'>;
 
+/** A shard's detailed_status, and how far it has loaded its dataset while it is `loading`. */
+export interface ShardState {
+  health: ShardHealth;
+  loaded?: number;
+}
+
 /** What the watchdog saw of one shard process (a new process of the shard starts a new record). */
 interface HealthRecord {
   pid: number;
@@ -93,25 +99,20 @@ export class Watchdog {
 
   /**
    * The shard's detailed_status: 'down' unless its process runs, else what the last checks saw
-   * ('ok' for a process not checked yet).
+   * ('ok' for a process not checked yet); with `loaded`, the percentage of its dataset a loading
+   * shard has loaded (objects/shard/loading.md).
    */
-  health(shardUid: number): ShardHealth {
+  state(shardUid: number): ShardState {
     const h = this.plane.handles.get(shardUid);
     // A shard being started is not the watchdog's yet; the supervisor knows whether it loads its dataset.
     if (!h || !this.plane.supervisor.isAlive(h)) {
       const starting = this.plane.supervisor.starting(shardUid);
-      return starting?.stopped ? 'timeout' : starting?.loaded !== undefined ? 'loading' : 'down';
+      if (starting?.stopped) return { health: 'timeout' };
+      return starting?.loaded !== undefined ? { health: 'loading', loaded: starting.loaded } : { health: 'down' };
     }
     const rec = this.records.get(shardUid);
-    return rec?.pid === h.pid ? rec.status : 'ok';
-  }
-
-  /** Percentage of its dataset a loading shard has loaded (objects/shard/loading.md); undefined when it is not loading. */
-  loading(shardUid: number): number | undefined {
-    const starting = this.plane.supervisor.starting(shardUid);
-    if (starting) return starting.loaded;
-    const rec = this.records.get(shardUid);
-    return rec?.status === 'loading' && rec.pid === this.plane.handles.get(shardUid)?.pid ? rec.loaded ?? 0 : undefined;
+    if (rec?.pid !== h.pid) return { health: 'ok' };
+    return rec.status === 'loading' ? { health: 'loading', loaded: rec.loaded ?? 0 } : { health: rec.status };
   }
 
   private async check(): Promise<void> {
@@ -174,12 +175,12 @@ export class Watchdog {
   private async probeAll(handles: ShardHandle[]): Promise<{ at: number; answers: Map<number, ShardProbe> }> {
     const asked = handles.filter((h) => this.plane.supervisor.isAlive(h) && processState(h.pid) !== 'T');
     const at = Date.now();
-    const answers = await Promise.all(asked.map((h) => this.plane.supervisor.probe(h, this.opts.pingTimeoutMs ?? 500)));
     // A shard answering LOADING (a replica loading what its master sent) says how far it is.
-    await Promise.all(asked.map(async (h, i) => {
-      if (answers[i] === 'loading') this.record(h).loaded = await this.plane.supervisor.loadedPercent(h, this.opts.pingTimeoutMs ?? 500);
-    }));
-    return { at, answers: new Map(asked.map((h, i) => [h.uid, answers[i]!])) };
+    const probes = await Promise.all(asked.map((h) => this.plane.supervisor.probeLoading(h, this.opts.pingTimeoutMs ?? 500)));
+    probes.forEach((p, i) => {
+      if (p.loaded !== undefined) this.record(asked[i]!).loaded = p.loaded;
+    });
+    return { at, answers: new Map(asked.map((h, i) => [h.uid, probes[i]!.answer])) };
   }
 
   /**
@@ -228,7 +229,7 @@ export class Watchdog {
   private async failover(s: ShardSummary): Promise<void> {
     const h = this.plane.handles.get(s.uid);
     const why = h && this.plane.supervisor.isAlive(h) ? 'master not answering' : 'master process exited';
-    const { done } = await this.controller.failover(s.bdb_uid, why, { onlyIfDown: true });
-    if (!done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid }, 'no failover: master answers again, or no replica answering');
+    const out = await this.controller.failover(s.bdb_uid, why, { onlyIfDown: true });
+    if (!out.done) this.log.warn({ bdb: s.bdb_uid, shard: s.uid, why: out.why }, 'no failover');
   }
 }

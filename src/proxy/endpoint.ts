@@ -391,7 +391,7 @@ export class Endpoint {
    * manager that died mid-switch never leaves the endpoint frozen.
    */
   async hold(drainMs: number, timeoutMs: number): Promise<{ drained: boolean }> {
-    clearTimeout(this.holdTimer);
+    this.clearHoldTimer();
     this.holdTimer = setTimeout(() => {
       this.log.warn({ uid: this.uid }, 'hold not released in time: traffic resumes on the same target');
       this.release();
@@ -547,7 +547,7 @@ export class Endpoint {
 
   /** Stop listening and drop every connection. */
   close(): void {
-    clearTimeout(this.holdTimer);
+    this.clearHoldTimer();
     this.server?.close();
     this.server = undefined;
     this.dropAll('endpoint removed');

@@ -138,8 +138,6 @@ export class ShardSupervisor {
           for (let i = 0; i < 50 && exited === undefined; i++) await new Promise((r) => setTimeout(r, 10));
           throw new ShardError(`shard redis:${spec.uid} (port ${spec.port}): redis-server failed to start (${exited ?? 'exited'})\n${why()}`.trimEnd());
         }
-        // PONG (or an auth refusal) from another process holding the port is not our shard; ours is about to
-        // fail to bind and exit, which the check above reports with redis-server's own words.
         // A stopped process cannot answer: no PING is sent (it would wait out its deadline), and one stopped
         // for long is killed, so that the next reconcile starts it again.
         if (child.pid !== undefined && processState(child.pid) === 'T') {
@@ -154,6 +152,8 @@ export class ShardSupervisor {
           continue;
         }
         stoppedSince = undefined;
+        // PONG (or an auth refusal) from another process holding the port is not our shard; ours is about to
+        // fail to bind and exit, which the check above reports with redis-server's own words.
         const state = await probeWith(admin);
         if (state === 'pong' && (foreign = await serverPid(admin)) === child.pid) break;
         if (state === 'loading') {
@@ -280,10 +280,6 @@ export class ShardSupervisor {
     return this.startingShards.get(uid);
   }
 
-  /** INFO persistence's loading_loaded_perc of a running shard, on a fresh connection. */
-  loadedPercent(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<number> {
-    return this.once(target, timeoutMs, loadedPercent);
-  }
 
   /** The shard's process exists (running or SIGSTOPped) and is still a redis-server. */
   isAlive(handle: ShardHandle): boolean {
@@ -298,6 +294,14 @@ export class ShardSupervisor {
   /** One PING on a fresh connection, classified (see ShardProbe). */
   probe(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<ShardProbe> {
     return this.once(target, timeoutMs, probeWith);
+  }
+
+  /** probe(), and for a shard answering LOADING how far it has loaded its dataset, on the same connection. */
+  probeLoading(target: ShardRef, timeoutMs = this.pingTimeoutMs): Promise<{ answer: ShardProbe; loaded?: number }> {
+    return this.once(target, timeoutMs, async (admin) => {
+      const answer = await probeWith(admin);
+      return answer === 'loading' ? { answer, loaded: await loadedPercent(admin) } : { answer };
+    });
   }
 
   /** `fn` on an admin connection of its own, closed after. */
@@ -342,7 +346,6 @@ async function probeWith(admin: ShardAdmin): Promise<ShardProbe> {
   }
 }
 
-/** The process_id the server on the admin's port reports (undefined if it does not say). */
 /** End the script or function keeping the shard busy, whichever it is (the other answers NOTBUSY). */
 async function killBusyScript(admin: ShardAdmin): Promise<void> {
   for (const cmd of ['SCRIPT', 'FUNCTION']) await admin.command(cmd, ['KILL']).catch(() => undefined);
@@ -354,6 +357,7 @@ async function loadedPercent(admin: ShardAdmin): Promise<number> {
   return Number.isFinite(p) ? Math.min(100, Math.max(0, p)) : 0;
 }
 
+/** The process_id the server on the admin's port reports (undefined if it does not say). */
 async function serverPid(admin: ShardAdmin): Promise<number | undefined> {
   try {
     return Number((await admin.info('server')).server?.process_id) || undefined;

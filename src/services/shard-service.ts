@@ -11,11 +11,10 @@ export interface ShardControl {
   /**
    * detailed_status as the watchdog last saw the shard's process: 'down' when it does not run,
    * 'timeout' when stopped or not answering PING, 'busy' / 'loading' when Redis answers so (a shard
-   * being started that loads its dataset is 'loading' too), else 'ok'.
+   * being started that loads its dataset is 'loading' too), else 'ok'; with 'loading', `loaded`: the
+   * percentage of its dataset loaded so far.
    */
-  shardHealth(shardUid: number): ShardDetailedStatus;
-  /** Percentage of its dataset the shard has loaded while it loads one; undefined otherwise. */
-  shardLoading(shardUid: number): number | undefined;
+  shardState(shardUid: number): { health: ShardDetailedStatus; loaded?: number };
   /**
    * `planned`: only a handover, unless the master's process is gone or stopped; `dead`: promote the
    * replica without the master's handover, and leave the master's process to the reconcile.
@@ -81,8 +80,7 @@ export class ShardService {
    * the `extraInfoKeys` asked for, from the shard's INFO as last collected; report_timestamp is when.
    */
   private view(s: ShardSummary, extraInfoKeys: readonly string[]): Record<string, unknown> {
-    const health = this.control.shardHealth(s.uid);
-    const loaded = this.control.shardLoading(s.uid);
+    const { health, loaded } = this.control.shardState(s.uid);
     const collected = this.info(s.uid);
     return {
       uid: String(s.uid),
@@ -143,7 +141,8 @@ export class ShardService {
     if (!(await this.control.replicaAnswers(bdb))) throw RsError.custom('no_replica', 400, `No replica of database ${bdb} answers and is in sync with its master`);
     // The bdb code, with the status this page documents for a bad request.
     const v = opts.redisVersionUpgrade;
-    if (v !== undefined && !versionAvailable(v, this.redisVersion())) throw RsError.custom('invalid_version', 400, versionUnavailable('redis_version_upgrade', v, this.redisVersion()));
+    const installed = this.redisVersion();
+    if (v !== undefined && !versionAvailable(v, installed)) throw RsError.custom('invalid_version', 400, versionUnavailable('redis_version_upgrade', v, installed));
     if (await this.actions.openFor(`bdb:${bdb}`)) throw new RsError('db_busy');
     if (opts.dryRun) return { description: 'Dry run: the failover would be triggered' };
     const { action, op } = this.actions.create('SMFailover', `bdb:${bdb}`);
