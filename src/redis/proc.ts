@@ -88,10 +88,23 @@ export function killGroup(pid: number): void {
   signal(pid, 'SIGKILL');
 }
 
-/** Resolves true once the process is gone (or a zombie), false after timeoutMs. */
+/**
+ * Threads of the process other than its leader still exist. A multi-threaded process (redis-server's
+ * background threads, node's) that exits can show its leader as a zombie while the other threads are
+ * still exiting, and its files (listening sockets included) are released only when the last one is gone.
+ */
+function threadsLeft(pid: number): boolean {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).some((t) => t !== String(pid));
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves true once the process is gone (or a zombie whose threads have all exited: its files are closed), false after timeoutMs. */
 export async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (processExists(pid)) {
+  while (processExists(pid) || threadsLeft(pid)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
