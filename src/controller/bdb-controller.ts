@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
-import { configDrift, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
+import { CLIENT_CONFIG_COMMANDS, configDrift, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
 import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
@@ -44,6 +44,8 @@ export interface BdbControllerDeps {
   access: AccessReader;
   /** The shards' internal admin ACL user (never touched by database user rules). */
   adminUser: string;
+  /** Where the proxy sends clients' CONFIG commands (config-socket.ts); none: the proxy leaves them to Redis. */
+  configSocket?: string;
   /**
    * A free loopback port for a shard whose own port another program took meanwhile (undefined:
    * none left). Optional so that tests of the reconciler alone need no allocator.
@@ -329,6 +331,7 @@ export class BdbController {
       addr: this.d.endpointAddr,
       master: shardTarget(master),
       proxyCert: await this.d.access.proxyCertificate(),
+      configSocket: this.d.configSocket,
     }));
     if (refused.length) throw new RefusedError([...new Set(refused)].join('; '));
 
@@ -356,6 +359,16 @@ export class BdbController {
     if (plan.skipped.length && this.skipped.get(rec.uid) !== note) this.d.log.warn({ bdb: rec.uid, skipped: plan.skipped }, 'users mapped to the database get no database access');
     this.skipped.set(rec.uid, note);
     return plan.users;
+  }
+
+  /**
+   * The ACL rules `user` has on the database's shards, without RS's block on the CONFIG subcommands that
+   * clients may run through the proxy (client-config.ts); undefined when the database has no such user.
+   */
+  async configProbeRules(rec: BdbRecord, user: string): Promise<string[] | undefined> {
+    if (user === 'default') return rec.default_user === false ? undefined : defaultUserRules(rec, [], CLIENT_CONFIG_COMMANDS);
+    if (!rec.roles_permissions?.length) return undefined;
+    return dbUsersFor(rec, { ...(await this.d.access.dbUsersInput()), reserved: ['default', this.d.adminUser] }, CLIENT_CONFIG_COMMANDS).users.get(user);
   }
 
   /**

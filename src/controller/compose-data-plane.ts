@@ -28,6 +28,8 @@ import { AvailabilityService } from '../services/availability-service.js';
 import { KvAccessReader } from './access-reader.js';
 import { AvailabilityProbe } from './availability.js';
 import { BdbController } from './bdb-controller.js';
+import { ClientConfig } from './client-config.js';
+import { ConfigSocket } from './config-socket.js';
 import { composeBackups } from './backup-compose.js';
 import type { BdbBackupService } from '../services/bdb-backup-service.js';
 import { DataPlane } from './data-plane.js';
@@ -72,15 +74,20 @@ export async function composeDataPlane(o: {
     logLevel: config.log_level === 'silent' ? 'warn' : config.log_level,
   });
   const plane = new DataPlane(supervisor, proxy);
+  const configSocket = path.join(runDir, 'manager.sock');
   const bdbStore = new Collection<BdbRecord>(kv, BDBS_PREFIX);
   const shardsStore = new Collection<ShardSummary>(kv, SHARDS_PREFIX);
   const actions = new ActionService(kv, o.clock);
   const controller = new BdbController({
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, actions, plane, events: o.eventLog, log, endpointAddr: config.api_addr,
-    access: new KvAccessReader(kv), adminUser: admin.user,
+    access: new KvAccessReader(kv), adminUser: admin.user, configSocket,
     freeShardPort: (taken) => new PortAllocator('127.0.0.1').allocate(config.shard_ports, taken),
   });
   const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log, o.watchdog);
+  const clientConfig = new ClientConfig({
+    bdbs: bdbStore, shards: o.shards, admin: (s) => plane.admin(s), probeRules: (rec, user) => controller.configProbeRules(rec, user),
+  });
+  manager.addSidecar(new ConfigSocket(configSocket, clientConfig, log));
   const bdbs = new BdbService({
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, cluster: o.cluster, policy: o.policy, nodes: o.nodes, actions,
     ports: new PortAllocator(config.api_addr), config, clock: o.clock, events: o.eventLog,

@@ -27,7 +27,7 @@ export interface DbUsersPlan {
 
 type Mapping = { role_uid?: number; redis_acl_uid?: number };
 
-export function dbUsersFor(bdb: BdbRedisSettings & { roles_permissions?: readonly Mapping[] }, input: DbUsersInput): DbUsersPlan {
+export function dbUsersFor(bdb: BdbRedisSettings & { roles_permissions?: readonly Mapping[] }, input: DbUsersInput, allow: readonly string[] = []): DbUsersPlan {
   const plan: DbUsersPlan = { users: new Map(), skipped: [] };
   const mappings = bdb.roles_permissions ?? [];
   if (!mappings.length) return plan;
@@ -44,7 +44,7 @@ export function dbUsersFor(bdb: BdbRedisSettings & { roles_permissions?: readonl
     else if (!u.name || /[\s\0]/.test(u.name)) skip('Redis user names cannot contain spaces');
     else if (reserved.has(u.name)) skip(`'${u.name}' is reserved on database shards`);
     else if (plan.users.has(u.name)) skip(`another user already has the name '${u.name}'`);
-    else plan.users.set(u.name, roleUserRules(bdb, u.db_password_sha256, rules, input.pubsubDefault));
+    else plan.users.set(u.name, roleUserRules(bdb, u.db_password_sha256, rules, input.pubsubDefault, allow));
   }
   return plan;
 }

@@ -33,7 +33,7 @@ export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): En
   };
 }
 
-export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair }): EndpointSpec {
+export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair; configSocket?: string }): EndpointSpec {
   return {
     uid: endpointUid(rec.uid),
     port: rec.endpoint_port,
@@ -48,5 +48,6 @@ export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: 
     ...(rec.max_pipelined !== undefined ? { max_pipelined: rec.max_pipelined } : {}),
     ...(rec.sched_policy !== undefined ? { sched_policy: rec.sched_policy } : {}),
     tls: endpointTls(rec, o.proxyCert),
+    ...(o.configSocket ? { config_socket: o.configSocket } : {}),
   };
 }

@@ -10,6 +10,7 @@
  * Node applies handshake timeouts and client-certificate checks exactly as for a listening server.
  */
 import net from 'node:net';
+import { ConfigLink } from './config-link.js';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
@@ -36,6 +37,8 @@ export interface ResolvedSpec {
   max_pipelined: number;
   /** Which shared connection a client gets (bdb `sched_policy`). */
   sched_policy: SchedPolicy;
+  /** The manager's socket for clients' CONFIG commands (config-link.ts); null: they go to Redis. */
+  config_socket: string | null;
 }
 
 /** RS's defaults for the proxy's connection settings (objects/bdb). */
@@ -252,6 +255,7 @@ export function resolveSpec(spec: EndpointSpec, current?: ResolvedSpec): Resolve
     max_client_pipeline: spec.max_client_pipeline ?? DEFAULT_MAX_CLIENT_PIPELINE,
     max_pipelined: spec.max_pipelined ?? DEFAULT_MAX_PIPELINED,
     sched_policy: spec.sched_policy ?? 'cmp',
+    config_socket: spec.config_socket ?? null,
   };
 }
 
@@ -303,12 +307,26 @@ export class Endpoint {
         ep.counters.bytesOut += toClient;
       },
       pin: (client, initial, auth, ended, proto) => ep.pin(client, initial, auth, ended, proto),
+      get configurable() { return ep.spec.config_socket !== null; },
+      config: (user, args) => ep.configLink().ask(ep.uid, user, args),
       debug: (msg, extra) => ep.log.debug({ uid: ep.uid, ...extra }, msg),
     };
   }
 
   get uid(): string {
     return this.spec.uid;
+  }
+
+  private link: ConfigLink | undefined;
+
+  /** The link to the manager for clients' CONFIG commands, at the spec's current socket path. */
+  private configLink(): ConfigLink {
+    const path = this.spec.config_socket!;
+    if (this.link?.path !== path) {
+      this.link?.close();
+      this.link = new ConfigLink(path);
+    }
+    return this.link;
   }
   get listening(): boolean {
     return this.server !== undefined;
@@ -547,6 +565,7 @@ export class Endpoint {
 
   /** Stop listening and drop every connection. */
   close(): void {
+    this.link?.close();
     this.clearHoldTimer();
     this.server?.close();
     this.server = undefined;

@@ -23,6 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { encodeAnswer, type ConfigAnswer } from './config-link.js';
 import { NOPROTO } from './handshake.js';
 import type { Target } from './protocol.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
@@ -51,8 +52,15 @@ export interface MuxHost {
    * `proto` what its shared connection was (AUTH and HELLO are replayed first).
    */
   pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto): void;
+  /** Clients' CONFIG GET/SET/REWRITE are the manager's to answer (config-link.ts); false: Redis answers. */
+  readonly configurable: boolean;
+  /** Ask the manager about CONFIG `args` (subcommand first) from a client signed in as `user`. */
+  config(user: string, args: string[]): Promise<ConfigAnswer>;
   debug(msg: string, extra?: Record<string, unknown>): void;
 }
+
+/** The CONFIG subcommands the manager answers when the endpoint has a config socket (the others go to Redis). */
+const MANAGER_CONFIG = new Set(['get', 'set', 'rewrite']);
 
 /** bdb sched_policy (objects/bdb): cmp, mru, spread, mnp. */
 export type SchedPolicy = 'cmp' | 'mru' | 'spread' | 'mnp';
@@ -628,7 +636,7 @@ class MuxClient {
   /** Bytes received while waiting (for replies in flight, an AUTH, the anonymous check). */
   private held: Buffer[] = [];
   /** What is being waited for before the held bytes are looked at again. */
-  private wait: null | 'drain-then-special' | 'auth' | 'check' = null;
+  private wait: null | 'drain-then-special' | 'auth' | 'check' | 'config' = null;
   private special: { name: string; inline: boolean; dead: boolean } | null = null;
   private done = false;
   private ended = false;
@@ -732,7 +740,7 @@ class MuxClient {
       this.stopName = { name: PIPELINE_FULL, inline: false };
       return false;
     }
-    if (!this.scanner.inline && this.conn && shareable(name, () => this.subcommand())) {
+    if (!this.scanner.inline && this.conn && shareable(name, () => this.subcommand()) && !this.forManager(name)) {
       if (name !== this.lastName || !this.lastCounter) {
         this.lastName = name;
         this.lastCounter = this.pool.host.counter(name);
@@ -743,6 +751,13 @@ class MuxClient {
     }
     this.stopName = { name, inline: this.scanner.inline };
     return false;
+  }
+
+  /** A CONFIG the manager answers (askConfig), or one whose subcommand is in a later chunk: not forwarded. */
+  private forManager(name: string): boolean {
+    if (name !== 'config' || !this.pool.host.configurable) return false;
+    const sub = this.subcommand();
+    return sub === undefined || MANAGER_CONFIG.has(sub);
   }
 
   /** The subcommand (lower case) of the command just scanned; undefined when it is not all in this chunk. */
@@ -788,6 +803,12 @@ class MuxClient {
     if (!cmd) return this.pinNow();
     const { bytes, args } = cmd;
     if (sp.name === 'client' && this.ownName(args)) return;
+    if (sp.name === 'config' && this.pool.host.configurable && MANAGER_CONFIG.has(args[1]?.toString('latin1').toLowerCase() ?? '')) {
+      if (this.conn) return this.askConfig(args);
+      // Not bound yet: bound first (its identity proven), then the CONFIG is looked at again.
+      this.held.unshift(bytes);
+      return this.bind();
+    }
     if (sp.name === 'quit') {
       this.pool.host.counter('quit')[0]++;
       this.done = true;
@@ -823,10 +844,31 @@ class MuxClient {
     if (!shareable(sp.name, () => args[1]?.toString('latin1').toLowerCase())) return this.pinNow();
     // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
     if (this.conn) return;
+    this.bind();
+  }
+
+  /** Bind a client that is bound to no shared connection yet; its held bytes are looked at once it is. */
+  private bind(): void {
     // Moved to a new target (Pool.release) with an identity or protocol of its own: bound again as it was.
     if (this.creds || this.proto === 3) return this.rebind();
     // A command that may share a connection, from a client bound to none yet: check first.
     this.sendInternal(this.pool.connFor(keyOf(null, this.proto)), K_CHECK, CHECK_COMMAND, 'check');
+  }
+
+  /**
+   * CONFIG GET/SET/REWRITE: answered by the manager, with the identity of the client's shared connection
+   * (controller/client-config.ts); the client's later commands wait for the answer, as they would for Redis's.
+   */
+  private askConfig(args: Buffer[]): void {
+    this.pool.host.counter('config')[0]++;
+    this.wait = 'config';
+    const user = this.creds?.user ?? 'default';
+    void this.pool.host.config(user, args.slice(1).map((a) => a.toString('utf8'))).then((answer) => {
+      if (this.closed || this.done) return;
+      this.wait = null;
+      this.deliver(encodeAnswer(answer, this.proto));
+      this.settle();
+    });
   }
 
   /**

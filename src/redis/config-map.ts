@@ -7,6 +7,7 @@
  * Everything here is pure; the reconciler applies the results through ShardAdmin and ShardSupervisor.
  */
 import { createHash } from 'node:crypto';
+import { CLIENT_SETTINGS } from './client-config.js';
 import type { Directives } from './conf-file.js';
 
 /** RS shard roles (Redis's words). */
@@ -35,6 +36,8 @@ export interface BdbRedisSettings {
   active_defrag_threshold_lower?: number;
   active_defrag_threshold_upper?: number;
   tracking_table_max_keys?: number;
+  /** What clients set with CONFIG SET (client-config.ts), by Redis 7.0 name, as CONFIG GET printed it. */
+  redis_config?: Readonly<Record<string, string>>;
 }
 
 export interface DirectiveRule {
@@ -43,7 +46,8 @@ export interface DirectiveRule {
   fields: readonly (keyof BdbRedisSettings)[];
   /** CONFIG SET applies it to a running shard; false → the shard must restart with a new redis.conf. */
   live: boolean;
-  value(bdb: BdbRedisSettings, role: ShardRole): string;
+  /** undefined: the directive is left to Redis's default (not written, not compared). */
+  value(bdb: BdbRedisSettings, role: ShardRole): string | undefined;
 }
 
 const AOF_FSYNC: Record<string, string> = { 'appendfsync-every-sec': 'everysec', 'appendfsync-always': 'always' };
@@ -76,6 +80,8 @@ export const DIRECTIVE_RULES: readonly DirectiveRule[] = [
   { directive: 'active-defrag-threshold-lower', fields: ['active_defrag_threshold_lower'], live: true, value: (b) => String(b.active_defrag_threshold_lower ?? 10) },
   { directive: 'active-defrag-threshold-upper', fields: ['active_defrag_threshold_upper'], live: true, value: (b) => String(b.active_defrag_threshold_upper ?? 100) },
   { directive: 'tracking-table-max-keys', fields: ['tracking_table_max_keys'], live: true, value: (b) => String(b.tracking_table_max_keys ?? 1000000) },
+  // The settings clients changed with CONFIG SET: on every shard, in redis.conf for restarts and new replicas.
+  ...CLIENT_SETTINGS.map((c): DirectiveRule => ({ directive: c.name, fields: ['redis_config'], live: true, value: (b) => b.redis_config?.[c.name] })),
 ];
 
 /** A redis.conf memory amount in bytes, as Redis reads it (memtoull): k = 1000, kb = 1024, and so on. */
@@ -122,7 +128,10 @@ export function persists(bdb: BdbRedisSettings, role: ShardRole): 'aof' | 'snaps
 /** The redis.conf directives for one shard of the bdb (to put in ShardSpec.directives). */
 export function directivesFor(bdb: BdbRedisSettings, role: ShardRole, rules: readonly DirectiveRule[] = DIRECTIVE_RULES): Directives {
   const out: Directives = {};
-  for (const rule of rules) out[rule.directive] = rule.value(bdb, role);
+  for (const rule of rules) {
+    const v = rule.value(bdb, role);
+    if (v !== undefined) out[rule.directive] = v;
+  }
   return out;
 }
 
@@ -158,19 +167,27 @@ export const RS_UNSUPPORTED_COMMANDS = [
  * than with `rename-command X ""`, which needs a restart and would also take the command from the admin user
  * (the manager needs CONFIG, FLUSHALL, SHUTDOWN...).
  */
-export function aclRulesFor(bdb: BdbRedisSettings): string[] {
-  return [...RS_UNSUPPORTED_COMMANDS, ...disabledCommands(bdb)].map((c) => `-${c}`);
+export function aclRulesFor(bdb: BdbRedisSettings, allow: readonly string[] = []): string[] {
+  return [...RS_UNSUPPORTED_COMMANDS.filter((c) => !allow.includes(c)), ...disabledCommands(bdb)].map((c) => `-${c}`);
 }
+
+/**
+ * The CONFIG subcommands the proxy answers for clients (controller/client-config.ts): the rules of a user
+ * without their RS block, put on a probe user, tell whether the user's own ACL allows them.
+ */
+export const CLIENT_CONFIG_COMMANDS = ['config|get', 'config|set', 'config|rewrite'] as const;
+/** ACL users of that name are the manager's short-lived probes (controller/client-config.ts). */
+export const PROBE_USER_PREFIX = 'openrs-probe-';
 
 /**
  * ACL SETUSER rules for the `default` user: off when bdb.default_user is false, else full access with the
  * database's passwords (stored as SHA-256, `#hex`, so the rules are safe in redis.conf, users.acl and logs;
  * none → nopass), minus the disabled commands.
  */
-export function defaultUserRules(bdb: BdbRedisSettings, passwords: readonly string[]): string[] {
+export function defaultUserRules(bdb: BdbRedisSettings, passwords: readonly string[], allow: readonly string[] = []): string[] {
   if (bdb.default_user === false) return ['reset'];
   const auth = passwords.length ? passwords.map((p) => `#${createHash('sha256').update(p).digest('hex')}`) : ['nopass'];
-  return ['reset', 'on', ...auth, '~*', '&*', '+@all', ...aclRulesFor(bdb)];
+  return ['reset', 'on', ...auth, '~*', '&*', '+@all', ...aclRulesFor(bdb, allow)];
 }
 
 /** Where a new ACL user's pub/sub permissions start (cluster policy `acl_pubsub_default`). */
@@ -212,8 +229,8 @@ const intoSelector = (sel: string, before: string[], after: string[]) => `(${[..
  * last, at the root and inside every selector, so no ACL can bring them back. Every selector starts from the
  * cluster's pub/sub default.
  */
-export function roleUserRules(bdb: BdbRedisSettings, passwordSha256: readonly string[], acls: readonly string[], pubsub: PubsubDefault = 'resetchannels'): string[] {
-  const disabled = aclRulesFor(bdb);
+export function roleUserRules(bdb: BdbRedisSettings, passwordSha256: readonly string[], acls: readonly string[], pubsub: PubsubDefault = 'resetchannels', allow: readonly string[] = []): string[] {
+  const disabled = aclRulesFor(bdb, allow);
   const root: string[] = [];
   const selectors: string[] = [];
   acls.forEach((acl, i) => {

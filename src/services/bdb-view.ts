@@ -13,9 +13,11 @@ export type BdbRecord = Partial<Bdb> & {
   passwords: string[];
   /** stop_traffic / resume_traffic. */
   traffic: 'on' | 'off';
+  /** Settings the database's clients changed with CONFIG SET (redis/client-config.ts). */
+  redis_config?: Record<string, string>;
 };
 
-const INTERNAL = ['endpoint_port', 'passwords', 'traffic'] as const;
+const INTERNAL = ['endpoint_port', 'passwords', 'traffic', 'redis_config'] as const;
 
 export interface ViewContext {
   clusterName: string;

@@ -14,9 +14,15 @@ async function managementRefused(port: number): Promise<boolean> {
   const c = client(port);
   await c.connect();
   try {
-    for (const args of [['CONFIG', 'GET', 'masterauth'], ['CONFIG', 'SET', 'maxmemory', '0'], ['ACL', 'SETUSER', 'x', 'on'], ['SHUTDOWN', 'NOSAVE'], ['REPLICAOF', '127.0.0.1', '1']]) {
+    // CONFIG only reaches the settings RS lets clients have (test/bdbs/client-config.test.ts).
+    expect(await c.call('CONFIG', 'GET', 'masterauth')).toEqual([]);
+    await expect(c.call('CONFIG', 'SET', 'maxmemory', '0')).rejects.toThrow(/Unsupported CONFIG parameter/);
+    for (const args of [['ACL', 'SETUSER', 'x', 'on'], ['SHUTDOWN', 'NOSAVE'], ['REPLICAOF', '127.0.0.1', '1']]) {
       await expect(c.call(args[0]!, ...args.slice(1))).rejects.toThrow(/NOPERM/);
     }
+    // In a transaction (a connection of its own) CONFIG is Redis's to answer: refused.
+    const multi = await c.multi().config('SET', 'maxmemory', '0').exec().catch((e: Error) => e);
+    expect(String(multi instanceof Error ? multi.message : multi?.[0]?.[0]?.message)).toMatch(/NOPERM|EXECABORT/);
     expect(await c.set('still', 'here')).toBe('OK');
     return true;
   } finally {
