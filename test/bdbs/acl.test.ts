@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { dbUsersFor } from '../../src/controller/db-users.js';
-import { client, createBdb, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { client, createBdb, postOk, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -20,11 +20,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function post(path: string, body: unknown): Promise<any> {
-  const r = await t.req('POST', path, { body });
-  if (r.status !== 200) throw new Error(`POST ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
+const post = (path: string, body: unknown) => postOk(t, path, body);
 
 /** AUTH with name/password on the endpoint; resolves the error text, or 'OK'. */
 async function auth(port: number, username: string, password: string): Promise<string> {

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionCompleted, client, createBdb, pidOf, shardAdmin, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { actionCompleted, client, createBdb, pidOf, postOk, shardAdmin, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -18,11 +18,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function post(path: string, body: unknown): Promise<any> {
-  const r = await t.req('POST', path, { body });
-  if (r.status !== 200) throw new Error(`POST ${path}: ${r.status} ${r.text}`);
-  return r.json;
-}
+const post = (path: string, body: unknown) => postOk(t, path, body);
 
 /** The reply or the error text of one command. */
 async function tryCall(c: ReturnType<typeof client>, ...args: string[]): Promise<unknown> {

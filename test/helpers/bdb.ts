@@ -38,6 +38,13 @@ export function client(port: number, opts: { password?: string; username?: strin
   return new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...opts }).on('error', () => undefined);
 }
 
+/** POST `body` to `path` and return the answer's JSON; throws unless 200. */
+export async function postOk(t: TestNode, path: string, body: unknown): Promise<any> {
+  const r = await t.req('POST', path, { body });
+  if (r.status !== 200) throw new Error(`POST ${path}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
 /** Write `n` keys k:<i> = v<i> through the endpoint on `port`, in one pipeline. */
 export async function seed(port: number, n: number): Promise<void> {
   const c = client(port);
