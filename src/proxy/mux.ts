@@ -680,6 +680,7 @@ class MuxClient {
 
   /** Forward the whole commands of `chunk` that may share a connection; stop at the first that may not. */
   private process(chunk: Buffer): void {
+    if (this.conn && this.inflight === 0 && this.conn.stalled(performance.now())) this.moveOffStalled(this.conn);
     this.chunk = chunk;
     this.runEnd = 0;
     // No reply can arrive while a chunk is scanned: the room left in the pipeline is fixed meanwhile.
@@ -731,6 +732,21 @@ class MuxClient {
       }
     }
     this.flow();
+  }
+
+  /**
+   * The client's connection owes a reply for STALLED_MS (a runaway script, a slow command of another
+   * client): with nothing in flight of its own, the client moves to another connection of its identity,
+   * as a client that connects now would (Pool.connFor), so that Redis answers it (-BUSY during a script)
+   * instead of it waiting behind the stalled one.
+   */
+  private moveOffStalled(from: ShardConn): void {
+    const to = this.pool.connFor(from.key);
+    if (to === from) return;
+    from.waiters.delete(this);
+    from.unbind();
+    to.bound++;
+    this.conn = to;
   }
 
   /** RequestScanner callback: continue (true) with a command that may share a connection. */

@@ -133,15 +133,18 @@ describe('a runaway script, through the endpoint', () => {
     await direct.config('SET', 'busy-reply-threshold', '100');
     const runner = client(port);
     const killer = client(port);
+    const early = client(port);
     try {
       await runner.connect();
       await killer.connect();
+      await early.connect();
       expect(await killer.ping()).toBe('PONG'); // bound to the same shared shard connection as the runner
+      expect(await early.ping()).toBe('PONG'); // so is this one
       const script = runner.eval('while true do end', 0).catch((e: Error) => e.message);
       await waitFor(async () => (await detailedStatus(shard!.uid)) === 'busy', { what: 'detailed_status busy' });
       // Once the script's connection has owed its reply for a while (the proxy's STALLED_MS), a client that
       // connects is not given that connection: Redis answers it -BUSY, as it answers a direct client,
-      // instead of it waiting for the script's end. Clients that came earlier may wait; each try is a new one.
+      // instead of it waiting for the script's end. Each try is a new client.
       const answer = await waitFor(async () => {
         const late = client(port);
         try {
@@ -151,6 +154,9 @@ describe('a runaway script, through the endpoint', () => {
         }
       }, { what: 'an answer to a client that connects during the script' });
       expect(answer).toMatch(/^BUSY/);
+      // A client bound to the script's connection before it ran, idle since, is moved off it too.
+      const earlyAnswer = await Promise.race([early.ping().catch((e: Error) => e.message), new Promise((r) => setTimeout(() => r('no answer in 3 s'), 3000))]);
+      expect(earlyAnswer).toMatch(/^BUSY/);
       // Sent on the shared connection, it would queue behind the script it is meant to stop.
       const killed = await Promise.race([killer.script('KILL'), new Promise((r) => setTimeout(() => r('no answer in 5 s'), 5000))]);
       expect(killed).toBe('OK');
@@ -162,6 +168,7 @@ describe('a runaway script, through the endpoint', () => {
       direct.disconnect();
       runner.disconnect();
       killer.disconnect();
+      early.disconnect();
     }
   });
 });
