@@ -306,7 +306,7 @@ export class Endpoint {
         ep.counters.bytesIn += toShard;
         ep.counters.bytesOut += toClient;
       },
-      pin: (client, initial, auth, ended, proto) => ep.pin(client, initial, auth, ended, proto),
+      pin: (client, initial, auth, ended, proto, name) => ep.pin(client, initial, auth, ended, proto, name),
       get configurable() { return ep.spec.config_socket !== null; },
       config: (user, args) => ep.configLink().ask(ep.uid, user, args),
       debug: (msg, extra) => ep.log.debug({ uid: ep.uid, ...extra }, msg),
@@ -639,9 +639,10 @@ export class Endpoint {
   /**
    * Pin `client`: pipe it to a dedicated connection to the current target, both ways, with
    * backpressure. `initial`: what it sent that was not forwarded yet; `auth`: the credentials it
-   * authenticated with on a shared connection, replayed first; `ended`: it already sent FIN.
+   * authenticated with on a shared connection, replayed first, with its protocol and `name`; `ended`: it
+   * already sent FIN.
    */
-  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto = 2): void {
+  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto = 2, name: Buffer | null = null): void {
     if (client.destroyed) return;
     // Nothing is read from the client until the dedicated connection is ready for it.
     client.pause();
@@ -681,17 +682,25 @@ export class Endpoint {
       this.handshake(d, up, meter, initial, ended);
     };
     if (proto === 3) this.markResp3(client);
-    if (!auth && proto === 2) return start();
-    // The client authenticated (or switched to RESP3) on a shared connection: this one must act for
-    // the same user and speak the same protocol. AUTH answers +OK, HELLO a map.
+    if (!auth && proto === 2 && !name) return start();
+    // The client authenticated, switched to RESP3 or named itself on a shared connection: this one must
+    // act for the same user, speak the same protocol and carry the name. AUTH answers +OK; HELLO a map
+    // (RESP3) or an array (RESP2).
     const user = auth ? ['AUTH', Buffer.from(auth.user, 'latin1'), auth.pass] : [];
-    up.write(encode(proto === 3 ? ['HELLO', '3', ...user] : user));
-    const expect = proto === 3 ? 0x25 : 0x2b;
+    const hello = proto === 3 || name !== null;
+    up.write(encode(hello ? ['HELLO', String(proto), ...user, ...(name ? ['SETNAME', name] : [])] : user));
+    const expect = !hello ? 0x2b : proto === 3 ? 0x25 : 0x2a;
     let reply: Buffer[] = [];
     const scanner = new ReplyScanner(() => {
       up.off('data', onAuth);
       const all = Buffer.concat(reply);
       if (all[0] !== expect || scanner.at !== reply[reply.length - 1]!.length) {
+        // Only the name was replayed (a client that named itself before signing in, where Redis wants
+        // AUTH first): it goes on without it, and Redis answers its commands as it would.
+        if (!auth && proto === 2) {
+          reply = [];
+          return start();
+        }
         this.log.debug({ uid: this.uid }, 'dropping client: its credentials no longer authenticate');
         client.destroy();
         return;

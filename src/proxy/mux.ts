@@ -49,9 +49,9 @@ export interface MuxHost {
   countBytes(toShard: number, toClient: number): void;
   /**
    * Move `client` to a dedicated connection: `initial` are its bytes not yet forwarded; `auth` and
-   * `proto` what its shared connection was (AUTH and HELLO are replayed first).
+   * `proto` what its shared connection was, `name` the name the proxy kept for it (replayed first).
    */
-  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto): void;
+  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto, name: Buffer | null): void;
   /** Clients' CONFIG GET/SET/REWRITE are the manager's to answer (config-link.ts); false: Redis answers. */
   readonly configurable: boolean;
   /** Ask the manager about CONFIG `args` (subcommand first) from a client signed in as `user`. */
@@ -444,20 +444,39 @@ interface PendingSwitch {
   original: Buffer;
   /** The client gave these credentials itself (not carried over from an earlier AUTH). */
   explicit: boolean;
+  /** HELLO's SETNAME: the client's name once it succeeds (null clears it); undefined: unchanged. */
+  name?: Buffer | null;
 }
 
 /**
- * HELLO <2|3> [AUTH user pass]: what a shared connection can take; null for anything else
- * (no version, SETNAME, an unknown option), which goes to a connection of its own.
+ * HELLO <2|3> [AUTH user pass] [SETNAME name], options in any order (the last of a repeated one counts, as
+ * in Redis): what a shared connection can take, the name being the proxy's to keep (ownName); null for
+ * anything else (no version, an unknown option, a name Redis would refuse), which goes to a connection of
+ * its own, where Redis answers it.
  */
-function parseHello(args: Buffer[]): { proto: Proto; auth: Credentials | null } | null {
+function parseHello(args: Buffer[]): { proto: Proto; auth: Credentials | null; name: Buffer | null | undefined } | null {
   const v = args[1]?.toString('latin1');
   if (v !== '2' && v !== '3') return null;
-  if (args.length === 2) return { proto: v === '3' ? 3 : 2, auth: null };
-  if (args.length === 5 && args[2]!.toString('latin1').toLowerCase() === 'auth') {
-    return { proto: v === '3' ? 3 : 2, auth: { user: args[3]!.toString('latin1'), pass: Buffer.from(args[4]!) } };
+  let auth: Credentials | null = null;
+  let name: Buffer | null | undefined;
+  for (let i = 2; i < args.length; i++) {
+    const opt = args[i]!.toString('latin1').toLowerCase();
+    if (opt === 'auth' && i + 2 < args.length) {
+      auth = { user: args[i + 1]!.toString('latin1'), pass: Buffer.from(args[i + 2]!) };
+      i += 2;
+    } else if (opt === 'setname' && i + 1 < args.length && validName(args[i + 1]!)) {
+      name = args[i + 1]!.length ? Buffer.from(args[i + 1]!) : null;
+      i += 1;
+    } else {
+      return null;
+    }
   }
-  return null;
+  return { proto: v === '3' ? 3 : 2, auth, name };
+}
+
+/** Redis's rule for client names: printable ASCII without spaces. */
+function validName(name: Buffer): boolean {
+  return !name.some((b) => b < 0x21 || b > 0x7e);
 }
 
 /** Random, so that only a passwordless `default` user accepts it. */
@@ -848,7 +867,7 @@ class MuxClient {
       // default user accepts (what Redis decides for a new connection).
       const creds = hello.auth ?? this.creds;
       const sent = helloAuth(hello.proto, creds);
-      return this.switchTo({ kind: 'hello', creds, proto: hello.proto, original: bytes, explicit: hello.auth !== null }, sent);
+      return this.switchTo({ kind: 'hello', creds, proto: hello.proto, original: bytes, explicit: hello.auth !== null, name: hello.name }, sent);
     }
     if (sp.name === 'auth' && (args.length === 2 || args.length === 3)) {
       const creds: Credentials = args.length === 2 ? { user: 'default', pass: Buffer.from(args[1]!) } : { user: args[1]!.toString('latin1'), pass: Buffer.from(args[2]!) };
@@ -904,7 +923,7 @@ class MuxClient {
     this.pool.host.counter('client')[0]++;
     const name = args[2]!;
     // Redis's own rule and message: printable ASCII without spaces.
-    if (name.some((b) => b < 0x21 || b > 0x7e)) {
+    if (!validName(name)) {
       this.deliver(BAD_NAME);
       return true;
     }
@@ -978,6 +997,7 @@ class MuxClient {
         this.conn = conn; // keeps the count taken when the AUTH was sent
         this.creds = to.creds;
         this.proto = to.proto;
+        if (to.name !== undefined) this.clientName = to.name;
         return;
       }
       conn.unbind();
@@ -1034,7 +1054,7 @@ class MuxClient {
     const initial = [...this.held, ...this.partial];
     this.held = [];
     this.partial = [];
-    this.pool.host.pin(this.sock, initial, this.creds, this.ended, this.proto);
+    this.pool.host.pin(this.sock, initial, this.creds, this.ended, this.proto, this.clientName);
   }
 
   private detach(): void {

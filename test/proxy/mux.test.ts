@@ -334,6 +334,35 @@ describe('commands that need a connection of their own', () => {
     expect(text).toMatch(/\r\n_\r\n\+PONG\r\n$/);
   });
 
+  it('HELLO ... SETNAME stays multiplexed; a named client moved to a connection of its own keeps its name', async () => {
+    await setUsers(['nina', 'on', '>npw', '~*', '&*', '+@all']);
+    const port = await endpoint('hellonames', { conns: 1 });
+    const hello = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
+    // RESP3 with a name, RESP2 with credentials and a name (options in any order): both multiplexed.
+    let r = await exchange(port, hello('HELLO', '3', 'SETNAME', 'svc-a') + hello('CLIENT', 'GETNAME'), /svc-a\r\n$/);
+    expect(r.text).toMatch(/^%7\r\n[\s\S]*\$5\r\nsvc-a\r\n$/);
+    r = await exchange(port, hello('HELLO', '2', 'SETNAME', 'svc-b', 'AUTH', 'nina', 'npw') + hello('ACL', 'WHOAMI') + hello('CLIENT', 'GETNAME'), /svc-b\r\n$/);
+    expect(r.text).toMatch(/^\*14\r\n[\s\S]*\$4\r\nnina\r\n\$5\r\nsvc-b\r\n$/);
+    // One shared connection per identity and protocol (default/RESP3, nina/RESP2): none of their own.
+    expect((await px.list()).find((e) => e.uid === 'hellonames')!.shard_connections).toBe(2);
+    // A name Redis refuses: Redis's answer, on a connection of the client's own.
+    r = await exchange(port, hello('HELLO', '3', 'SETNAME', 'bad name'), /\r\n$/);
+    expect(r.text).toMatch(/^-ERR Client names cannot contain spaces/);
+    // Named by the proxy (CLIENT SETNAME, HELLO SETNAME), then moved (MULTI, SUBSCRIBE): the shard connection
+    // of its own carries the name, with the client's identity and protocol.
+    const named = redis(port, { connectionName: 'svc-c', username: 'nina', password: 'npw' });
+    await named.call('MULTI');
+    await named.call('CLIENT', 'GETNAME');
+    expect(await named.call('EXEC')).toEqual(['svc-c']);
+    r = await exchange(port, hello('HELLO', '3', 'SETNAME', 'svc-d') + hello('SUBSCRIBE', 'ch') + hello('CLIENT', 'GETNAME'), /svc-d\r\n$/);
+    expect(r.text).toMatch(/>3\r\n[\s\S]*\$5\r\nsvc-d\r\n$/);
+    // An anonymous client named before it signed in, where Redis wants AUTH first: the replayed HELLO is
+    // refused, and the client goes on (not dropped); Redis answers its commands as it would.
+    await setUsers(['default', 'on', 'resetpass', '>dpw']);
+    r = await exchange(port, hello('CLIENT', 'SETNAME', 'early') + hello('MULTI') + hello('AUTH', 'dpw') + hello('PING'), /PONG\r\n$/);
+    expect(r.text.split('\r\n').slice(0, 4)).toEqual(['+OK', '-NOAUTH Authentication required.', '+OK', '+PONG']);
+  });
+
   it('an authenticated client keeps its identity when it moves to a connection of its own', async () => {
     await setUsers(['erin', 'on', '>epw', '~*', '+@all']);
     const port = await endpoint('pinauth', { conns: 1 });
