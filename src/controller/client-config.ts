@@ -10,9 +10,9 @@
  *    so the reconciler puts it on the replicas and in redis.conf: it survives restarts and failovers.
  */
 import { randomBytes } from 'node:crypto';
-import { planConfigSet, visiblePairs } from '../redis/client-config.js';
+import { isReplyError, type ShardAdmin } from '../redis/admin.js';
+import { configSetArity, planConfigSet, visiblePairs } from '../redis/client-config.js';
 import { PROBE_USER_PREFIX } from '../redis/config-map.js';
-import type { ShardAdmin } from '../redis/admin.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 import type { ShardInventory } from '../services/shard-inventory.js';
 import { KvConflictError } from '../store/kv.js';
@@ -23,6 +23,8 @@ export interface ClientConfigRequest {
   bdb: number;
   user: string;
   args: string[];
+  /** When the proxy stops waiting (epoch ms): a SET not started by then is not made. */
+  deadline?: number;
 }
 
 /** The answer, for the proxy to put in the client's protocol. */
@@ -56,26 +58,41 @@ export class ClientConfig {
   }
 
   private async run(req: ClientConfigRequest): Promise<ClientConfigResult> {
+    try {
+      return await this.answer(req);
+    } catch (e) {
+      // Redis's refusal is the client's answer; a shard connection lost (a master going away) is worth a retry.
+      return { error: isReplyError(e) ? (e as Error).message : `TRYAGAIN ${(e as Error).message}` };
+    }
+  }
+
+  /** In Redis's order: arity, then the caller's permission (NOPERM), then the names and values. */
+  private async answer(req: ClientConfigRequest): Promise<ClientConfigResult> {
     const sub = (req.args[0] ?? '').toLowerCase();
     const rest = req.args.slice(1);
     if (sub !== 'get' && sub !== 'set' && sub !== 'rewrite') return { error: `ERR unknown subcommand '${req.args[0] ?? ''}'. Try CONFIG HELP.` };
     if (sub === 'get' && rest.length === 0) return { error: "ERR wrong number of arguments for 'config|get' command" };
     if (sub === 'rewrite' && rest.length !== 0) return { error: "ERR wrong number of arguments for 'config|rewrite' command" };
-    const plan = sub === 'set' ? planConfigSet(rest) : undefined;
+    const arity = sub === 'set' ? configSetArity(rest) : undefined;
+    if (arity) return { error: arity };
     const rec = (await this.d.bdbs.get(req.bdb))?.value;
     const master = (await this.d.shards.all()).find((s) => s.bdb_uid === req.bdb && s.role === 'master');
     if (!rec || !SERVING.has(rec.status ?? '') || !master?.port) return { error: `TRYAGAIN database ${req.bdb} is not active` };
     const admin = this.d.admin(master);
     const denied = await this.denied(admin, rec, req.user, ['CONFIG', sub, ...rest]);
     if (denied) return { error: denied };
-    if (plan && 'error' in plan) return plan;
     if (sub === 'get') return { pairs: visiblePairs(Object.entries(await admin.configGetAll(...rest))) };
     // Every setting clients change is kept in the CCS as soon as it is set: there is nothing more to write.
     if (sub === 'rewrite') return { ok: true };
-    const pairs = plan!.pairs;
+    const plan = planConfigSet(rest);
+    if ('error' in plan) return plan;
+    const pairs = plan.pairs;
+    // The proxy has answered -TRYAGAIN by now (a manager that was stopped or slow): a retry will come.
+    if (req.deadline !== undefined && Date.now() >= req.deadline) return { error: 'TRYAGAIN the request waited too long' };
     try {
       await admin.command('CONFIG', ['SET', ...pairs.flat()]);
     } catch (e) {
+      if (!isReplyError(e)) throw e;
       return { error: (e as Error).message };
     }
     // As Redis prints them (notify-keyspace-events KEA reads back AKE), so the reconciler sees no drift.
@@ -97,7 +114,7 @@ export class ClientConfig {
         return verdict === 'OK' ? undefined : `NOPERM ${verdict.charAt(0).toLowerCase()}${verdict.slice(1)}`;
       } catch (e) {
         // A reconcile pass that applied the database's users in between removed the probe: once more.
-        if (attempt >= 2) throw e;
+        if (attempt >= 2 || !isReplyError(e) || !/not found/i.test((e as Error).message)) throw e;
       } finally {
         await admin.aclDelUser(probe).catch(() => undefined);
       }

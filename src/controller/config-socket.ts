@@ -13,6 +13,7 @@ import type { Sidecar } from './manager.js';
 
 /** A client command the proxy takes whole is at most 1 MiB (mux.ts MAX_PARTIAL); JSON may grow it. */
 const MAX_LINE_CHARS = 8 * 1024 * 1024;
+const MAX_ERROR_CHARS = 1024;
 
 export class ConfigSocket implements Sidecar {
   private server: net.Server | undefined;
@@ -56,22 +57,25 @@ export class ConfigSocket implements Sidecar {
 
   private async answer(sock: net.Socket, line: string): Promise<void> {
     let id: unknown;
-    let out: object;
+    let out: Record<string, unknown>;
     try {
-      const req = JSON.parse(line) as { id?: unknown; endpoint?: unknown; user?: unknown; args?: unknown };
+      const req = JSON.parse(line) as { id?: unknown; endpoint?: unknown; user?: unknown; args?: unknown; deadline?: unknown };
       id = req.id;
       const { user, args } = req;
+      const deadline = typeof req.deadline === 'number' ? req.deadline : undefined;
       // Endpoint uids are `<bdb uid>:1` (endpoint-spec.ts).
       const bdb = typeof req.endpoint === 'string' && /^\d+:\d+$/.test(req.endpoint) ? Number(req.endpoint.split(':')[0]) : undefined;
       if (bdb === undefined || typeof user !== 'string' || !Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
         out = { error: 'ERR malformed CONFIG request' };
       } else {
-        out = await this.config.handle({ bdb, user, args: args as string[] });
+        out = await this.config.handle({ bdb, user, args: args as string[], ...(deadline !== undefined ? { deadline } : {}) });
       }
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'CONFIG request failed');
       out = { error: `ERR ${(e as Error).message}` };
     }
+    // An error may quote what the client sent (a 1 MB setting name): the client needs the start of it only.
+    if ('error' in out && typeof out.error === 'string' && out.error.length > MAX_ERROR_CHARS) out = { error: `${out.error.slice(0, MAX_ERROR_CHARS)}...` };
     if (!sock.destroyed) sock.write(JSON.stringify({ id, ...out }) + '\n');
   }
 }

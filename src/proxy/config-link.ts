@@ -33,7 +33,7 @@ export class ConfigLink {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.settle(id, { error: UNREACHABLE }), TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
-      sock.write(JSON.stringify({ id, endpoint, user, args }) + '\n');
+      sock.write(JSON.stringify({ id, endpoint, user, args, deadline: Date.now() + TIMEOUT_MS }) + '\n');
     });
   }
 

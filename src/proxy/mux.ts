@@ -156,6 +156,9 @@ export function skipBlank(buf: Buffer, pos: number): number {
 }
 
 /** The arguments of the one complete multibulk command in `buf`; null if it is not one. */
+/** Commands the proxy takes apart (AUTH, HELLO, CLIENT, CONFIG...) have at most this many arguments; longer ones go to a connection of their own. */
+const MAX_ARGS = 1024;
+
 export function parseCommand(buf: Buffer): Buffer[] | null {
   let pos = skipBlank(buf, 0);
   const line = (): string | null => {
@@ -168,7 +171,7 @@ export function parseCommand(buf: Buffer): Buffer[] | null {
   const head = line();
   if (!head || head[0] !== '*') return null;
   const n = Number(head.slice(1));
-  if (!Number.isInteger(n) || n < 1 || n > 64) return null;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ARGS) return null;
   const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const h = line();
@@ -791,8 +794,13 @@ class MuxClient {
   /** A CONFIG the manager answers (askConfig), or one whose subcommand is in a later chunk: not forwarded. */
   private forManager(name: string): boolean {
     if (name !== 'config' || !this.pool.host.configurable) return false;
-    const sub = this.subcommand();
-    return sub === undefined || MANAGER_CONFIG.has(sub);
+    // Started in an earlier chunk, or too long to look at here: looked at whole (runSpecial), where a
+    // CONFIG that is not the manager's goes on to Redis (or to a connection of its own).
+    if (this.partial.length && this.runCounters.length === 0) return true;
+    const args = parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at));
+    if (!args) return true;
+    const sub = args[1]?.toString('latin1').toLowerCase();
+    return sub !== undefined && MANAGER_CONFIG.has(sub);
   }
 
   /** The subcommand (lower case) of the command just scanned; undefined when it is not all in this chunk. */
@@ -843,6 +851,14 @@ class MuxClient {
       // Not bound yet: bound first (its identity proven), then the CONFIG is looked at again.
       this.held.unshift(bytes);
       return this.bind();
+    }
+    // RS keeps one database per endpoint, and SELECT "does not perform any operations" there
+    // (compatibility/commands/connection.md): SELECT 0, which some libraries send on every
+    // connection, is answered here and the client stays multiplexed. Another index goes to Redis.
+    if (sp.name === 'select' && args.length === 2 && args[1]!.toString('latin1') === '0') {
+      this.pool.host.counter('select')[0]++;
+      this.deliver(OK);
+      return;
     }
     if (sp.name === 'quit') {
       this.pool.host.counter('quit')[0]++;

@@ -54,23 +54,32 @@ export function visiblePairs(pairs: readonly (readonly [string, string])[]): [st
 
 export type ConfigSetPlan = { pairs: [string, string][] } | { error: string };
 
+/** CONFIG SET's arguments after SET are name/value pairs: Redis's arity error otherwise. */
+export function configSetArity(args: readonly string[]): string | undefined {
+  return args.length === 0 || args.length % 2 !== 0 ? "ERR wrong number of arguments for 'config|set' command" : undefined;
+}
+
 /**
  * CONFIG SET name value [name value ...] (the arguments after SET): every name must be one of
- * CLIENT_SETTINGS and every value within RS's limits, else nothing is set. Names are given back as
- * Redis 7.0's names, so an alias and its setting cannot both appear.
+ * CLIENT_SETTINGS (checked first, over all pairs), then every value within RS's limits; else nothing is
+ * set. Names are given back as Redis 7.0's names, so an alias and its setting cannot both appear.
  */
 export function planConfigSet(args: readonly string[]): ConfigSetPlan {
-  if (args.length === 0 || args.length % 2 !== 0) return { error: "ERR wrong number of arguments for 'config|set' command" };
+  const arity = configSetArity(args);
+  if (arity) return { error: arity };
   const out = new Map<string, string>();
   for (let i = 0; i < args.length; i += 2) {
     const given = args[i]!;
     const s = clientSetting(given);
     if (!s) return { error: `ERR Unsupported CONFIG parameter: ${given}` };
-    const value = args[i + 1]!;
-    const problem = s.check?.(value);
-    if (problem) return { error: `ERR Invalid argument '${value}' for CONFIG SET '${given}': ${problem}` };
     if (out.has(s.name)) return { error: `ERR CONFIG SET failed (possibly related to argument '${given}') - duplicate parameter` };
-    out.set(s.name, value);
+    out.set(s.name, args[i + 1]!);
+  }
+  for (let i = 0; i < args.length; i += 2) {
+    const given = args[i]!;
+    const value = args[i + 1]!;
+    const problem = clientSetting(given)!.check?.(value);
+    if (problem) return { error: `ERR Invalid argument '${value}' for CONFIG SET '${given}': ${problem}` };
   }
   return { pairs: [...out] };
 }

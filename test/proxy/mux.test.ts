@@ -310,6 +310,11 @@ describe('commands that need a connection of their own', () => {
     await s1.select(1);
     await s1.set('db', 'one');
     expect(await pub.get('db')).toBeNull();
+    // SELECT 0 does nothing (RS: one database per endpoint): answered by the proxy, the client stays multiplexed.
+    const s0 = redis(port);
+    expect(await s0.select(0)).toBe('OK');
+    expect(await s0.get('db')).toBeNull();
+    expect((await px.list()).find((e) => e.uid === 'state')!.shard_connections).toBe(1 + 2); // shared + sub + s1
     await s1.call('CLIENT', 'SETNAME', 'named');
     expect(await s1.call('CLIENT', 'GETNAME')).toBe('named');
     expect(await pub.call('CLIENT', 'GETNAME')).toBeNull();

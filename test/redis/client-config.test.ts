@@ -22,6 +22,8 @@ describe('settings clients may CONFIG GET / SET (config-settings.md)', () => {
     expect(planConfigSet(['lua-time-limit', '-1'])).toHaveProperty('error');
     expect(planConfigSet(['busy-reply-threshold', 'x'])).toHaveProperty('error');
     expect(planConfigSet(['slowlog-max-len', '200', 'maxmemory', '1'])).toEqual({ error: 'ERR Unsupported CONFIG parameter: maxmemory' });
+    // Names first, over every pair, then values.
+    expect(planConfigSet(['slowlog-max-len', '5', 'maxmemory', '1'])).toEqual({ error: 'ERR Unsupported CONFIG parameter: maxmemory' });
     expect(planConfigSet(['lua-time-limit', '10', 'busy-reply-threshold', '20'])).toHaveProperty('error');
     expect(planConfigSet([])).toHaveProperty('error');
     expect(planConfigSet(['slowlog-max-len'])).toHaveProperty('error');
