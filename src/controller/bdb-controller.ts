@@ -274,7 +274,7 @@ export class BdbController {
     }
     // Nothing runs (a crash of the whole node): the shard with the newest persistence files
     // starts as the master, so the others resync from the data rather than from an empty master.
-    if (replicas.length && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
+    if (replicas.length && persistent(rec) && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
       const newest = [master, ...replicas].map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
       if (newest.s.uid !== master.uid && newest.at > persistedAt(master.dir!)) {
         await this.d.kv.txn([], [this.d.shardsStore.putOp({ ...newest.s, role: 'master' }), this.d.shardsStore.putOp({ ...master, role: 'slave' })]);
@@ -298,6 +298,7 @@ export class BdbController {
           this.d.log.warn({ bdb: rec.uid, shard: s.uid, from: s.port, to: port }, 'shard port taken by another program: moved');
           return { requeueAfterMs: 0 };
         }
+        if (!h && !persistent(rec)) discardFiles(s.dir!);
         h ??= await plane.supervisor.start(spec);
         plane.handles.set(s.uid, h);
         if (!h.adopted) {
@@ -702,6 +703,20 @@ export class BdbController {
     const bdbDir = shards[0]?.dir?.replace(/\/shard-[0-9]+$/, '');
     if (bdbDir) fs.rmSync(bdbDir, { recursive: true, force: true });
   }
+}
+
+/** The database persists (on some of its shards, persists()): its shards' files are its data. */
+function persistent(rec: BdbRecord): boolean {
+  return rec.data_persistence === 'aof' || rec.data_persistence === 'snapshot';
+}
+
+/**
+ * A database without persistence starts empty (recover.md: "Databases with no persistence are recovered
+ * with no data"). Files in its shard directories are not its data: a replica writes the RDB of each full
+ * sync, so after a crash of every shard it would bring back what was deleted since (QA).
+ */
+function discardFiles(dir: string): void {
+  for (const f of ['dump.rdb', 'appendonlydir']) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
 }
 
 /** When a shard last persisted (newest mtime of its RDB or AOF files, ms); 0 without any. */

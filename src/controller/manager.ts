@@ -102,7 +102,8 @@ export class ControllerManager {
     if (opts.stopDatabases) {
       for (const s of await this.shards.all()) {
         if (s.port === undefined || s.dir === undefined) continue;
-        await this.plane.supervisor.stop(this.plane.handles.get(s.uid) ?? { uid: s.uid, port: s.port, dir: s.dir }, { save: true }).catch(() => undefined);
+        // SHUTDOWN as configured: an AOF is flushed, snapshot points save; a database without persistence writes nothing.
+        await this.plane.supervisor.stop(this.plane.handles.get(s.uid) ?? { uid: s.uid, port: s.port, dir: s.dir }).catch(() => undefined);
       }
       this.plane.handles.clear();
       await this.plane.stopProxy().catch(() => undefined);

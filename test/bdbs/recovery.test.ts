@@ -176,6 +176,41 @@ describe('restart', () => {
   });
 });
 
+describe('without persistence', () => {
+  it('every shard killed: the database comes back empty, not from the RDB a replica kept of an earlier sync', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-nopersist', replication: true });
+    const port = bdb.endpoints[0].port;
+    await writeKeys(port, 100);
+    // A full sync (the replica restarted without its earlier sync file) leaves it a dump.rdb with those keys.
+    const replica = (await shardsOf(t1, bdb.uid)).find((s) => s.role === 'slave')!;
+    await kill9([pidOf(replica.dir)!]);
+    fs.rmSync(path.join(replica.dir, 'dump.rdb'), { force: true });
+    await waitFor(() => fs.existsSync(path.join(replica.dir, 'dump.rdb')), { what: "the replica's sync RDB" });
+    const c = await connected(port);
+    await c.flushall();
+    await c.set('after-flush', '1');
+    c.disconnect();
+    await waitFor(async () => (await shardsOf(t1, bdb.uid)).every((s) => pidOf(s.dir) !== undefined), { what: 'both shards running' });
+    await kill9((await shardsOf(t1, bdb.uid)).map((s) => pidOf(s.dir)!));
+    // Back, and empty: what was flushed does not come back.
+    await waitFor(async () => {
+      const d = await connected(port).catch(() => undefined);
+      if (!d) return false;
+      try {
+        return (await d.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        d.disconnect();
+      }
+    }, { timeoutMs: 20_000, what: 'the database back' });
+    const d = await connected(port);
+    expect(await d.dbsize()).toBe(0);
+    d.disconnect();
+  });
+});
+
 describe('recover', () => {
   it('shards that cannot restart put the database in recovery; POST recover restarts it from the files (or without data)', async () => {
     const t = await node();
