@@ -25,7 +25,7 @@ import type { Collection } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import { exportDataset } from './backup-export.js';
 import { DataOpError, discardPersistence, expiredBackups } from './backup-files.js';
-import { importDataset, type ImportDeps } from './backup-import.js';
+import { discardStages, importDataset, type ImportDeps } from './backup-import.js';
 import { recoveryPlan, type RecoveryPlan } from './backup-recovery.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue, type ReconcileResult } from './queue.js';
@@ -84,6 +84,7 @@ export class BackupController {
 
   async start(): Promise<void> {
     this.stopping = false;
+    await discardStages(this.d.plane.supervisor, this.d.importDeps.scratchDir).catch((e: unknown) => this.d.log.warn({ err: String(e) }, 'cannot clean up after earlier imports'));
     const rev = await this.d.kv.revision();
     for (const r of await this.d.ops.list()) if (r.op) this.queue.add(key(r.uid));
     const uidOf = (k: string) => Number(k.slice(k.lastIndexOf('/') + 1));

@@ -15,7 +15,8 @@ import type { Logger } from 'pino';
 import type { AdminCredentials } from '../redis/conf-file.js';
 import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import type { PortAllocator } from '../redis/ports.js';
-import type { ShardHandle } from '../redis/supervisor.js';
+import { killGroup, waitGone } from '../redis/proc.js';
+import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 import type { PortRange } from '../config.js';
 import type { DatasetImportSource } from '../schemas/bdb.js';
 import type { BdbRecord } from '../services/bdb-view.js';
@@ -56,6 +57,27 @@ function keyspace(info: Record<string, string>): Map<number, number> {
   return out;
 }
 
+/**
+ * Remove an import's scratch directory, first stopping the scratch redis-servers working in it: a manager
+ * ended mid-import (kill -9) leaves them running, holding the dataset in memory, without a password.
+ */
+export async function discardStage(sup: ShardSupervisor, stage: string): Promise<void> {
+  if (!fs.existsSync(stage)) return;
+  for (const name of fs.readdirSync(stage)) {
+    const pid = sup.pidOf(path.join(stage, name));
+    if (pid === undefined) continue;
+    killGroup(pid);
+    await waitGone(pid, 5_000);
+  }
+  fs.rmSync(stage, { recursive: true, force: true });
+}
+
+/** Every import's scratch directory (at start, no import runs yet): see discardStage. */
+export async function discardStages(sup: ShardSupervisor, scratchDir: string): Promise<void> {
+  if (!fs.existsSync(scratchDir)) return;
+  for (const name of fs.readdirSync(scratchDir)) if (name.startsWith('import-')) await discardStage(sup, path.join(scratchDir, name));
+}
+
 export async function importDataset(
   d: ImportDeps, rec: BdbRecord, master: ShardSummary, sources: DatasetImportSource[], runId: string,
   progress: (phase: ImportPhase, p: number) => Promise<void>,
@@ -63,7 +85,7 @@ export async function importDataset(
   const stage = path.join(d.scratchDir, `import-bdb-${rec.uid}-${runId}`);
   const temps: ShardHandle[] = [];
   const sup = d.plane.supervisor;
-  fs.rmSync(stage, { recursive: true, force: true });
+  await discardStage(sup, stage);
   fs.mkdirSync(stage, { recursive: true, mode: 0o700 });
   try {
     // 1. Fetch (copy / gunzip) every file and let a scratch redis-server load it.

@@ -46,6 +46,9 @@ export function bdbView(rec: BdbRecord, shards: ShardSummary[], ctx: ViewContext
   for (const k of INTERNAL) delete out[k];
   // objects/bdb: "Whether traffic was manually turned off using the stop_traffic API" (read-only).
   out.traffic_manually_disabled = rec.traffic === 'off';
+  // objects/bdb: "write-only and cannot be read after set" (sources may carry credentials); real
+  // clusters answer an empty list (fixtures bdb_single.json, bdbs_list.json).
+  if ('dataset_import_sources' in out) out.dataset_import_sources = [];
   out.shard_list = shards.filter((s) => s.bdb_uid === rec.uid).map((s) => s.uid).sort((a, b) => a - b);
   out.endpoints = [{
     uid: `${rec.uid}:1`,

@@ -183,6 +183,18 @@ describe('import', () => {
     expect(r2.status).toBe(200);
     await waitField(t, bdb.uid, 'import_status', ['succeeded']);
     await expectSeeded(c);
+    // Sources set on the database: write-only (read back as an empty list, as real clusters answer), and
+    // used by an import that names none.
+    const put = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { dataset_import_sources: [{ type: 'mount_point', path: plain }] } });
+    expect(put.status, put.text).toBe(200);
+    await waitField(t, bdb.uid, 'status', ['active']);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.dataset_import_sources).toEqual([]);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}?fields=dataset_import_sources`)).json).toEqual({ dataset_import_sources: [] });
+    await c.flushall();
+    const r3 = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/import`);
+    expect(r3.status, r3.text).toBe(200);
+    await waitField(t, bdb.uid, 'import_status', ['succeeded']);
+    await expectSeeded(c);
     c.disconnect();
 
     // The import went through the AOF: a shard killed now restarts with the imported keys.

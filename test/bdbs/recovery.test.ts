@@ -4,11 +4,14 @@
  * databases whose shards cannot restart (status 'recovery') brought back by
  * POST /v1/bdbs/{uid}/actions/recover (requests/bdbs/actions/recover.md).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyClient } from '../../src/proxy/control.js';
 import { createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { freePort } from '../helpers/ports.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connected, waitAction } from './backup-helpers.js';
@@ -173,6 +176,24 @@ describe('restart', () => {
     await readBack(port, 100);
     const after = await shardsOf(t2, bdb.uid);
     expect(after.find((s) => s.role === 'master')!.uid).toBe(replica.uid); // the replica's files won
+  });
+});
+
+describe('imports cut short', () => {
+  it("a manager that starts finds the scratch redis-server of an import its predecessor left, and stops it", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-test-'));
+    const dir = path.join(dataDir, 'tmp', 'import-bdb-7-run', 'source-1');
+    fs.mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const orphan = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--pidfile', path.join(dir, 'redis.pid')], { cwd: dir, stdio: 'ignore', detached: true });
+    try {
+      await waitFor(() => fs.existsSync(path.join(dir, 'redis.pid')), { what: 'the scratch server up' });
+      await node(dataDir);
+      await waitFor(() => gone(orphan.pid!), { what: 'the scratch server stopped' });
+      expect(fs.existsSync(path.dirname(dir))).toBe(false);
+    } finally {
+      if (!gone(orphan.pid!)) process.kill(orphan.pid!, 'SIGKILL');
+    }
   });
 });
 
