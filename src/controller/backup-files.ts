@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
@@ -119,7 +120,14 @@ function head(file: string, n: number): Buffer {
  * A missing or unreadable source is a `download-error`; anything that is not an RDB (bad gzip,
  * no `REDIS` signature) is `file-corrupted`. Deeper damage shows when redis-server loads it.
  */
-export async function stageRdb(src: string, dest: string): Promise<void> {
+/**
+ * Copy (gunzipping) the RDB at `src` to `dest`; resolves its size. `budget`: the database's memory_size
+ * (`limit`) and what earlier files of the import took (`used`). An RDB is more compact than the dataset it
+ * loads into, so one that unpacks past the memory left cannot fit: it is stopped as soon as it does, and a
+ * huge file or a gzip bomb never fills the disk.
+ */
+export async function stageRdb(src: string, dest: string, budget?: { limit: number; used: number }): Promise<number> {
+  const maxBytes = budget && budget.limit > 0 ? budget.limit - budget.used : undefined;
   if (!path.isAbsolute(src)) throw new DataOpError('download-error', `import path '${src}' is not absolute`);
   try {
     if (!fs.statSync(src).isFile()) throw new DataOpError('download-error', `import path '${src}' is not a file`);
@@ -129,17 +137,31 @@ export async function stageRdb(src: string, dest: string): Promise<void> {
     throw new DataOpError('download-error', `cannot read '${src}': ${(e as Error).message}`);
   }
   const gz = head(src, 2).equals(GZIP_MAGIC);
+  let bytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (maxBytes !== undefined && bytes > maxBytes) done(new TooBig());
+      else done(null, chunk);
+    },
+  });
   try {
-    if (gz) await pipeline(fs.createReadStream(src), zlib.createGunzip(), fs.createWriteStream(dest, { mode: 0o600 }));
-    else await pipeline(fs.createReadStream(src), fs.createWriteStream(dest, { mode: 0o600 }));
+    if (gz) await pipeline(fs.createReadStream(src), zlib.createGunzip(), count, fs.createWriteStream(dest, { mode: 0o600 }));
+    else await pipeline(fs.createReadStream(src), count, fs.createWriteStream(dest, { mode: 0o600 }));
   } catch (e) {
     fs.rmSync(dest, { force: true });
+    if (e instanceof TooBig) {
+      throw new DataOpError(`file-larger-than-mem-limit:${budget!.used + bytes}:${budget!.limit}`, `'${src}' unpacks to more than the ${maxBytes} bytes of memory_size left`);
+    }
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (code.startsWith('Z_')) throw new DataOpError('file-corrupted', `'${src}' is not a valid gzip file: ${(e as Error).message}`);
     throw new DataOpError('download-error', `cannot read '${src}': ${(e as Error).message}`);
   }
   if (!head(dest, RDB_MAGIC.length).equals(RDB_MAGIC)) throw new DataOpError('file-corrupted', `'${src}' is not an RDB file (no REDIS signature)`);
+  return bytes;
 }
+
+class TooBig extends Error {}
 
 /** A persistence file of a shard, as the recovery plan lists it (requests/bdbs/actions/recover.md). */
 export interface PersistenceFile {

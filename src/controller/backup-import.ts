@@ -91,11 +91,12 @@ export async function importDataset(
     // 1. Fetch (copy / gunzip) every file and let a scratch redis-server load it.
     const taken = await d.takenPorts();
     let dataset = 0;
+    let staged = 0;
     const counts: Map<number, number>[] = [];
     for (const [i, src] of sources.entries()) {
       const dir = path.join(stage, `source-${i + 1}`);
       fs.mkdirSync(dir, { mode: 0o700 });
-      await stageRdb(sourcePath(src), path.join(dir, 'dump.rdb'));
+      staged += await stageRdb(sourcePath(src), path.join(dir, 'dump.rdb'), { limit: rec.memory_size ?? 0, used: staged });
       await progress('initializing', ((i + 0.5) / sources.length) * 10);
       const port = await d.ports.allocate(d.portRange, taken);
       if (port === undefined) throw new DataOpError('general-error', 'no free port for the import');

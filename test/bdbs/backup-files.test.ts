@@ -89,6 +89,20 @@ describe('locations and sources', () => {
     expect(await reasonOf(stageRdb(path.join(tmp, 'nope.rdb'), path.join(tmp, 'x')))).toBe('download-error');
     expect(await reasonOf(stageRdb('nope.rdb', path.join(tmp, 'x')))).toBe('download-error');
   });
+
+  it('a source that unpacks past the memory_size left is stopped as it unpacks (a gzip bomb fills no disk)', async () => {
+    // 64 MiB of zeros after the signature: a few dozen KiB gzipped.
+    const bomb = path.join(tmp, 'bomb.rdb.gz');
+    fs.writeFileSync(bomb, zlib.gzipSync(Buffer.concat([Buffer.from('REDIS0009'), Buffer.alloc(64 * 1024 * 1024)])));
+    const dest = path.join(tmp, 'staged-bomb');
+    expect(await reasonOf(stageRdb(bomb, dest, { limit: 1024 * 1024, used: 0 }))).toMatch(/^file-larger-than-mem-limit:\d+:1048576$/);
+    expect(fs.existsSync(dest)).toBe(false);
+    // Within the budget (counting what earlier sources took), or no limit (memory_size 0): staged whole.
+    const small = path.join(tmp, 'a.rdb');
+    expect(await stageRdb(small, dest, { limit: 1024, used: 1000 })).toBe(10);
+    expect(await reasonOf(stageRdb(small, dest, { limit: 1024, used: 1020 }))).toBe('file-larger-than-mem-limit:1030:1024');
+    expect(await stageRdb(bomb, dest, { limit: 0, used: 0 })).toBe(9 + 64 * 1024 * 1024);
+  });
 });
 
 describe('recovery plan', () => {
