@@ -241,7 +241,9 @@ export class BackupController {
       const kind = op.kind;
       const at = this.d.clock.now();
       const dir = op.location?.type === 'mount_point' ? op.location.path : '';
-      if (!dir) throw new DataOpError('wrong-file-path', `${op.location?.type ?? 'no'} location: only mount_point is supported`);
+      if (!dir) {
+        throw new DataOpError('wrong-file-path', op.location?.type === 'mount_point' ? 'mount_point location: a path is required' : `${op.location?.type ?? 'no'} location: only mount_point is supported`);
+      }
       const report = this.reporter(rec.uid, op, kind);
       const files = await exportDataset({ plane: this.d.plane, log: this.d.log }, rec, shards, dir, kind, at, (p) => report({ status: 'exporting', progress: p }));
       if (kind === 'backup') this.pruneBackups(rec, dir, at);
