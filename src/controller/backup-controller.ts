@@ -26,7 +26,7 @@ import { rsTime, type Clock } from '../util/clock.js';
 import { exportDataset } from './backup-export.js';
 import { DataOpError, discardPersistence, expiredBackups } from './backup-files.js';
 import { discardStages, importDataset, type ImportDeps } from './backup-import.js';
-import { recoveryPlan, type RecoveryPlan } from './backup-recovery.js';
+import { filesToLoad, recoveryPlan, type RecoveryPlan } from './backup-recovery.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue, type ReconcileResult } from './queue.js';
 
@@ -278,6 +278,11 @@ export class BackupController {
         const aside = s.dir ? discardPersistence(s.dir, this.d.clock.now()) : undefined;
         if (aside) this.d.log.warn({ bdb: rec.uid, shard: s.uid, moved_to: aside }, 'recover without data: persistence files moved aside');
       }
+    }
+    if ((op.recover?.recover_without_data || op.recover?.ignore_errors) && !shards.some((s) => this.alive(s))) {
+      // The operator accepts starting without the missing files: a shard without files starts as a new one
+      // (the reconciler holds back a shard that ran with an AOF and lost it, bdb-controller aofLost).
+      for (const s of shards) if (s.dir && !filesToLoad(rec, s).length) fs.rmSync(path.join(s.dir, 'redis.conf'), { force: true });
     }
     await this.patchBdb(rec.uid, (r) => (r.status === 'recovery' ? { ...r, status: 'active-change-pending' } : undefined));
     this.d.enqueueBdb(rec.uid);

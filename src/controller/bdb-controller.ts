@@ -21,6 +21,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
 import type { DataPlane } from './data-plane.js';
+import { recoveryPlan } from './backup-recovery.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
 import { endpointSpec, endpointUid, type CertPair } from './endpoint-spec.js';
 import { TerminalError, type ReconcileResult } from './queue.js';
@@ -281,6 +282,12 @@ export class BdbController {
         this.d.log.warn({ bdb: rec.uid, from: master.uid, to: newest.s.uid }, 'no shard running: restarting from the replica with the newest data');
         return { requeueAfterMs: 0 };
       }
+    }
+    // The AOF a shard had is gone (deleted, a lost disk): starting would serve an empty database as if
+    // nothing happened. It waits for an operator instead: the database goes to `recovery` (backup-controller),
+    // and POST .../actions/recover with recover_without_data or ignore_errors starts it empty.
+    if (aofLost(rec, shards) && !(await this.anyAlive(shards))) {
+      throw new Error(`database ${rec.uid}: its AOF files are missing; not started (recover it without data to start it empty)`);
     }
     for (const s of [master, ...replicas]) {
       let h = plane.handles.get(s.uid);
@@ -703,6 +710,16 @@ export class BdbController {
     const bdbDir = shards[0]?.dir?.replace(/\/shard-[0-9]+$/, '');
     if (bdbDir) fs.rmSync(bdbDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The database persists with AOF, a shard that should have an AOF has run before (its redis.conf, which every
+ * start writes) and no shard has any file to load (the recovery plan's `missing-files`).
+ */
+function aofLost(rec: BdbRecord, shards: ShardSummary[]): boolean {
+  if (rec.data_persistence !== 'aof') return false;
+  const ranWithAof = shards.some((s) => persists(rec, s.role) === 'aof' && fs.existsSync(path.join(s.dir!, 'redis.conf')));
+  return ranWithAof && recoveryPlan(rec, shards).status === 'missing-files';
 }
 
 /** The database persists (on some of its shards, persists()): its shards' files are its data. */

@@ -291,6 +291,30 @@ describe('recover', () => {
     expect(fs.readdirSync(sb!.dir).some((f) => f.startsWith('discarded-'))).toBe(true);
   }, 90_000); // two databases through the 8 s down-detection and a recover each, on a loaded machine
 
+  it('an AOF deleted while its shard was down: the database waits in recovery (missing-files), not served empty', async () => {
+    const t = await node();
+    const a = await createBdb(t, { name: 'db-lost-aof', ...AOF });
+    await writeKeys(a.endpoints[0].port, 20);
+    const [sa] = await shardsOf(t, a.uid);
+    // Gone before the kill, so that no restart can come in between.
+    fs.rmSync(path.join(sa!.dir, 'appendonlydir'), { recursive: true, force: true });
+    await kill9([pidOf(sa!.dir)!]);
+    await waitStatus(t, a.uid, 'recovery', 30_000);
+    // Not started since: its pid file still names the killed process.
+    expect(gone(pidOf(sa!.dir)!)).toBe(true);
+    expect((await t.req('GET', `/v1/bdbs/${a.uid}/actions/recover`)).json).toMatchObject({ status: 'missing-files', data_files: [] });
+    const refused = await t.req('POST', `/v1/bdbs/${a.uid}/actions/recover`, { body: {} });
+    expect(refused.status).toBe(409);
+    // The operator accepts the loss: it starts empty.
+    const r = await t.req('POST', `/v1/bdbs/${a.uid}/actions/recover`, { body: { ignore_errors: true } });
+    expect(r.status, r.text).toBe(200);
+    expect(await waitAction(t, r.json.action_uid, 30_000)).toMatchObject({ status: 'completed' });
+    await waitStatus(t, a.uid);
+    const c = await connected(a.endpoints[0].port);
+    expect(await c.dbsize()).toBe(0);
+    c.disconnect();
+  }, 60_000);
+
   it('with the cluster policy auto_recovery on, a database in recovery is recovered without a request', async () => {
     const t = await node();
     const a = await createBdb(t, { name: 'db-auto-recover', ...AOF });
