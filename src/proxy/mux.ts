@@ -845,6 +845,13 @@ class MuxClient {
     const cmd = this.takeCommand();
     if (!cmd) return this.pinNow();
     const { bytes, args } = cmd;
+    // Answered by the proxy, but only for a client whose identity was checked (Redis answers NOAUTH before
+    // anything else): one bound to no connection yet is bound first, then its command looked at again.
+    const own = sp.name === 'client' ? ['setname', 'getname'].includes(args[1]?.toString('latin1').toLowerCase() ?? '') : sp.name === 'select' && args.length === 2 && args[1]!.toString('latin1') === '0';
+    if (own && !this.conn) {
+      this.held.unshift(bytes);
+      return this.bind();
+    }
     if (sp.name === 'client' && this.ownName(args)) return;
     if (sp.name === 'config' && this.pool.host.configurable && MANAGER_CONFIG.has(args[1]?.toString('latin1').toLowerCase() ?? '')) {
       if (this.conn) return this.askConfig(args);
@@ -855,7 +862,7 @@ class MuxClient {
     // RS keeps one database per endpoint, and SELECT "does not perform any operations" there
     // (compatibility/commands/connection.md): SELECT 0, which some libraries send on every
     // connection, is answered here and the client stays multiplexed. Another index goes to Redis.
-    if (sp.name === 'select' && args.length === 2 && args[1]!.toString('latin1') === '0') {
+    if (own && sp.name === 'select') {
       this.pool.host.counter('select')[0]++;
       this.deliver(OK);
       return;

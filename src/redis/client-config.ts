@@ -54,9 +54,9 @@ export function visiblePairs(pairs: readonly (readonly [string, string])[]): [st
 
 export type ConfigSetPlan = { pairs: [string, string][] } | { error: string };
 
-/** CONFIG SET's arguments after SET are name/value pairs: Redis's arity error otherwise. */
+/** CONFIG SET needs a name and a value at least: Redis's arity error otherwise (checked before permission). */
 export function configSetArity(args: readonly string[]): string | undefined {
-  return args.length === 0 || args.length % 2 !== 0 ? "ERR wrong number of arguments for 'config|set' command" : undefined;
+  return args.length < 2 ? "ERR wrong number of arguments for 'config|set' command" : undefined;
 }
 
 /**
@@ -67,6 +67,8 @@ export function configSetArity(args: readonly string[]): string | undefined {
 export function planConfigSet(args: readonly string[]): ConfigSetPlan {
   const arity = configSetArity(args);
   if (arity) return { error: arity };
+  // An odd count past the first pair: Redis's syntax error (after the permission check, unlike arity).
+  if (args.length % 2 !== 0) return { error: 'ERR syntax error' };
   const out = new Map<string, string>();
   for (let i = 0; i < args.length; i += 2) {
     const given = args[i]!;

@@ -128,6 +128,7 @@ describe('CONFIG from clients', () => {
     // Redis's order: arity, then permission, then the names (all of them), then the values.
     expect(await tryCall(c, 'CONFIG', 'SET', 'slowlog-max-len')).toBe("ERR wrong number of arguments for 'config|set' command");
     expect(await tryCall(c, 'CONFIG', 'SET')).toBe("ERR wrong number of arguments for 'config|set' command");
+    expect(await tryCall(c, 'CONFIG', 'SET', 'slowlog-max-len', '200', 'x')).toBe('ERR syntax error');
     expect(await tryCall(c, 'CONFIG', 'SET', 'slowlog-max-len', '5', 'maxmemory', '1')).toBe('ERR Unsupported CONFIG parameter: maxmemory');
     // A bare CONFIG is Redis's to answer (it once sent the proxy into a loop, QA).
     expect(await tryCall(c, 'CONFIG')).toBe("ERR wrong number of arguments for 'config' command");

@@ -361,11 +361,14 @@ describe('commands that need a connection of their own', () => {
     expect(await named.call('EXEC')).toEqual(['svc-c']);
     r = await exchange(port, hello('HELLO', '3', 'SETNAME', 'svc-d') + hello('SUBSCRIBE', 'ch') + hello('CLIENT', 'GETNAME'), /svc-d\r\n$/);
     expect(r.text).toMatch(/>3\r\n[\s\S]*\$5\r\nsvc-d\r\n$/);
-    // An anonymous client named before it signed in, where Redis wants AUTH first: the replayed HELLO is
-    // refused, and the client goes on (not dropped); Redis answers its commands as it would.
+    // Before signing in, where Redis wants AUTH first: CLIENT SETNAME and SELECT 0 get Redis's NOAUTH (the
+    // proxy answers them only for a client whose identity it checked), and the client goes on.
     await setUsers(['default', 'on', 'resetpass', '>dpw']);
-    r = await exchange(port, hello('CLIENT', 'SETNAME', 'early') + hello('MULTI') + hello('AUTH', 'dpw') + hello('PING'), /PONG\r\n$/);
-    expect(r.text.split('\r\n').slice(0, 4)).toEqual(['+OK', '-NOAUTH Authentication required.', '+OK', '+PONG']);
+    r = await exchange(port, hello('CLIENT', 'SETNAME', 'early') + hello('SELECT', '0') + hello('AUTH', 'dpw') + hello('PING'), /PONG\r\n$/);
+    expect(r.text.split('\r\n').slice(0, 4)).toEqual(['-NOAUTH Authentication required.', '-NOAUTH Authentication required.', '+OK', '+PONG']);
+    // Signed in first: answered by the proxy, multiplexed.
+    r = await exchange(port, hello('AUTH', 'dpw') + hello('CLIENT', 'SETNAME', 'later') + hello('SELECT', '0') + hello('CLIENT', 'GETNAME'), /later\r\n$/);
+    expect(r.text).toBe('+OK\r\n+OK\r\n+OK\r\n$5\r\nlater\r\n');
   });
 
   it('an authenticated client keeps its identity when it moves to a connection of its own', async () => {

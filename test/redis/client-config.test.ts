@@ -26,7 +26,8 @@ describe('settings clients may CONFIG GET / SET (config-settings.md)', () => {
     expect(planConfigSet(['slowlog-max-len', '5', 'maxmemory', '1'])).toEqual({ error: 'ERR Unsupported CONFIG parameter: maxmemory' });
     expect(planConfigSet(['lua-time-limit', '10', 'busy-reply-threshold', '20'])).toHaveProperty('error');
     expect(planConfigSet([])).toHaveProperty('error');
-    expect(planConfigSet(['slowlog-max-len'])).toHaveProperty('error');
+    expect(planConfigSet(['slowlog-max-len'])).toEqual({ error: "ERR wrong number of arguments for 'config|set' command" });
+    expect(planConfigSet(['slowlog-max-len', '200', 'x'])).toEqual({ error: 'ERR syntax error' });
   });
 
   it('visiblePairs keeps only those settings', () => {
