@@ -172,6 +172,11 @@ export function checkAclRules(acl: string, opts: AclCheckOptions = {}): AclError
       if (rs && (/^[<>#!]/.test(op) || lower === 'resetpass')) {
         throw new RuleError('Password rules are not supported in Redis Software ACLs: set user passwords with PUT /v1/users/{uid} or /v1/users/password');
       }
+      // They would decide how the user signs in, which is the user's (its passwords, its status): `nopass`
+      // let anyone sign in as every user mapped to the ACL with any password (QA), `reset` and `off` lock them out.
+      if (rs && (lower === 'nopass' || lower === 'reset' || lower === 'off')) {
+        throw new RuleError(`'${op}' is not supported in Redis Software ACLs: a user's passwords and status are set on the user (PUT /v1/users/{uid}, /v1/users/password)`);
+      }
       if (['on', 'off', 'skip-sanitize-payload', 'sanitize-payload', 'clearselectors'].includes(lower)) continue;
       if (lower === 'nopass' || lower === 'resetpass') {
         passwords.clear();

@@ -151,6 +151,9 @@ export function disabledCommands(bdb: BdbRedisSettings): string[] {
  */
 export const RS_UNSUPPORTED_COMMANDS = [
   'acl|deluser', 'acl|genpass', 'acl|load', 'acl|log', 'acl|save', 'acl|setuser',
+  // Supported by RS, but here they would show every user's password as an unsalted SHA-256 (the users' own
+  // REST passwords, which database users sign in with) and the manager's admin user, to any client (QA).
+  'acl|list', 'acl|getuser',
   'config|get', 'config|set', 'config|resetstat', 'config|rewrite',
   'debug', 'shutdown', 'swapdb', 'module|help', 'module|load', 'module|loadex', 'module|unload',
   'latency|doctor', 'latency|graph', 'latency|help', 'latency|history', 'latency|latest', 'latency|reset',

@@ -150,17 +150,34 @@ export class UserService {
       draft.password_hashes = [prehashed ? prehashedEntry(password) : await this.hash(password)];
       draft.db_password_sha256 = prehashed ? [] : [redisPasswordHash(password)];
     }
-    for (;;) {
-      const uid = body.uid ?? (await this.d.users.allocateUid());
-      const rec = { ...draft, uid };
-      const res = await this.d.kv.txn([{ key: this.d.users.key(uid), modRevision: 0 }], [this.d.users.putOp(rec)]);
-      if (res.succeeded) {
-        this.event('user_created', rec, opts.actor, { role: rec.role, role_uids: rec.role_uids });
-        return this.view(rec, policy, nowMs);
+    return this.serial(async () => {
+      // Again, now that no other change to users can come in between (the hash above took a while).
+      checkUnique(await this.d.users.list(), { uid: body.uid ?? 0, email, name }, 409);
+      for (;;) {
+        const uid = body.uid ?? (await this.d.users.allocateUid());
+        const rec = { ...draft, uid };
+        const res = await this.d.kv.txn([{ key: this.d.users.key(uid), modRevision: 0 }], [this.d.users.putOp(rec)]);
+        if (res.succeeded) {
+          this.event('user_created', rec, opts.actor, { role: rec.role, role_uids: rec.role_uids });
+          return this.view(rec, policy, nowMs);
+        }
+        if (body.uid !== undefined) throw new RsError('uid_already_exists', `A user with uid ${body.uid} already exists`);
       }
-      if (body.uid !== undefined) throw new RsError('uid_already_exists', `A user with uid ${body.uid} already exists`);
-    }
+    });
   }
+
+  /**
+   * Run the checks that span users (unique email and name, at least one admin) and the write they allow with no
+   * other such change in between: parallel requests that each passed the checks made duplicate users, or left
+   * no admin (QA). One manager process writes users, so an in-process queue is enough.
+   */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
 
   async update(uid: number, body: UserUpdate, opts: Opts): Promise<User> {
     const { value: cur, modRevision } = await this.load(uid);
@@ -206,12 +223,11 @@ export class UserService {
       }
     }
     if (opts.dryRun) return this.view(next, policy, nowMs);
-    try {
-      await this.d.users.kvPut(next, modRevision);
-    } catch (e) {
-      if (e instanceof KvConflictError) throw new RsError('config_edit_conflict', `User ${uid} was changed concurrently; retry`);
-      throw e;
-    }
+    await this.serial(async () => {
+      if (cur.role === 'admin' && next.role !== 'admin') await this.assertOtherAdmin(cur, 'change_last_admin_role_not_allowed');
+      if (next.email !== cur.email || next.name !== cur.name) checkUnique(await this.d.users.list(), next, 400);
+      await this.put(next, modRevision);
+    });
     this.event('user_updated', next, actor, { changed: fields.filter((k) => k !== 'password_hash_method') });
     if (password !== undefined && wasLocked) this.event('user_unlocked', next, actor);
     return this.view(next, policy, nowMs);
@@ -220,13 +236,15 @@ export class UserService {
   async delete(uid: number, actor: Caller): Promise<void> {
     const { value: cur, modRevision } = await this.load(uid);
     if (cur.role === 'admin' && actor.role !== 'admin') throw new RsError('insufficient_permissions', 'Only an admin may delete a user with the admin role');
-    if (cur.role === 'admin') await this.assertOtherAdmin(cur, 'delete_last_admin_not_allowed');
-    try {
-      await this.d.kv.delete(this.d.users.key(uid), modRevision);
-    } catch (e) {
-      if (e instanceof KvConflictError) throw new RsError('config_edit_conflict', `User ${uid} was changed concurrently; retry`);
-      throw e;
-    }
+    await this.serial(async () => {
+      if (cur.role === 'admin') await this.assertOtherAdmin(cur, 'delete_last_admin_not_allowed');
+      try {
+        await this.d.kv.delete(this.d.users.key(uid), modRevision);
+      } catch (e) {
+        if (e instanceof KvConflictError) throw new RsError('config_edit_conflict', `User ${uid} was changed concurrently; retry`);
+        throw e;
+      }
+    });
     this.event('user_deleted', cur, actor);
   }
 
@@ -239,6 +257,8 @@ export class UserService {
     } else {
       const l = username.toLowerCase();
       const u = (await this.d.users.list()).find((o) => o.email.toLowerCase() === l || o.name.toLowerCase() === l);
+      // A non-admin learns nothing about other accounts, not even whether one exists (QA: 404 vs 403).
+      if (actor.role !== 'admin' && !(u && isSelf(actor, u))) throw new RsError('unauthorized_action', "Only an admin may change another user's passwords");
       rec = u && (await this.d.users.get(u.uid));
     }
     if (!rec) throw new RsError('user_not_exist', username === undefined ? 'The authenticated user is not kept in the cluster' : `User '${username}' does not exist`);

@@ -258,6 +258,33 @@ describe('PUT and DELETE /v1/users/{uid}', () => {
     expectRsError(await req('DELETE', '/v1/users/1'), 406, 'delete_last_admin_not_allowed');
   });
 
+  it('parallel requests cannot make duplicate users or leave no admin (QA)', async () => {
+    // 12 creates of one email at once: exactly one user.
+    const creates = await Promise.all(Array.from({ length: 12 }, () => req('POST', '/v1/users', { body: { email: 'race@example.com', password: pw('race-password-1'), role: 'db_viewer' } })));
+    expect(creates.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const r of creates.filter((x) => x.status !== 200)) expectRsError(r, 409, 'email_already_exists');
+    expect(((await req('GET', '/v1/users')).json as any[]).filter((u) => u.email === 'race@example.com')).toHaveLength(1);
+    // The only two admins demoting each other at once (with a password change, which takes a while): one
+    // of them is refused, and an admin remains.
+    const a2 = await createUser('race-admin2@example.com', 'race-admin2-pw', { role_uids: [1] });
+    const a3 = await createUser('race-admin3@example.com', 'race-admin3-pw', { role_uids: [1] });
+    const as2 = { user: 'race-admin2@example.com', pass: 'race-admin2-pw' };
+    const as3 = { user: 'race-admin3@example.com', pass: 'race-admin3-pw' };
+    expect((await req('PUT', '/v1/users/1', { auth: as2, body: { role_uids: [5] } })).status).toBe(200);
+    const [r2, r3] = await Promise.all([
+      req('PUT', `/v1/users/${a2}`, { auth: as3, body: { role_uids: [5], password: pw('demoted-pw-22') } }),
+      req('PUT', `/v1/users/${a3}`, { auth: as2, body: { role_uids: [5], password: pw('demoted-pw-33') } }),
+    ]);
+    // The other: 406 (the last admin), or 409 when its sign-in (last_login) changed the record it was changing.
+    expect([r2.status, r3.status].filter((x) => x === 200)).toHaveLength(1);
+    expect([406, 409]).toContain(r2.status === 200 ? r3.status : r2.status);
+    const admins = ((await req('GET', '/v1/users', { auth: r2.status === 200 ? as3 : as2 })).json as any[]).filter((u) => u.role === 'admin');
+    expect(admins).toHaveLength(1);
+    const survivor = r2.status === 200 ? as3 : as2;
+    expect((await req('PUT', '/v1/users/1', { auth: survivor, body: { role_uids: [1] } })).status).toBe(200);
+    for (const uid of [a2, a3]) expect((await req('DELETE', `/v1/users/${uid}`)).status).toBe(200);
+  });
+
   it('deletes a user: it can no longer sign in, GET answers 404, and an event is logged', async () => {
     const uid = await createUser('gone@example.com', 'gone-password-1');
     const del = await req('DELETE', `/v1/users/${uid}`);
@@ -302,6 +329,8 @@ describe('/v1/users/password', () => {
   it('non-admins may change only their own passwords; unknown users → 404; bad bodies → 400', async () => {
     const me = { user: u.user, pass: 'rot-password-4' };
     expectRsError(await req('PUT', '/v1/users/password', { auth: me, body: { username: 'other@example.com', new_password: 'x-password-9' } }), 403, 'unauthorized_action');
+    // Whether the account exists or not: the same answer to a non-admin.
+    expectRsError(await req('PUT', '/v1/users/password', { auth: me, body: { username: 'ghost@example.com', new_password: 'x-password-9' } }), 403, 'unauthorized_action');
     expectRsError(await req('PUT', '/v1/users/password', { body: { username: 'nobody@example.com', new_password: 'x-password-9' } }), 404, 'user_not_exist');
     expectRsError(await req('PUT', '/v1/users/password', { body: { username: u.user } }), 400, 'invalid_schema');
     expectRsError(await req('POST', '/v1/users/password', { body: { new_password: 'x', password_hash_method: 1 } }), 400, 'unsupported_option');

@@ -47,7 +47,9 @@ const NEWER: [string, boolean][] = [
 /** The Redis Software dialect (security/access-control/redis-acl-overview.md). */
 const RS_TABLE: [string, boolean][] = [
   ['+@read +FT.INFO +FT.SEARCH', true], ['+@read +SET', true], ['~app1* %R~app2*', true], ['resetchannels &channel1 &channel2', true],
-  ['+GET ~key1 (+SET ~key2)', true], ['on ~* +@all', true], ['nopass', true],
+  ['+GET ~key1 (+SET ~key2)', true], ['on ~* +@all', true],
+  // How the user signs in is the user's: nopass let any password in (QA); reset and off lock the user out.
+  ['nopass', false], ['nopass +@all ~*', false], ['reset +@all', false], ['off ~* +@all', false], ['NOPASS', false],
   ['>secret', false], ['<secret', false], [`#${HASH}`, false], [`!${HASH}`, false], ['resetpass', false], ['RESETPASS', false],
   ['~key(1)', false], ['~key)', false], ['&chan(', false], ['(+get ~(x))', false], ['+GET ~key1 (+SET (+SET ~key2) ~key3)', false],
 ];

@@ -17,7 +17,8 @@ async function managementRefused(port: number): Promise<boolean> {
     // CONFIG only reaches the settings RS lets clients have (test/bdbs/client-config.test.ts).
     expect(await c.call('CONFIG', 'GET', 'masterauth')).toEqual([]);
     await expect(c.call('CONFIG', 'SET', 'maxmemory', '0')).rejects.toThrow(/Unsupported CONFIG parameter/);
-    for (const args of [['ACL', 'SETUSER', 'x', 'on'], ['SHUTDOWN', 'NOSAVE'], ['REPLICAOF', '127.0.0.1', '1']]) {
+    // ACL LIST / GETUSER would show every user's password hash (the users' own passwords, unsalted).
+    for (const args of [['ACL', 'LIST'], ['ACL', 'GETUSER', 'default'], ['ACL', 'SETUSER', 'x', 'on'], ['SHUTDOWN', 'NOSAVE'], ['REPLICAOF', '127.0.0.1', '1']]) {
       await expect(c.call(args[0]!, ...args.slice(1))).rejects.toThrow(/NOPERM/);
     }
     // In a transaction (a connection of its own) CONFIG is Redis's to answer: refused.
