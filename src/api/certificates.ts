@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { CertificateRotateRequest, CertificatesUpdateRequest, CertificateUpdate } from '../schemas/certificates.js';
+import { roleAllows } from '../auth/permissions.js';
 import type { Services } from '../compose.js';
 
 export const certificateRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
-  app.get('/v1/cluster/certificates', { config: { permission: 'view_cluster_info' } }, () => s.certificates.list());
+  // Private keys only for roles with view_cluster_keys (permissions.md: admin, cluster_member, user_manager);
+  // viewers see the certificates (decisions.md).
+  app.get('/v1/cluster/certificates', { config: { permission: 'view_cluster_info' } }, (req) =>
+    s.certificates.list({ withKeys: !!req.caller && roleAllows(req.caller.role, 'view_cluster_keys') }));
   app.put('/v1/cluster/certificates', { config: { permission: 'update_cluster' }, schema: { body: CertificatesUpdateRequest } },
     async (req) => {
       await s.certificates.update(req.body.certificates);

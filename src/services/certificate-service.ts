@@ -67,11 +67,11 @@ export class CertificateService {
   }
 
   /** GET body: `<name>_cert` and `<name>_key` for every certificate that is set. */
-  async list(): Promise<Record<string, string>> {
+  async list(opts: { withKeys?: boolean } = {}): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
     for (const { value: r } of await this.kv.list<CertificateRecord>(PREFIX)) {
       out[`${r.name}_cert`] = r.certificate;
-      if (r.key !== undefined) out[`${r.name}_key`] = r.key;
+      if (r.key !== undefined && opts.withKeys !== false) out[`${r.name}_key`] = r.key;
     }
     return out;
   }

@@ -135,9 +135,13 @@ describe('permissions', () => {
     await t.node.composed.kv.put('/users/60', rec);
   });
 
-  it('a cluster_viewer may list but not change, rotate or delete certificates', async () => {
+  it('a cluster_viewer may list (without private keys) but not change, rotate or delete certificates', async () => {
     const before = await certs(t);
-    expect((await t.req('GET', '/v1/cluster/certificates', { auth: viewer })).status).toBe(200);
+    const seen = await t.req('GET', '/v1/cluster/certificates', { auth: viewer });
+    expect(seen.status).toBe(200);
+    // Keys need view_cluster_keys (permissions.md: admin, cluster_member, user_manager).
+    expect(Object.keys(seen.json).filter((k) => k.endsWith('_key'))).toEqual([]);
+    expect(Object.keys(seen.json).sort()).toEqual(Object.keys(before).filter((k) => k.endsWith('_cert')).sort());
     const pair = await freshPair();
     expectRsError(await t.req('PUT', '/v1/cluster/certificates', { auth: viewer, body: { certificates: [{ name: 'proxy', ...pair }] } }), 403, 'insufficient_permissions');
     expectRsError(await t.req('PUT', '/v1/cluster/update_cert', { auth: viewer, body: { name: 'proxy', ...pair } }), 403, 'insufficient_permissions');
