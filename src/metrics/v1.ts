@@ -79,9 +79,11 @@ export function v1Exposition(ctx: ScrapeContext): Exposition {
     const proxy = `${e.uid}:${e.node_uid}`;
     const labels: Labels = { bdb: String(e.bdb_uid), cluster, endpoint: e.uid, node: String(e.node_uid), port: String(b?.endpoint_port ?? ''), proxy };
     for (const [m, v] of numbers(d?.endpoints.get(proxy) ?? {})) {
-      exp.add(`listener_${m}`, `Endpoint ${m.replace(/_/g, ' ')}`, labels, v);
+      // Latencies in seconds, as the bdb ones (the stats API keeps µs).
+      const scale = LATENCY.test(m) ? 1e-6 : 1;
+      exp.add(`listener_${m}`, `Endpoint ${m.replace(/_/g, ' ')}`, labels, v * scale);
       const recent = series(ctx, 'endpoint', proxy, m);
-      if (LISTENER_WITH_MAX.has(m) && recent.length) exp.add(`listener_${m}_max`, `Highest value of endpoint ${m.replace(/_/g, ' ')}`, labels, Math.max(...recent));
+      if (LISTENER_WITH_MAX.has(m) && recent.length) exp.add(`listener_${m}_max`, `Highest value of endpoint ${m.replace(/_/g, ' ')}`, labels, Math.max(...recent) * scale);
     }
   }
 

@@ -101,7 +101,8 @@ export function v2Exposition(ctx: ScrapeContext, opts: { nodeOnly: boolean; clas
   if (!opts.nodeOnly) {
     const cl = { cluster: ctx.cluster };
     exp.add('users_count', 'Current number of users on the cluster', cl, ctx.usersCount);
-    exp.add('total_nodes_count', 'Number of nodes', cl, ctx.nodes.length);
+    // The name of the metric list of redis-enterprise-observability (fixtures grafana_v2_metrics_cluster.txt).
+    exp.add('total_node_count', 'Number of nodes', cl, ctx.nodes.length);
     exp.add('total_live_nodes_count', 'Number of live nodes', cl, ctx.nodes.length);
     for (const n of ctx.nodes) exp.add('is_primary', 'primary = 1, secondary = 0', { ...cl, node: String(n.uid) }, n.uid === ctx.nodes[0]?.uid ? 1 : 0);
     if (ctx.license) {

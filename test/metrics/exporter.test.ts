@@ -14,7 +14,7 @@ import { client, createBdb, shardsOf } from '../helpers/bdb.js';
 const FIXTURES = '/work/shared/fixtures';
 const fixture = (f: string) => fs.readFileSync(`${FIXTURES}/${f}`, 'utf8');
 /** Metric names listed (one per line, name first) in a grafana metric list. */
-const listed = (f: string) => new Set(fixture(f).split('\n').map((l) => /^([a-zA-Z_][a-zA-Z0-9_]*)[\s:]/.exec(l)?.[1]).filter((x): x is string => !!x));
+const listed = (f: string) => new Set(fixture(f).split('\n').map((l) => /^([a-zA-Z_][a-zA-Z0-9_]*)[\s:{]/.exec(l)?.[1]).filter((x): x is string => !!x));
 
 const N = 150;
 let t: TestNode;
@@ -93,6 +93,8 @@ describe('v1 (/metrics)', () => {
     const cpuIdle = value(fams.get('node_cpu_idle'));
     expect(cpuIdle).toBeGreaterThanOrEqual(0);
     expect(cpuIdle).toBeLessThanOrEqual(1);
+    // Latencies in seconds, the endpoint's as the database's (the stats API has µs): well under a second here.
+    for (const name of ['bdb_avg_latency', 'listener_avg_latency']) if (fams.has(name)) expect(value(fams.get(name))).toBeLessThan(0.5);
     // `/` is the same v1 endpoint (RS's default metrics_path).
     expect((await scrape('/')).has('bdb_up')).toBe(true);
   });
@@ -129,6 +131,7 @@ describe('v2 (/v2, /v2/node)', () => {
       'node_metrics_up', 'node_available_memory_bytes', 'node_memory_MemFree_bytes', 'node_persistent_storage_free_bytes',
       'node_ephemeral_storage_avail_bytes', 'node_provisional_memory_bytes', 'node_cert_expires_in_seconds',
       'namedprocess_namegroup_cpu_seconds_total', 'namedprocess_namegroup_memory_bytes', 'users_count', 'license_expiration_days',
+      'total_node_count', 'total_live_nodes_count',
     ];
     const known = new Set(['cluster', 'database', 'node', 'replication', 'shard'].flatMap((k) => [...listed(`redis-enterprise-observability/grafana_v2_metrics_${k}.txt`)]));
     // Names the v2 reference table has and the grafana lists lack.
