@@ -7,7 +7,7 @@
  *
  * Disabled alerts are still evaluated and reported with their real state and `enabled: false`,
  * as the cluster_alerts.json capture shows (cluster_even_node_count); they raise no event.
- * States live in memory: after a restart change_time is the first evaluation's time.
+ * States are kept in the CCS (ALERT_STATES_KEY): a restart raises no alert that is still on, and keeps change_time.
  */
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -75,6 +75,9 @@ function thresholdNumber(t: string | undefined): number | undefined {
   return Number.isFinite(v) ? v : undefined;
 }
 
+/** Where the alert states are kept across restarts (internal, never part of an API object). */
+export const ALERT_STATES_KEY = '/internal/alert_states';
+
 export class AlertService {
   private readonly states = new Map<string, AlertState>();
   private readonly downShards = new Set<number>();
@@ -95,6 +98,14 @@ export class AlertService {
   }
 
   private async evaluateNow(): Promise<void> {
+    if (!this.loaded) {
+      // The states a previous run left: an alert that is still on is not raised again (a new event and
+      // e-mail at every restart, QA), and change_time stays the time it really changed.
+      const kept = (await this.d.kv.get<Record<string, AlertState>>(ALERT_STATES_KEY))?.value ?? {};
+      for (const [k, v] of Object.entries(kept)) if (!this.states.has(k)) this.states.set(k, v);
+      this.loaded = true;
+    }
+    this.dirty = false;
     const now = this.d.clock.now();
     const [cluster, nodes, bdbs] = await Promise.all([this.d.cluster(), this.d.nodes(), this.d.bdbs()]);
     const latest = this.d.latest();
@@ -131,10 +142,19 @@ export class AlertService {
     }
     // Forget objects that are gone.
     const live = new Set([...nodes.map((n) => `node:${n.uid}:`), ...bdbs.map((b) => `bdb:${b.uid}:`)]);
-    for (const k of this.states.keys()) if (!k.startsWith('cluster:') && ![...live].some((p) => k.startsWith(p))) this.states.delete(k);
+    for (const k of this.states.keys()) {
+      if (!k.startsWith('cluster:') && ![...live].some((p) => k.startsWith(p))) {
+        this.states.delete(k);
+        this.dirty = true;
+      }
+    }
+    if (this.dirty) await this.d.kv.put(ALERT_STATES_KEY, Object.fromEntries(this.states));
     this.trackShards(latest?.snapshot);
     this.evaluated = true;
   }
+
+  private loaded = false;
+  private dirty = false;
 
   /** shard_down / shard_up events when a shard stops or starts answering the sampler. */
   private trackShards(snap: RawSnapshot | undefined): void {
@@ -156,6 +176,7 @@ export class AlertService {
     const prev = this.states.get(key);
     if (prev && prev.state === e.state) return;
     this.states.set(key, { state: e.state, change_time: rsTime(now), change_value: e.value });
+    this.dirty = true;
     if (!s.enabled || (!prev && !e.state)) return;
     const severity: Severity = e.state ? def.onSeverity : 'INFO';
     const objectField = scope === 'cluster' ? {} : { [`${scope}_uid`]: uid };

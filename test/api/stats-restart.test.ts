@@ -24,6 +24,8 @@ describe('stats across a restart', () => {
   let pre1: any[] = [];
   const pre10: Record<string, any[]> = {};
   let objects: Record<string, string> = {};
+  let alertOn: any;
+  let raisedBefore: any[] = [];
 
   it('collects history before the stop', async () => {
     const t = await startTestNode();
@@ -54,6 +56,16 @@ describe('stats across a restart', () => {
     for (const [k, url] of Object.entries(objects)) pre10[k] = (await t.req('GET', `${url}?interval=10sec`)).json.intervals;
     pre10.endpoint = (await t.req('GET', '/v1/endpoints/stats?interval=10sec')).json[0].intervals;
     for (const [k, l] of Object.entries(pre10)) expect(l.length, k).toBeGreaterThan(0);
+    // An alert that is on when the node stops.
+    expect((await t.req('PUT', '/v1/cluster', { body: { alert_settings: { node_memory: { enabled: true, threshold: '0' } } } })).status).toBe(200);
+    alertOn = await waitFor(async () => {
+      const a = (await t.req('GET', '/v1/nodes/alerts/1/node_memory')).json;
+      return a.state === true ? a : undefined;
+    }, { what: 'node_memory on' });
+    raisedBefore = await waitFor(async () => {
+      const l = (await t.req('GET', '/v1/logs')).json.filter((e: any) => e.type === 'node_memory');
+      return l.length ? l : undefined;
+    }, { what: 'the node_memory event' });
     stopAt = new Date().toISOString();
     await t.stop();
     expect(fs.existsSync(path.join(t.dataDir, 'stats', 'rollups.json.gz'))).toBe(true);
@@ -86,6 +98,10 @@ describe('stats across a restart', () => {
     expect(seconds(first)).toBeLessThanOrEqual(2);
     expect(first.write_req).toBe(0);
     expect(first.no_of_keys).toBe(N);
+    // The alert still on is not raised again (no new event, no e-mail), and keeps the time it turned on.
+    expect((await t.req('GET', '/v1/nodes/alerts/1/node_memory')).json).toMatchObject({ state: true, change_time: alertOn.change_time });
+    const raised = (await t.req('GET', '/v1/logs')).json.filter((e: any) => e.type === 'node_memory');
+    expect(raised).toEqual(raisedBefore);
     stopAt = new Date().toISOString();
     await t.stop();
   }, 60_000);
