@@ -305,11 +305,18 @@ export class BdbController {
           this.d.log.warn({ bdb: rec.uid, shard: s.uid, from: s.port, to: port }, 'shard port taken by another program: moved');
           return { requeueAfterMs: 0 };
         }
+        // Redis removes its pid file when it shuts down: one left behind is a process that died (kill -9, a crash).
+        const died = !h && fs.existsSync(shardFiles(s.dir!).pid);
         if (!h && !persistent(rec)) discardFiles(s.dir!);
         h ??= await plane.supervisor.start(spec);
         plane.handles.set(s.uid, h);
         if (!h.adopted) {
           this.d.log.info({ bdb: rec.uid, shard: s.uid, port: s.port, role: s.role }, 'shard started');
+          if (died) {
+            // As visible as a hung shard's restart (killHung), which the watchdog logs.
+            this.d.log.warn({ bdb: rec.uid, shard: s.uid }, 'shard process had died: restarted');
+            this.d.events.write('shard_restarted', { bdb_uid: String(rec.uid), shard_uid: String(s.uid), node_uid: String(s.node_uid), reason: 'the shard process had exited (crash or kill)' }, 'WARNING');
+          }
           // A master just started: the endpoint follows it before any replica starts. When the shards
           // swapped roles (a restart from the replica with the newest data), the address it still points
           // at is about to become a replica, and clients must not be served (or refused writes) from it.
@@ -635,6 +642,8 @@ export class BdbController {
       plane.forget(shardUid);
       killGroup(h.pid);
       if (!(await waitGone(h.pid, 5000))) this.d.log.error({ bdb: bdbUid, shard: shardUid, pid: h.pid }, 'hung shard survived SIGKILL');
+      // Logged here with its reason: the restart does not report it again as a died process.
+      fs.rmSync(shardFiles(s.dir!).pid, { force: true });
       this.d.events.write('shard_restarted', { bdb_uid: String(bdbUid), shard_uid: String(shardUid), node_uid: String(s.node_uid), reason }, 'WARNING');
       this.d.log.warn({ bdb: bdbUid, shard: shardUid, pid: h.pid, reason }, 'hung shard killed; restarting it from its persistence files');
       return true;

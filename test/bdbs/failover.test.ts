@@ -380,6 +380,11 @@ describe('non-replicated shard failure', () => {
     await c.connect();
     expect(await c.dbsize()).toBe(300);
     c.disconnect();
+    // As visible in the event log as a hung shard's restart (QA: a crash left no trace).
+    const events = (await t.req('GET', '/v1/logs')).json as any[];
+    expect(events.filter((e) => e.type === 'shard_restarted' && e.shard_uid === String(shard!.uid))).toEqual([
+      expect.objectContaining({ severity: 'WARNING', bdb_uid: String(bdb.uid), reason: 'the shard process had exited (crash or kill)' }),
+    ]);
   });
 
   it('a shard whose port was taken while it was down moves to another port, and later changes reach it', async () => {
