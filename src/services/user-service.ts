@@ -126,7 +126,9 @@ export class UserService {
     if (auth_method === 'certificate' ? !body.certificate_subject_line : !email) missing.push(auth_method === 'certificate' ? 'certificate_subject_line' : 'email');
     if (auth_method === 'regular' && body.password === undefined) missing.push('password');
     const name = body.name ?? (email || body.certificate_subject_line || '');
-    if (!NAME_RE.test(name)) missing.push('name');
+    // name defaults to the email (users POST: "must have an email, password, and role"): it is missing only
+    // when given empty or when what it defaults to is there.
+    if (!NAME_RE.test(name) && (body.name !== undefined || !missing.length)) missing.push('name');
     if (missing.length) throw new RsError('missing_field', `Missing field(s): ${missing.join(', ')}`);
     if (auth_method !== 'regular' && body.password !== undefined) throw new RsError('invalid_param', `A password is only for users with auth_method 'regular' (this one: '${auth_method}')`);
     // user.md: the default management role is db_viewer.
