@@ -12,10 +12,11 @@ import { DryRunQuery, FieldsParam, isDryRun, parseUid, UidParams } from './param
 const AlertQuery = Type.Object({ ignore_settings: Type.Optional(Type.String()), fields: FieldsParam });
 const AlertParams = Type.Object({ uid: Type.String(), alert: Type.String() });
 const SourceParams = Type.Object({ uid: Type.String(), src: Type.String(), alert: Type.Optional(Type.String()) });
-const BdbAlertsBody = Type.Record(Type.String(), Type.Object({
-  enabled: Type.Optional(Type.Boolean()),
-  threshold: Type.Optional(Type.String()),
-}, { additionalProperties: false }));
+/**
+ * alert name → {enabled, threshold}. Only "an object" here: the settings themselves are checked by the service,
+ * which answers 406 "Invalid configuration parameters provided" (requests/bdbs/alerts.md lists no 400).
+ */
+const BdbAlertsBody = Type.Record(Type.String(), Type.Unknown());
 
 const bdbUid = (raw: string) => parseUid(raw, 'db_not_exist');
 

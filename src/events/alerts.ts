@@ -75,6 +75,17 @@ function thresholdNumber(t: string | undefined): number | undefined {
   return Number.isFinite(v) ? v : undefined;
 }
 
+/** What is wrong with the shape of one alert's settings ({enabled?: boolean, threshold?: string}); undefined when fine. */
+function settingShapeProblem(s: unknown): string | undefined {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return 'must be an object with enabled and threshold';
+  const o = s as Record<string, unknown>;
+  const extra = Object.keys(o).filter((k) => k !== 'enabled' && k !== 'threshold');
+  if (extra.length) return `unknown field(s): ${extra.join(', ')}`;
+  if (o.enabled !== undefined && typeof o.enabled !== 'boolean') return 'enabled must be a boolean';
+  if (o.threshold !== undefined && typeof o.threshold !== 'string') return 'threshold must be a string';
+  return undefined;
+}
+
 /** Where the alert states are kept across restarts (internal, never part of an API object). */
 export const ALERT_STATES_KEY = '/internal/alert_states';
 
@@ -260,10 +271,16 @@ export class AlertService {
     return (await this.d.kv.get<AlertSettings>(`${BDB_ALERTS_PREFIX}${uid}`))?.value ?? {};
   }
 
-  async updateBdbAlerts(uid: number, body: Record<string, AlertSetting>, dryRun: boolean): Promise<unknown> {
+  async updateBdbAlerts(uid: number, raw: Record<string, unknown>, dryRun: boolean): Promise<unknown> {
     await this.requireBdb(uid);
-    for (const [name, s] of Object.entries(body)) {
+    const body: Record<string, AlertSetting> = {};
+    for (const [name, s] of Object.entries(raw)) {
       if (!BDB_ALERTS.some((d) => d.name === name)) throw RsError.custom('invalid_alert', 406, `'${name}' is not a database alert`);
+      const problem = settingShapeProblem(s);
+      if (problem) throw RsError.custom('invalid_configuration', 406, `${name}: ${problem}`);
+      body[name] = s as AlertSetting;
+    }
+    for (const [name, s] of Object.entries(body)) {
       const problem = thresholdProblem(name, s);
       if (problem) throw RsError.custom('invalid_threshold', 406, problem);
     }

@@ -157,7 +157,12 @@ describe('thresholds against live stats, events and email', () => {
     expect((await post({ bdb_high_latency: { enabled: true, threshold: 'fast' } })).status).toBe(406);
     expect((await post({ bdb_size: { enabled: true, threshold: '150' } })).status).toBe(406);
     expect((await post({ bdb_size: { enabled: true } })).status).toBe(406);
-    expect((await post({ bdb_size: { enabled: 'yes' } })).status).toBe(400);
+    // Wrong types are invalid configuration too (the page lists 406, no 400).
+    expect((await post({ bdb_size: { enabled: 'yes' } })).json).toMatchObject({ error_code: 'invalid_configuration', description: 'bdb_size: enabled must be a boolean' });
+    expect((await post({ bdb_size: { enabled: true, threshold: 5 } })).status).toBe(406);
+    expect((await post({ bdb_size: { enabled: true, threshold: '5', colour: 1 } })).status).toBe(406);
+    expect((await post({ bdb_size: 'on' })).status).toBe(406);
+    expect((await post(['bdb_size'])).status).toBe(400);
     const dry = await post({ bdb_low_throughput: { enabled: true, threshold: '5' } }, '?dry_run=1');
     expect(dry.status).toBe(200);
     expect((await t.req('GET', `/v1/bdbs/alerts/${bdb.uid}/bdb_low_throughput`)).json.enabled).toBe(false);
