@@ -123,13 +123,15 @@ export function shardSamples(exp: Exposition, prefix: 'redis_' | 'redis_server_'
     exp.add(`${prefix}master_link_status`, 'Replica link to its master (1 up, 0 down)', labels, link === 'up' ? 1 : 0);
   }
   if (prefix === 'redis_') {
+    // The real scrape has no `status` label on the process series (fixtures prometheus_8070_metrics.txt).
+    const { status: _status, ...proc } = labels;
     const cpu = (f: string) => number(info, 'cpu', f);
-    exp.add('redis_process_cpu_system_seconds_total', 'Shard process system CPU time (seconds)', labels, cpu('used_cpu_sys'));
-    exp.add('redis_process_cpu_user_seconds_total', 'Shard process user CPU time (seconds)', labels, cpu('used_cpu_user'));
-    exp.add('redis_process_main_thread_cpu_system_seconds_total', 'Shard main thread system CPU time (seconds)', labels, cpu('used_cpu_sys_main_thread'));
-    exp.add('redis_process_main_thread_cpu_user_seconds_total', 'Shard main thread user CPU time (seconds)', labels, cpu('used_cpu_user_main_thread'));
-    exp.add('redis_process_resident_memory_bytes', 'Shard resident memory size (bytes)', labels, number(info, 'memory', 'used_memory_rss'));
+    exp.add('redis_process_cpu_system_seconds_total', 'Shard process system CPU time (seconds)', proc, cpu('used_cpu_sys'));
+    exp.add('redis_process_cpu_user_seconds_total', 'Shard process user CPU time (seconds)', proc, cpu('used_cpu_user'));
+    exp.add('redis_process_main_thread_cpu_system_seconds_total', 'Shard main thread system CPU time (seconds)', proc, cpu('used_cpu_sys_main_thread'));
+    exp.add('redis_process_main_thread_cpu_user_seconds_total', 'Shard main thread user CPU time (seconds)', proc, cpu('used_cpu_user_main_thread'));
+    exp.add('redis_process_resident_memory_bytes', 'Shard resident memory size (bytes)', proc, number(info, 'memory', 'used_memory_rss'));
     const uptime = number(info, 'server', 'uptime_in_seconds');
-    if (uptime !== undefined) exp.add('redis_process_start_time_seconds', 'Shard start time (unix seconds)', labels, Math.floor(Date.now() / 1000) - uptime);
+    if (uptime !== undefined) exp.add('redis_process_start_time_seconds', 'Shard start time (unix seconds)', proc, Math.floor(Date.now() / 1000) - uptime);
   }
 }

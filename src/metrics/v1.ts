@@ -92,7 +92,8 @@ export function v1Exposition(ctx: ScrapeContext): Exposition {
     shardSamples(exp, 'redis_', labels, s.info);
     const sv = d?.shards.get(s.uid);
     if (typeof sv?.shard_cpu_user === 'number' && typeof sv.shard_cpu_system === 'number') {
-      exp.add('redis_process_cpu_usage_percent', 'Shard process CPU usage (%)', labels, (sv.shard_cpu_user + sv.shard_cpu_system) * 100);
+      const { status: _status, ...proc } = labels;
+      exp.add('redis_process_cpu_usage_percent', 'Shard process CPU usage (%)', proc, (sv.shard_cpu_user + sv.shard_cpu_system) * 100);
     }
   }
 

@@ -90,6 +90,9 @@ describe('v1 (/metrics)', () => {
     const redisLabels = { bdb: b, cluster, node: '1', redis: String(shardUid), role: 'master', slots: '0-16383', status: 'active' };
     expect(fams.get('redis_up')!.metrics[0]).toEqual({ labels: redisLabels, value: '1' });
     expect(value(fams.get('redis_db0_keys'), { redis: String(shardUid) })).toBe(N);
+    // As in the real scrape: the process series have no status label (their identity stays when it flips).
+    const { status: _s, ...procLabels } = redisLabels;
+    for (const name of ['redis_process_resident_memory_bytes', 'redis_process_cpu_user_seconds_total']) expect(fams.get(name)!.metrics[0]!.labels).toEqual(procLabels);
     const cpuIdle = value(fams.get('node_cpu_idle'));
     expect(cpuIdle).toBeGreaterThanOrEqual(0);
     expect(cpuIdle).toBeLessThanOrEqual(1);
