@@ -83,14 +83,14 @@ export class JwtAuth implements TokenVerifier {
       throw new RsError('unauthorized', 'JWT authorization is available only to users stored in the cluster');
     }
     await this.checkActive(user);
-    return this.sign(user.uid, ttl);
+    return this.sign(user.uid, ttl, user.token_key);
   }
 
-  /** Sign a token for `uid`, valid `ttl` seconds from now. No user check: `issue` does that. */
-  async sign(uid: number, ttl: number): Promise<string> {
+  /** Sign a token for `uid` (and its user's token_key), valid `ttl` seconds from now. No user check: `issue` does that. */
+  async sign(uid: number, ttl: number, tokenKey?: string): Promise<string> {
     const key = await this.currentKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT({ uid: String(uid) })
+    return new SignJWT({ uid: String(uid), ...(tokenKey ? { uk: tokenKey } : {}) })
       .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: key.kid })
       .setIssuedAt(now)
       .setExpirationTime(now + ttl)
@@ -101,15 +101,22 @@ export class JwtAuth implements TokenVerifier {
 
   /** TokenVerifier: a valid token of a user who still exists and is active → that user, as of now. */
   async verifyToken(token: string, req: FastifyRequest): Promise<Caller> {
-    const uid = await this.verify(token).catch((e: unknown) => {
+    const { uid, uk } = await this.claims(token).catch((e: unknown) => {
       if (e instanceof RsError) req.log.info({ error_code: e.error_code }, 'JWT authentication failed');
       throw e;
     });
-    return callerOf(await this.activeUser(uid));
+    const user = await this.activeUser(uid);
+    // Issued to an earlier user of this uid (deleted since): not this one's.
+    if ((user.token_key ?? '') !== (uk ?? '')) throw new RsError('unauthorized', 'The token\'s user no longer exists');
+    return callerOf(user);
   }
 
   /** Algorithm, signature (current key only), expiry and claims; returns the token's uid. */
   async verify(token: string): Promise<number> {
+    return (await this.claims(token)).uid;
+  }
+
+  private async claims(token: string): Promise<{ uid: number; uk?: string }> {
     if (token.length > MAX_TOKEN_LENGTH) throw new RsError('invalid_token', 'The token is too long');
     // No key yet means no token was ever issued: do not create one for an unauthenticated request.
     const key = (await this.signingKey.get())?.value;
@@ -134,7 +141,7 @@ export class JwtAuth implements TokenVerifier {
     }
     const uid = payload.uid;
     if (typeof uid !== 'string' || !UID_CLAIM.test(uid)) throw new RsError('invalid_token', 'The token has no valid uid claim');
-    return Number(uid);
+    return { uid: Number(uid), ...(typeof payload.uk === 'string' ? { uk: payload.uk } : {}) };
   }
 
   /** Replace the signing key: every token issued so far stops working, on every node. */

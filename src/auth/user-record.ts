@@ -11,6 +11,11 @@ export type UserStatus = 'active' | 'locked' | 'password_expired';
 
 export interface UserRecord {
   uid: number;
+  /**
+   * Random, set when the user is created, carried by its JWTs: a token stops working when its user is deleted,
+   * even if a new user is later given the same uid (internal, never in the user object).
+   */
+  token_key?: string;
   name: string;
   email: string;
   /**

@@ -4,6 +4,7 @@
  * log (user_created / user_updated / user_deleted, clusters/logging/alerts-events.md); no event,
  * response or log line carries a password or a hash.
  */
+import { randomBytes } from 'node:crypto';
 import type { Caller } from '../api/route-types.js';
 import { clearedLockout, isLocked, loginPolicyOf, userStatus, withChanges, type LoginPolicy } from '../auth/login-policy.js';
 import type { LoginSettings } from '../auth/local-users.js';
@@ -141,7 +142,7 @@ export class UserService {
     const { uid: _u, password, password_hash_method: _p, role: _r, role_uids: _ru, ...fields } = body;
     const draft: UserRecord = {
       ...fields, uid: body.uid ?? 0, name, email, ...roles, auth_method, status: 'active', email_alerts: body.email_alerts ?? true,
-      password_issue_date: rsTime(this.d.clock.now()), password_hashes: [],
+      password_issue_date: rsTime(this.d.clock.now()), password_hashes: [], token_key: randomBytes(8).toString('hex'),
     };
     const { nowMs, policy } = await this.now();
     if (opts.dryRun) {

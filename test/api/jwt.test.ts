@@ -189,6 +189,19 @@ describe('POST /v1/users/refresh_jwt', () => {
 });
 
 describe('the token is re-checked against the user record at every use', () => {
+  it("a deleted user's token does not work for a new user given the same uid (QA)", async () => {
+    const create = (email: string, role: string) => t.req('POST', '/v1/users', { body: { uid: 71, email, name: email.split('@')[0], password: PASS, role } });
+    expect((await create('first71@test.local', 'db_viewer')).status).toBe(200);
+    const token = await authorize(login('first71@test.local'));
+    expect((await t.req('GET', '/v1/cluster', withJwt(token))).status).toBe(200);
+    expect((await t.req('DELETE', '/v1/users/71')).status).toBe(200);
+    expect((await create('second71@test.local', 'user_manager')).status).toBe(200);
+    expectRsError(await t.req('GET', '/v1/users', withJwt(token)), 401, 'unauthorized');
+    // The new user's own token works.
+    expect((await t.req('GET', '/v1/users', withJwt(await authorize(login('second71@test.local'))))).status).toBe(200);
+    expect((await t.req('DELETE', '/v1/users/71')).status).toBe(200);
+  });
+
   it('a deleted user → 401', async () => {
     await putUser(user(60, 'leaver', 'admin'));
     const token = await authorize(login('leaver@test.local'));
