@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
-import { CLIENT_CONFIG_COMMANDS, configDrift, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
+import { CLIENT_CONFIG_COMMANDS, configDrift, dbPersistence, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
 import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
@@ -20,8 +20,10 @@ import type { ShardInventory, ShardSummary } from '../services/shard-inventory.j
 import type { EventLog } from '../events/event-log.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
-import type { DataPlane } from './data-plane.js';
+import { KeyedLock } from '../util/keyed-lock.js';
+import { removePersistence } from './backup-files.js';
 import { recoveryPlan } from './backup-recovery.js';
+import type { DataPlane } from './data-plane.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
 import { endpointSpec, endpointUid, type CertPair } from './endpoint-spec.js';
 import { TerminalError, type ReconcileResult } from './queue.js';
@@ -125,21 +127,14 @@ function shardTarget(s: ShardSummary): { host: string; port: number; socket?: st
 export class BdbController {
   private readonly attempts = new Map<number, number>();
   /** Per-bdb serialization: a reconcile and a watchdog or API failover never run at once on one database. */
-  private readonly locks = new Map<number, Promise<unknown>>();
+  private readonly locks = new KeyedLock<number>();
   /** Database users skipped last time (name → reason), so a skip is logged once, not at every pass. */
   private readonly skipped = new Map<number, string>();
 
   constructor(private readonly d: BdbControllerDeps) {}
 
-  private async locked<T>(uid: number, fn: () => Promise<T>): Promise<T> {
-    const run = (this.locks.get(uid) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(uid, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(uid) === tail) this.locks.delete(uid);
-    }
+  private locked<T>(uid: number, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(uid, fn);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -275,7 +270,7 @@ export class BdbController {
     }
     // Nothing runs (a crash of the whole node): the shard with the newest persistence files
     // starts as the master, so the others resync from the data rather than from an empty master.
-    if (replicas.length && persistent(rec) && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
+    if (replicas.length && dbPersistence(rec) && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
       const newest = [master, ...replicas].map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
       if (newest.s.uid !== master.uid && newest.at > persistedAt(master.dir!)) {
         await this.d.kv.txn([], [this.d.shardsStore.putOp({ ...newest.s, role: 'master' }), this.d.shardsStore.putOp({ ...master, role: 'slave' })]);
@@ -307,7 +302,10 @@ export class BdbController {
         }
         // Redis removes its pid file when it shuts down: one left behind is a process that died (kill -9, a crash).
         const died = !h && fs.existsSync(shardFiles(s.dir!).pid);
-        if (!h && !persistent(rec)) discardFiles(s.dir!);
+        // A database without persistence starts empty (recover.md: "Databases with no persistence are recovered
+        // with no data"). Files in its shard directories are not its data: a replica writes the RDB of each full
+        // sync, so after a crash of every shard it would bring back what was deleted since (QA).
+        if (!h && !dbPersistence(rec)) removePersistence(s.dir!);
         h ??= await plane.supervisor.start(spec);
         plane.handles.set(s.uid, h);
         if (!h.adopted) {
@@ -726,23 +724,9 @@ export class BdbController {
  * start writes) and no shard has any file to load (the recovery plan's `missing-files`).
  */
 function aofLost(rec: BdbRecord, shards: ShardSummary[]): boolean {
-  if (rec.data_persistence !== 'aof') return false;
+  if (dbPersistence(rec) !== 'aof') return false;
   const ranWithAof = shards.some((s) => persists(rec, s.role) === 'aof' && fs.existsSync(path.join(s.dir!, 'redis.conf')));
   return ranWithAof && recoveryPlan(rec, shards).status === 'missing-files';
-}
-
-/** The database persists (on some of its shards, persists()): its shards' files are its data. */
-function persistent(rec: BdbRecord): boolean {
-  return rec.data_persistence === 'aof' || rec.data_persistence === 'snapshot';
-}
-
-/**
- * A database without persistence starts empty (recover.md: "Databases with no persistence are recovered
- * with no data"). Files in its shard directories are not its data: a replica writes the RDB of each full
- * sync, so after a crash of every shard it would bring back what was deleted since (QA).
- */
-function discardFiles(dir: string): void {
-  for (const f of ['dump.rdb', 'appendonlydir']) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
 }
 
 /** When a shard last persisted (newest mtime of its RDB or AOF files, ms); 0 without any. */

@@ -17,6 +17,7 @@ import type { BdbRecord } from '../services/bdb-view.js';
 import type { ShardInventory } from '../services/shard-inventory.js';
 import { KvConflictError } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
+import { KeyedLock } from '../util/keyed-lock.js';
 
 /** What the proxy asks: `args` are CONFIG's arguments (the subcommand first). */
 export interface ClientConfigRequest {
@@ -44,17 +45,10 @@ export class ClientConfig {
   constructor(private readonly d: ClientConfigDeps) {}
 
   /** Per database: CONFIG SETs run one at a time, so the value kept is the value Redis was given last. */
-  private readonly queues = new Map<number, Promise<unknown>>();
+  private readonly lock = new KeyedLock<number>();
 
   handle(req: ClientConfigRequest): Promise<ClientConfigResult> {
-    const prev = this.queues.get(req.bdb) ?? Promise.resolve();
-    const run = prev.then(() => this.run(req), () => this.run(req));
-    const tail = run.catch(() => undefined);
-    this.queues.set(req.bdb, tail);
-    void tail.then(() => {
-      if (this.queues.get(req.bdb) === tail) this.queues.delete(req.bdb);
-    });
-    return run;
+    return this.lock.run(req.bdb, () => this.run(req));
   }
 
   private async run(req: ClientConfigRequest): Promise<ClientConfigResult> {

@@ -20,6 +20,7 @@ import { USER_NAME_PATTERN, type PasswordDelete, type PasswordSet, type User, ty
 import { KvConflictError, type KvBackend } from '../store/kv.js';
 import type { Collection, Singleton, Versioned } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
+import { KeyedLock } from '../util/keyed-lock.js';
 import { builtinRoleFor } from './access-defaults.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import { checkUnique, effectiveRole, isPrehashed, prehashRefused, SELF_SERVICE_FIELDS, USER_READ_ONLY_FIELDS, userView } from './user-rules.js';
@@ -175,12 +176,10 @@ export class UserService {
    * no admin (QA). One manager process writes users, so an in-process queue is enough.
    */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.lock.run('users', fn);
   }
 
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly lock = new KeyedLock<'users'>();
 
   async update(uid: number, body: UserUpdate, opts: Opts): Promise<User> {
     const { value: cur, modRevision } = await this.load(uid);
