@@ -273,16 +273,16 @@ export class BackupController {
    */
   private async recover(rec: BdbRecord, shards: ShardSummary[], op: DataOp): Promise<void> {
     const startedAt = Date.now();
-    if (op.recover?.recover_without_data && !shards.some((s) => this.alive(s))) {
+    const withoutData = op.recover?.recover_without_data === true;
+    if ((withoutData || op.recover?.ignore_errors) && !shards.some((s) => this.alive(s))) {
       for (const s of shards) {
-        const aside = s.dir ? discardPersistence(s.dir, this.d.clock.now()) : undefined;
+        if (!s.dir) continue;
+        const aside = withoutData ? discardPersistence(s.dir, this.d.clock.now()) : undefined;
         if (aside) this.d.log.warn({ bdb: rec.uid, shard: s.uid, moved_to: aside }, 'recover without data: persistence files moved aside');
+        // The operator accepts starting without the missing files: a shard without files starts as a new one
+        // (the reconciler holds back a shard that ran with an AOF and lost it, bdb-controller aofLost).
+        if (!filesToLoad(rec, s).length) fs.rmSync(path.join(s.dir, 'redis.conf'), { force: true });
       }
-    }
-    if ((op.recover?.recover_without_data || op.recover?.ignore_errors) && !shards.some((s) => this.alive(s))) {
-      // The operator accepts starting without the missing files: a shard without files starts as a new one
-      // (the reconciler holds back a shard that ran with an AOF and lost it, bdb-controller aofLost).
-      for (const s of shards) if (s.dir && !filesToLoad(rec, s).length) fs.rmSync(path.join(s.dir, 'redis.conf'), { force: true });
     }
     await this.patchBdb(rec.uid, (r) => (r.status === 'recovery' ? { ...r, status: 'active-change-pending' } : undefined));
     this.d.enqueueBdb(rec.uid);

@@ -116,15 +116,12 @@ function head(file: string, n: number): Buffer {
 }
 
 /**
- * Put an import source at `dest` as a plain RDB: gunzipped when it is gzip, copied otherwise.
+ * Put an import source at `dest` as a plain RDB: gunzipped when it is gzip, copied otherwise; resolves its size.
  * A missing or unreadable source is a `download-error`; anything that is not an RDB (bad gzip,
  * no `REDIS` signature) is `file-corrupted`. Deeper damage shows when redis-server loads it.
- */
-/**
- * Copy (gunzipping) the RDB at `src` to `dest`; resolves its size. `budget`: the database's memory_size
- * (`limit`) and what earlier files of the import took (`used`). An RDB is more compact than the dataset it
- * loads into, so one that unpacks past the memory left cannot fit: it is stopped as soon as it does, and a
- * huge file or a gzip bomb never fills the disk.
+ * `budget`: the database's memory_size (`limit`) and what earlier files of the import took (`used`). An RDB
+ * is more compact than the dataset it loads into, so one that unpacks past the memory left cannot fit: it is
+ * stopped as soon as it does, and a huge file or a gzip bomb never fills the disk.
  */
 export async function stageRdb(src: string, dest: string, budget?: { limit: number; used: number }): Promise<number> {
   const maxBytes = budget && budget.limit > 0 ? budget.limit - budget.used : undefined;
@@ -205,12 +202,20 @@ export function persistenceFiles(shardDir: string): { aof: PersistenceFile[]; rd
   return { aof, ...(rdb ? { rdb } : {}) };
 }
 
+/** What a shard directory holds of its data: the AOF directory and the RDB snapshot. */
+const PERSISTENCE = ['appendonlydir', 'dump.rdb'];
+
 /** Move a shard's persistence files aside (recover_without_data), into `<dir>/discarded-<stamp>/`. */
 export function discardPersistence(shardDir: string, at: Date): string | undefined {
-  const targets = ['appendonlydir', 'dump.rdb'].filter((n) => fs.existsSync(path.join(shardDir, n)));
+  const targets = PERSISTENCE.filter((n) => fs.existsSync(path.join(shardDir, n)));
   if (!targets.length) return undefined;
   const aside = path.join(shardDir, `discarded-${fileStamp(at)}`);
   fs.mkdirSync(aside, { recursive: true, mode: 0o700 });
   for (const n of targets) fs.renameSync(path.join(shardDir, n), path.join(aside, n));
   return aside;
+}
+
+/** Delete a shard's persistence files (files of a database without persistence are not its data). */
+export function removePersistence(shardDir: string): void {
+  for (const n of PERSISTENCE) fs.rmSync(path.join(shardDir, n), { recursive: true, force: true });
 }

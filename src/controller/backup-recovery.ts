@@ -2,7 +2,7 @@
  * Recovery from persistence files (requests/bdbs/actions/recover.md, databases/recover.md): the
  * recovery plan: which files each shard would load when it starts.
  */
-import { persists } from '../redis/config-map.js';
+import { dbPersistence, persists } from '../redis/config-map.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 import type { ShardSummary } from '../services/shard-inventory.js';
 import { persistenceFiles, type PersistenceFile } from './backup-files.js';
@@ -49,7 +49,6 @@ export function recoveryPlan(rec: BdbRecord, shards: ShardSummary[]): RecoveryPl
   }
   // Without persistence a database recovers empty (recover.md); with it, the data of every slot
   // range must be somewhere (openrs: one master, whose replicas hold the same slots).
-  const persistent = rec.data_persistence === 'aof' || rec.data_persistence === 'snapshot';
-  const ready = !persistent || shards.length === 0 || withFiles.size > 0;
+  const ready = dbPersistence(rec) === undefined || shards.length === 0 || withFiles.size > 0;
   return { data_files, status: ready ? 'ready' : 'missing-files' };
 }

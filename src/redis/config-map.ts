@@ -120,9 +120,14 @@ export function perShardMemory(bdb: BdbRedisSettings): number {
  * or restart from the replica's files, never let the replica resync from an empty master.)
  */
 export function persists(bdb: BdbRedisSettings, role: ShardRole): 'aof' | 'snapshot' | undefined {
+  const p = dbPersistence(bdb);
+  return p && (!bdb.replication || role === 'slave' || bdb.master_persistence) ? p : undefined;
+}
+
+/** The database's persistence, if it has any (on which shards: persists()); its shards' files are then its data. */
+export function dbPersistence(bdb: BdbRedisSettings): 'aof' | 'snapshot' | undefined {
   const p = bdb.data_persistence;
-  if (p !== 'aof' && p !== 'snapshot') return undefined;
-  return !bdb.replication || role === 'slave' || bdb.master_persistence ? p : undefined;
+  return p === 'aof' || p === 'snapshot' ? p : undefined;
 }
 
 /** The redis.conf directives for one shard of the bdb (to put in ShardSpec.directives). */
