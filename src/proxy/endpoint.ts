@@ -10,9 +10,9 @@
  * Node applies handshake timeouts and client-certificate checks exactly as for a listening server.
  */
 import net from 'node:net';
-import { ConfigLink } from './config-link.js';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { ConfigLink } from './config-link.js';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
 import { encode, Pool, skipBlank, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';

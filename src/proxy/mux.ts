@@ -155,10 +155,10 @@ export function skipBlank(buf: Buffer, pos: number): number {
   return pos;
 }
 
-/** The arguments of the one complete multibulk command in `buf`; null if it is not one. */
 /** Commands the proxy takes apart (AUTH, HELLO, CLIENT, CONFIG...) have at most this many arguments; longer ones go to a connection of their own. */
 const MAX_ARGS = 1024;
 
+/** The arguments of the one complete multibulk command in `buf`; null if it is not one. */
 export function parseCommand(buf: Buffer): Buffer[] | null {
   let pos = skipBlank(buf, 0);
   const line = (): string | null => {
@@ -475,6 +475,11 @@ function parseHello(args: Buffer[]): { proto: Proto; auth: Credentials | null; n
     }
   }
   return { proto: v === '3' ? 3 : 2, auth, name };
+}
+
+/** A command's subcommand (its first argument), lower case. */
+function subOf(args: Buffer[]): string | undefined {
+  return args[1]?.toString('latin1').toLowerCase();
 }
 
 /** Redis's rule for client names: printable ASCII without spaces. */
@@ -796,17 +801,21 @@ class MuxClient {
     if (name !== 'config' || !this.pool.host.configurable) return false;
     // Started in an earlier chunk, or too long to look at here: looked at whole (runSpecial), where a
     // CONFIG that is not the manager's goes on to Redis (or to a connection of its own).
-    if (this.partial.length && this.runCounters.length === 0) return true;
-    const args = parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at));
+    const args = this.scannedArgs();
     if (!args) return true;
-    const sub = args[1]?.toString('latin1').toLowerCase();
-    return sub !== undefined && MANAGER_CONFIG.has(sub);
+    return args.length > 1 && MANAGER_CONFIG.has(subOf(args)!);
   }
 
   /** The subcommand (lower case) of the command just scanned; undefined when it is not all in this chunk. */
   private subcommand(): string | undefined {
-    if (this.partial.length && this.runCounters.length === 0) return undefined; // starts in an earlier chunk
-    return parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at))?.[1]?.toString('latin1').toLowerCase();
+    const args = this.scannedArgs();
+    return args ? subOf(args) : undefined;
+  }
+
+  /** The arguments of the command just scanned; null when it starts in an earlier chunk or cannot be taken apart. */
+  private scannedArgs(): Buffer[] | null {
+    if (this.partial.length && this.runCounters.length === 0) return null;
+    return parseCommand(this.chunk.subarray(this.runEnd, this.scanner.at));
   }
 
   /** Called when replies were handed on, or a wait may be over. */
@@ -845,24 +854,22 @@ class MuxClient {
     const cmd = this.takeCommand();
     if (!cmd) return this.pinNow();
     const { bytes, args } = cmd;
-    // Answered by the proxy, but only for a client whose identity was checked (Redis answers NOAUTH before
-    // anything else): one bound to no connection yet is bound first, then its command looked at again.
-    const own = sp.name === 'client' ? ['setname', 'getname'].includes(args[1]?.toString('latin1').toLowerCase() ?? '') : sp.name === 'select' && args.length === 2 && args[1]!.toString('latin1') === '0';
-    if (own && !this.conn) {
+    const sub = subOf(args) ?? '';
+    // Answered by the proxy (CLIENT SETNAME/GETNAME, SELECT 0) or by the manager (CONFIG), but only for a client
+    // whose identity was checked (Redis answers NOAUTH before anything else): one bound to no connection yet is
+    // bound first, then its command looked at again.
+    const selectZero = sp.name === 'select' && args.length === 2 && sub === '0';
+    const managed = sp.name === 'config' && this.pool.host.configurable && MANAGER_CONFIG.has(sub);
+    if ((selectZero || managed || (sp.name === 'client' && (sub === 'setname' || sub === 'getname'))) && !this.conn) {
       this.held.unshift(bytes);
       return this.bind();
     }
     if (sp.name === 'client' && this.ownName(args)) return;
-    if (sp.name === 'config' && this.pool.host.configurable && MANAGER_CONFIG.has(args[1]?.toString('latin1').toLowerCase() ?? '')) {
-      if (this.conn) return this.askConfig(args);
-      // Not bound yet: bound first (its identity proven), then the CONFIG is looked at again.
-      this.held.unshift(bytes);
-      return this.bind();
-    }
+    if (managed) return this.askConfig(args);
     // RS keeps one database per endpoint, and SELECT "does not perform any operations" there
     // (compatibility/commands/connection.md): SELECT 0, which some libraries send on every
     // connection, is answered here and the client stays multiplexed. Another index goes to Redis.
-    if (own && sp.name === 'select') {
+    if (selectZero) {
       this.pool.host.counter('select')[0]++;
       this.deliver(OK);
       return;
@@ -899,7 +906,7 @@ class MuxClient {
       return this.switchTo({ kind: 'auth', creds, proto: this.proto, original: bytes, explicit: true }, sent);
     }
     this.held.unshift(bytes);
-    if (!shareable(sp.name, () => args[1]?.toString('latin1').toLowerCase())) return this.pinNow();
+    if (!shareable(sp.name, () => subOf(args))) return this.pinNow();
     // Shareable after all (it arrived split across reads): forwarded when the held bytes are looked at again.
     if (this.conn) return;
     this.bind();
@@ -935,7 +942,7 @@ class MuxClient {
    * client's connection to the proxy; a shared shard connection is no one's to name. True when answered.
    */
   private ownName(args: Buffer[]): boolean {
-    const sub = args[1]?.toString('latin1').toLowerCase();
+    const sub = subOf(args);
     if (sub === 'getname' && args.length === 2) {
       this.pool.host.counter('client')[0]++;
       const name = this.clientName;

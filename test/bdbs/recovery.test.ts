@@ -82,6 +82,17 @@ async function proxyPid(dataDir: string): Promise<number> {
 
 const AOF = { data_persistence: 'aof', aof_policy: 'appendfsync-always' };
 
+/** POST recover with `body`: the action completes, the database is active again, and empty; a client connected to it. */
+async function recoveredEmpty(t: TestNode, bdb: { uid: number; endpoints: { port: number }[] }, body: Record<string, unknown>) {
+  const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/recover`, { body });
+  expect(r.status, r.text).toBe(200);
+  expect(await waitAction(t, r.json.action_uid, 30_000)).toMatchObject({ status: 'completed' });
+  await waitStatus(t, bdb.uid);
+  const c = await connected(bdb.endpoints[0].port);
+  expect(await c.dbsize()).toBe(0);
+  return c;
+}
+
 describe('restart', () => {
   it('the manager stops and starts again: shards keep running, are adopted, and serve the same keys', async () => {
     const t1 = await node();
@@ -280,12 +291,7 @@ describe('recover', () => {
     // b: recovered without data; the damaged files are kept aside.
     const unknownFile = await t.req('POST', `/v1/bdbs/${b.uid}/actions/recover`, { body: { data_files: [{ filename: 'nope.aof' }] } });
     expect([unknownFile.status, unknownFile.json?.error_code]).toEqual([400, 'invalid_param']);
-    const rb = await t.req('POST', `/v1/bdbs/${b.uid}/actions/recover`, { body: { recover_without_data: true } });
-    expect(rb.status, rb.text).toBe(200);
-    expect(await waitAction(t, rb.json.action_uid, 30_000)).toMatchObject({ status: 'completed' });
-    await waitStatus(t, b.uid);
-    const c = await connected(b.endpoints[0].port);
-    expect(await c.dbsize()).toBe(0);
+    const c = await recoveredEmpty(t, b, { recover_without_data: true });
     await c.set('fresh', '1');
     c.disconnect();
     expect(fs.readdirSync(sb!.dir).some((f) => f.startsWith('discarded-'))).toBe(true);
@@ -306,13 +312,7 @@ describe('recover', () => {
     const refused = await t.req('POST', `/v1/bdbs/${a.uid}/actions/recover`, { body: {} });
     expect(refused.status).toBe(409);
     // The operator accepts the loss: it starts empty.
-    const r = await t.req('POST', `/v1/bdbs/${a.uid}/actions/recover`, { body: { ignore_errors: true } });
-    expect(r.status, r.text).toBe(200);
-    expect(await waitAction(t, r.json.action_uid, 30_000)).toMatchObject({ status: 'completed' });
-    await waitStatus(t, a.uid);
-    const c = await connected(a.endpoints[0].port);
-    expect(await c.dbsize()).toBe(0);
-    c.disconnect();
+    (await recoveredEmpty(t, a, { ignore_errors: true })).disconnect();
   }, 60_000);
 
   it('with the cluster policy auto_recovery on, a database in recovery is recovered without a request', async () => {
