@@ -4,12 +4,15 @@ import type { FastifyRequest } from 'fastify';
 import { roleAllows } from '../auth/permissions.js';
 import { RsError } from '../errors.js';
 import { BdbCreate, BdbCreateV2, BdbUpdate } from '../schemas/bdb.js';
+import { UpgradeRequest } from '../schemas/bdb-actions.js';
 import type { Services } from '../compose.js';
 import { DryRunQuery, ExtraInfoQuery, extraInfoKeys, isDryRun, parseUid, UidParams } from './params.js';
 
 const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false });
 const CommandBody = Type.Object({ command: Type.String({ minLength: 1 }), args: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))) }, { additionalProperties: false });
 const dbUid = (raw: string) => parseUid(raw, 'db_not_exist');
+/** Every field has a default: the body may be left out. */
+const UpgradeBody = Type.Union([UpgradeRequest, Type.Null()]);
 /** Passwords only for roles with view_redis_pass. */
 const viewFor = (req: FastifyRequest) => ({ hidePasswords: !req.caller || !roleAllows(req.caller.role, 'view_redis_pass') });
 
@@ -49,6 +52,9 @@ export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app)
   // Undocumented, used by testcontainers-redis-enterprise: run one command on the master shard.
   app.post('/v1/bdbs/:uid/command', { config: { permission: 'update_bdb_with_action' }, schema: { params: UidParams, body: CommandBody } },
     async (req) => ({ response: await s.bdbs.command(dbUid(req.params.uid), req.body.command, req.body.args ?? []) }));
+
+  app.post('/v1/bdbs/:uid/upgrade', { config: { permission: 'update_bdb_with_action' }, schema: { params: UidParams, body: UpgradeBody } },
+    (req) => s.bdbs.upgrade(dbUid(req.params.uid), req.body ?? {}));
 
   app.get('/v1/bdbs/:uid/shards', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams, querystring: ExtraInfoQuery } },
     async (req) => s.shardViews.list(dbUid(req.params.uid), extraInfoKeys(req.query)));

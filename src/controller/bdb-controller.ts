@@ -21,7 +21,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
 import { KeyedLock } from '../util/keyed-lock.js';
-import { removePersistence } from './backup-files.js';
+import { discardPersistence, removePersistence } from './backup-files.js';
 import { recoveryPlan } from './backup-recovery.js';
 import type { DataPlane } from './data-plane.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
@@ -54,6 +54,18 @@ export interface BdbControllerDeps {
    * none left). Optional so that tests of the reconciler alone need no allocator.
    */
   freeShardPort?: (taken: Set<number>) => Promise<number | undefined>;
+  /** The installed redis-server's version (full, e.g. 7.0.15), asked when shards are restarted for an upgrade. */
+  installedRedisVersion?: () => Promise<string | undefined>;
+}
+
+/** restartShards: see there. */
+export interface RestartOptions {
+  /** force_restart: also shards that run the installed version. */
+  force: boolean;
+  /** may_discard_data (no persistence, no replication) or force_discard: restart empty. */
+  discard: boolean;
+  /** preserve_roles: a second failover gives the master role back. */
+  preserveRoles: boolean;
 }
 
 /** What the reconciler reads besides bdbs and shards. */
@@ -80,12 +92,16 @@ export type FailoverOutcome = { done: true } | { done: false; why: string };
 
 /** How long a graceful switch waits for the master to count a just-synced replica online (it acknowledges once a second). */
 const REPLICA_ONLINE_MS = 2_000;
+/** How long a restarted shard may take to be back (started, loaded, in sync). */
+const SETTLE_MS = 60_000;
 /** How long the endpoint may take to hand on the replies in flight before a graceful switch. */
 const HOLD_DRAIN_MS = 1_000;
 /** A hold the manager did not release (it died mid-switch) ends by itself this long after it began. */
 const HOLD_TIMEOUT_MS = GRACEFUL_FAILOVER_MS + 3_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
+/** Actions run by the API request that started them, start to end; a reconcile leaves them alone. */
+const REQUEST_RUN_ACTIONS = new Set(['SMFailover', 'SMUpgradeBDB']);
 
 /** POST /v1/bdbs/{uid}/command refuses what is not a plain data command (runCommand). */
 export class CommandRefusedError extends Error {
@@ -147,8 +163,8 @@ export class BdbController {
     const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
     // Dataset operations (export, import, backup, recover) are run by backup-controller.ts.
     const open = await this.d.actions.openFor(key);
-    // A shard failover's action belongs to the API request that runs it (ShardService), not to the reconcile.
-    const action = open && !isDataAction(open.name) && open.name !== 'SMFailover' ? open : undefined;
+    // A shard failover's or restart's action belongs to the API request that runs it (ShardService, BdbUpgrade), not to the reconcile.
+    const action = open && !isDataAction(open.name) && !REQUEST_RUN_ACTIONS.has(open.name) ? open : undefined;
     if (action?.status === 'pending') await this.d.actions.transition(action.action_uid, 'active', { progress: 10, state: 'running' });
     try {
       if (!rec) {
@@ -452,14 +468,15 @@ export class BdbController {
   }
 
   /**
-   * At start: a shard failover still open was cut short by the previous manager's end (it runs in
-   * the manager, after the API request answered): it failed, whatever Redis did meanwhile (the reconcile puts the shards
+   * At start: a shard failover or shard restart still open was cut short by the previous manager's end (it
+   * runs in the manager, after the API request answered): it failed, whatever Redis did meanwhile (the reconcile puts the shards
    * back to the roles the store has).
    */
-  async failInterruptedFailovers(): Promise<void> {
+  async failInterruptedRequests(): Promise<void> {
     for (const a of await this.d.actions.list()) {
-      if (a.name !== 'SMFailover' || (a.status !== 'pending' && a.status !== 'active')) continue;
-      await this.d.actions.transition(a.action_uid, 'failed', { error: 'interrupted: the manager stopped during the failover', error_code: 'internal_error' });
+      if (!REQUEST_RUN_ACTIONS.has(a.name) || (a.status !== 'pending' && a.status !== 'active')) continue;
+      const what = a.name === 'SMFailover' ? 'the failover' : 'the restart of the shards';
+      await this.d.actions.transition(a.action_uid, 'failed', { error: `interrupted: the manager stopped during ${what}`, error_code: 'internal_error' });
     }
   }
 
@@ -603,6 +620,111 @@ export class BdbController {
       await release(switched ? replica : undefined);
     }
     return switched ? undefined : why;
+  }
+
+  /**
+   * Restart the database's shards on the installed redis-server (POST /v1/bdbs/{uid}/upgrade; rladmin's
+   * `upgrade db` / `restart db`), one at a time and keeping the data: replicas first (each resyncs),
+   * then the master hands over to its replica (a planned failover, clients held) and restarts as a
+   * replica; `preserveRoles` fails back. A master without replica restarts from its persistence files.
+   * `discard` (may_discard_data without persistence and replication, or force_discard) stops every
+   * shard without saving and sets its files aside: the database restarts empty. Shards already running
+   * the installed version in an unchanged binary are not restarted unless `force`. Returns the shards
+   * restarted; throws with the reason when a step cannot be done (shards restarted so far stay so).
+   */
+  restartShards(bdbUid: number, o: RestartOptions, step: (state: string, progress: number) => Promise<void>): Promise<number[]> {
+    return this.locked(bdbUid, async () => {
+      const { plane } = this.d;
+      const current = async () => (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
+      const shards = await current();
+      const installed = await this.d.installedRedisVersion?.();
+      const stale: number[] = [];
+      for (const s of shards) if (o.force || (await this.runsOldBinary(s, installed))) stale.push(s.uid);
+      await step('check_slaves', 10);
+      if (!stale.length) return [];
+      const rec = (await this.d.bdbs.get(bdbUid))?.value;
+      if (!rec) throw new Error(`database ${bdbUid} does not exist`);
+      const restart = async (s: ShardSummary, save?: boolean) => {
+        await plane.supervisor.stop(plane.handles.get(s.uid) ?? this.ref(s), save === false ? { save: false } : {});
+        plane.forget(s.uid);
+      };
+      if (o.discard) {
+        await step('stop_forwarding', 30);
+        for (const s of shards) {
+          await restart(s, false);
+          discardPersistence(s.dir!, new Date());
+          // Not a shard whose AOF went missing (aofLost): a fresh start.
+          fs.rmSync(path.join(s.dir!, 'redis.conf'), { force: true });
+        }
+        await this.settle(bdbUid);
+        return shards.map((s) => s.uid);
+      }
+      const restarted: number[] = [];
+      for (const r of shards.filter((s) => s.role === 'slave' && stale.includes(s.uid))) {
+        await step('restart_slave', 30);
+        await restart(r);
+        await this.settle(bdbUid);
+        restarted.push(r.uid);
+      }
+      const master = shards.find((s) => s.role === 'master')!;
+      if (stale.includes(master.uid)) {
+        if (shards.some((s) => s.role === 'slave')) {
+          await step('failover', 60);
+          const out = await this.doFailover(bdbUid, 'shard restart (upgrade)', 'planned');
+          if (!out.done) throw new Error(`the master could not hand over to its replica: ${out.why}`);
+          await this.settle(bdbUid);
+          const old = (await current()).find((s) => s.uid === master.uid)!;
+          await step('restart_old_master', 70);
+          await restart(old);
+          await this.settle(bdbUid);
+          if (o.preserveRoles) {
+            await step('second_failover', 85);
+            const back = await this.doFailover(bdbUid, 'shard restart (upgrade): roles preserved', 'planned');
+            if (!back.done) throw new Error(`the roles could not be restored: ${back.why}`);
+            await this.settle(bdbUid);
+          }
+        } else {
+          await step('restart_master', 60);
+          await restart(master);
+          await this.settle(bdbUid);
+        }
+        restarted.push(master.uid);
+      }
+      await step('wait_for_version', 95);
+      for (const s of await current()) {
+        if (installed && (await this.runsOldBinary(s, installed))) throw new Error(`shard ${s.uid} does not run redis-server ${installed} after its restart`);
+      }
+      return restarted;
+    });
+  }
+
+  /** Converge (start what is missing, sync replicas, point the endpoint) until done. */
+  private async settle(bdbUid: number): Promise<void> {
+    const deadline = Date.now() + SETTLE_MS;
+    for (;;) {
+      const rec = (await this.d.bdbs.get(bdbUid))?.value;
+      if (!rec) throw new Error(`database ${bdbUid} was deleted`);
+      const res = await this.converge(rec, (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid));
+      if (!res) return;
+      if (Date.now() > deadline) throw new Error(`database ${bdbUid}: its shards did not come back within ${SETTLE_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, Math.max(5, res.requeueAfterMs ?? 5)));
+    }
+  }
+
+  /**
+   * The shard runs another version than the installed redis-server, or a binary since replaced on disk (a package
+   * upgrade of the same version): what a restart changes. A shard that does not run is restarted anyway by the reconcile.
+   */
+  private async runsOldBinary(s: ShardSummary, installed: string | undefined): Promise<boolean> {
+    const pid = this.pidOf(s);
+    if (pid === undefined || !processExists(pid)) return false;
+    let exe = '';
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch { /* not readable: judged by its version alone */ }
+    if (exe.endsWith(' (deleted)')) return true;
+    const running = (await this.d.plane.admin(s).info('server').catch(() => ({} as Record<string, Record<string, string>>))).server?.redis_version;
+    return installed !== undefined && running !== undefined && running !== installed;
   }
 
   /** Stop a master that died or hung. Its data is given up (the replica has it); a hung one is killed outright. */

@@ -22,8 +22,8 @@ import type { NodeRecord } from '../services/node-service.js';
 import { SHARDS_PREFIX, type ShardInventory, type ShardSummary } from '../services/shard-inventory.js';
 import type { KvBackend } from '../store/kv.js';
 import { Collection, Singleton } from '../store/object-store.js';
+import { detectRedisVersion, type DatabaseVersion } from '../util/product.js';
 import type { Clock } from '../util/clock.js';
-import type { DatabaseVersion } from '../util/product.js';
 import { AvailabilityService } from '../services/availability-service.js';
 import { KvAccessReader } from './access-reader.js';
 import { AvailabilityProbe } from './availability.js';
@@ -82,6 +82,7 @@ export async function composeDataPlane(o: {
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, actions, plane, events: o.eventLog, log, endpointAddr: config.api_addr,
     access: new KvAccessReader(kv), adminUser: admin.user, configSocket,
     freeShardPort: (taken) => new PortAllocator('127.0.0.1').allocate(config.shard_ports, taken),
+    installedRedisVersion: async () => (await detectRedisVersion(config.redis_server))?.version,
   });
   const manager = new ControllerManager(kv, bdbStore, o.shards, controller, plane, log, o.watchdog);
   const clientConfig = new ClientConfig({
@@ -93,6 +94,7 @@ export async function composeDataPlane(o: {
     ports: new PortAllocator(config.api_addr), config, clock: o.clock, events: o.eventLog,
     redisVersion: () => o.redis?.version, totalMemory: () => os.totalmem(),
     runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
+    restartShards: (uid, opts, step) => controller.restartShards(uid, opts, step),
   });
   const shardViews = new ShardService(o.shards, {
     shardState: (uid) => manager.shardState(uid),

@@ -42,7 +42,7 @@ export class ControllerManager {
   }
 
   async start(): Promise<void> {
-    await this.controller.failInterruptedFailovers();
+    await this.controller.failInterruptedRequests();
     const rev = await this.kv.revision();
     const existing = await this.bdbs.list();
     // Re-adopt the proxy at once when databases exist, so their endpoints are checked early.

@@ -48,3 +48,26 @@ export const RecoveryPlanView = Type.Object({
   status: Type.String(),
 });
 export type RecoveryPlanView = Static<typeof RecoveryPlanView>;
+
+/** A module the upgrade would change (requests/bdbs/upgrade.md `modules`). */
+const UpgradeModule = Type.Object({
+  current_module: Type.Optional(Type.String()),
+  new_module: Type.Optional(Type.String()),
+  new_module_args: Type.Optional(Type.String()),
+  module_name: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+
+/** POST /v1/bdbs/{uid}/upgrade (requests/bdbs/upgrade.md). */
+export const UpgradeRequest = Type.Object({
+  force_restart: Type.Optional(Type.Boolean({ description: 'Restart shards even if no version change' })),
+  keep_redis_version: Type.Optional(Type.Boolean({ description: 'Keep current Redis version (deprecated)' })),
+  keep_crdt_protocol_version: Type.Optional(Type.Boolean({ description: 'Keep current crdt protocol version' })),
+  may_discard_data: Type.Optional(Type.Boolean({ description: 'Discard data in a non-replicated, non-persistent bdb' })),
+  force_discard: Type.Optional(Type.Boolean({ description: 'Discard data even if the bdb is replicated and/or persistent' })),
+  preserve_roles: Type.Optional(Type.Boolean({ description: "Preserve shards' master/replica roles (requires an extra failover)" })),
+  parallel_shards_upgrade: Type.Optional(Type.Integer({ minimum: 1, description: 'Max number of shards to upgrade in parallel' })),
+  modules: Type.Optional(Type.Array(UpgradeModule, { description: 'Modules to upgrade' })),
+  redis_version: Type.Optional(Type.String({ description: 'The Redis version to upgrade to (the installed one)' })),
+  latest_with_modules: Type.Optional(Type.Boolean({ description: 'Upgrade to the latest Redis and module versions (deprecated)' })),
+}, { additionalProperties: false, description: 'POST /v1/bdbs/{uid}/upgrade' });
+export type UpgradeRequest = Static<typeof UpgradeRequest>;

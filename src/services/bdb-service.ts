@@ -8,7 +8,9 @@ import path from 'node:path';
 import { RsError } from '../errors.js';
 import type { Config } from '../config.js';
 import { expandReserved, type PortAllocator } from '../redis/ports.js';
-import { perShardMemory } from '../redis/config-map.js';
+import { dbPersistence, perShardMemory } from '../redis/config-map.js';
+import type { RestartOptions } from '../controller/bdb-controller.js';
+import type { UpgradeRequest } from '../schemas/bdb-actions.js';
 import type { Bdb, BdbCreate, BdbUpdate } from '../schemas/bdb.js';
 import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
 import { Collection, type Singleton } from '../store/object-store.js';
@@ -16,7 +18,7 @@ import { rsTime, type Clock } from '../util/clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { ActionService } from './action-service.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from './access-defaults.js';
-import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, type BdbRulesContext } from './bdb-rules.js';
+import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, versionAvailable, versionUnavailable, type BdbRulesContext } from './bdb-rules.js';
 import { bdbView, endpointAddr, type BdbRecord, type ViewContext } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
@@ -42,6 +44,8 @@ export interface BdbServiceDeps {
   totalMemory: () => number;
   /** Runs a command on the master shard (the controller owns shard connections). */
   runCommand: (bdbUid: number, command: string, args: (string | number)[]) => Promise<unknown>;
+  /** Restarts the database's shards on the installed redis-server (the controller's restartShards); the shards restarted. */
+  restartShards: (bdbUid: number, o: RestartOptions, step: (state: string, progress: number) => Promise<void>) => Promise<number[]>;
 }
 
 export type WithAction<T> = T & { action_uid: string };
@@ -276,6 +280,50 @@ export class BdbService {
     const action_uid = await this.commit(cur, cur.value, 'SMDeleteBDB');
     this.d.events.write('cluster_bdb_deleted', { bdb_uid: String(uid), bdb_name: cur.value.name });
     return { action_uid };
+  }
+
+  /**
+   * POST /v1/bdbs/{uid}/upgrade: restart the shards on the installed redis-server (after a package upgrade, or
+   * `force_restart`), as an SMUpgradeBDB action run by this request; the answer is the bdb with the action_uid.
+   * Data is kept (replica first, then a handover) unless the database has neither replication nor persistence
+   * (may_discard_data must say so) or force_discard asks to start empty.
+   */
+  async upgrade(uid: number, body: UpgradeRequest): Promise<WithAction<Bdb>> {
+    const cur = await this.rec(uid);
+    const rec = cur.value;
+    if (rec.status !== 'active') throw new BdbRuleError('busy', `Database ${uid} is '${rec.status}'`);
+    if (body.modules?.length) throw RsError.custom('missing_module', 400, `Database ${uid} has no modules to upgrade: openrs runs no Redis modules`);
+    const installed = this.d.redisVersion() ?? '';
+    if (body.redis_version !== undefined && !versionAvailable(body.redis_version, installed)) {
+      throw RsError.custom('invalid_version', 400, versionUnavailable('redis_version', body.redis_version, installed));
+    }
+    const losesData = !rec.replication && !dbPersistence(rec);
+    if (losesData && !body.may_discard_data && !body.force_discard) {
+      throw RsError.custom('discard_data_required', 400, `Database ${uid} has neither replication nor persistence: restarting its shards loses its data. Set may_discard_data to allow it`);
+    }
+    await this.ensureIdle(uid);
+    const { action, op } = this.d.actions.create('SMUpgradeBDB', `bdb:${uid}`);
+    // Written with the record (unchanged) so that a concurrent change or upgrade of the database conflicts.
+    const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: cur.modRevision }], [this.d.bdbs.putOp(rec), op]);
+    if (!res.succeeded) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
+    const o: RestartOptions = { force: body.force_restart === true || body.force_discard === true, discard: body.force_discard === true || losesData, preserveRoles: body.preserve_roles === true };
+    void this.runUpgrade(action.action_uid, uid, o);
+    return { ...(await this.view(rec)), action_uid: action.action_uid };
+  }
+
+  private async runUpgrade(actionUid: string, uid: number, o: RestartOptions): Promise<void> {
+    try {
+      await this.d.actions.transition(actionUid, 'active', { progress: 0, state: 'init' });
+      try {
+        const restarted = await this.d.restartShards(uid, o, (state, progress) => this.d.actions.transition(actionUid, 'active', { state, progress }).then(() => undefined));
+        if (restarted.length) this.d.events.write('bdb_upgraded', { bdb_uid: String(uid), shards: restarted.map(String), discarded: o.discard && restarted.length > 0 });
+        await this.d.actions.transition(actionUid, 'completed', { progress: 100 });
+      } catch (e) {
+        await this.d.actions.transition(actionUid, 'failed', { error: (e as Error).message, error_code: 'upgrade_failed' });
+      }
+    } catch {
+      // The store is gone (the manager stops): the next start marks the action failed (failInterruptedRequests).
+    }
   }
 
   /** The multi-password API of the default user (requests/bdbs/passwords.md). */

@@ -155,7 +155,7 @@ export class ShardService {
   /**
    * The failover behind an action: active while it runs, then completed, or failed with the reason (an
    * error on the way, the proxy gone mid-switch, fails it too). If even the action cannot be written, the
-   * action stays open and the next manager start marks it failed (failInterruptedFailovers).
+   * action stays open and the next manager start marks it failed (failInterruptedRequests).
    */
   private async run(actionUid: string, bdb: number, deadMaster: boolean): Promise<void> {
     try {
