@@ -336,12 +336,23 @@ export const Bdb = Type.Object(bdbProps, {
 export type Bdb = Static<typeof Bdb>;
 
 /**
+ * `shards_blueprint` of POST and PUT /v1/bdbs (requests/bdbs/actions/optimize_shards_placement.md): where each
+ * shard goes, as GET .../optimize_shards_placement answers it. A request field only: checked, never stored.
+ */
+export const ShardsBlueprint = Type.Array(Type.Object({
+  nodes: Type.Array(Type.Object({ node_uid: Type.String(), role: StrEnum(['master', 'slave']) }, { additionalProperties: false }), { minItems: 1 }),
+  slot_range: Type.String(),
+}, { additionalProperties: false }), { description: 'Shard placement blueprint (from optimize_shards_placement, rebalance or revamp dry runs)' });
+export type ShardsBlueprint = Static<typeof ShardsBlueprint>;
+
+/**
  * POST /v1/bdbs body. name and memory_size are required, but checked in bdb-rules, which answers the
  * page's 406 missing_db_name / missing_memory_size.
  */
 export const BdbCreate = Type.Object({
   ...optionalAll(bdbWritable),
   ...optionalAll(bdbCreateOnly),
+  shards_blueprint: Type.Optional(ShardsBlueprint),
 }, { additionalProperties: false, description: 'A new database: name and memory_size plus any writable bdb field' });
 export type BdbCreate = Static<typeof BdbCreate>;
 
@@ -349,6 +360,7 @@ export type BdbCreate = Static<typeof BdbCreate>;
 export const BdbUpdate = Type.Object({
   ...optionalAll(bdbWritable),
   ...optionalAll(bdbCreateOnly),
+  shards_blueprint: Type.Optional(ShardsBlueprint),
 }, { additionalProperties: false, description: 'Database fields to change; create-only fields may only repeat the current value' });
 export type BdbUpdate = Static<typeof BdbUpdate>;
 

@@ -42,7 +42,10 @@ export const BDB_ERRORS = {
   insufficient_resources: [406, 'Not enough resources in cluster to host the database.'],
   memcached_cannot_use_modules: [406, 'Cannot create a memcached database with modules.'],
   redis_acl_unsupported: [406, 'Redis ACL is not supported for this database.'],
+  // (openrs) the state changed since the blueprint was computed: a conflict, retried with a fresh one.
+  wrong_cluster_state_id: [409, 'The given CLUSTER-STATE-ID does not match the current one'],
   // POST and PUT
+  bad_shards_blueprint: [406, 'The sharding blueprint is broken or doesn’t fit the BDB.'],
   rack_awareness_violation: [406, 'Non rack-aware cluster / not enough nodes in unique racks.'],
   invalid_certificate: [406, 'SSL client certificate is missing or malformed.'],
   certificate_expired: [406, 'SSL client certificate has expired.'],

@@ -11,7 +11,7 @@ import { expandReserved, type PortAllocator } from '../redis/ports.js';
 import { dbPersistence, perShardMemory } from '../redis/config-map.js';
 import type { RestartOptions } from '../controller/bdb-controller.js';
 import type { UpgradeRequest } from '../schemas/bdb-actions.js';
-import type { Bdb, BdbCreate, BdbUpdate } from '../schemas/bdb.js';
+import type { Bdb, BdbCreate, BdbUpdate, ShardsBlueprint } from '../schemas/bdb.js';
 import { KvConflictError, type KvBackend, type Op } from '../store/kv.js';
 import { Collection, type Singleton } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
@@ -22,7 +22,8 @@ import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, versionAvail
 import { bdbView, endpointAddr, type BdbRecord, type ViewContext } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
-import type { ShardInventory, ShardSummary } from './shard-inventory.js';
+import { SHARDS_PREFIX, type ShardInventory, type ShardSummary } from './shard-inventory.js';
+import { blueprintProblem, clusterStateId, currentBlueprint, optimalBlueprint, sameBlueprint, type BlueprintEntry } from './shard-placement.js';
 import type { ClusterSettings } from '../schemas/cluster-settings.js';
 
 export const BDBS_PREFIX = '/bdbs/';
@@ -49,6 +50,12 @@ export interface BdbServiceDeps {
 }
 
 export type WithAction<T> = T & { action_uid: string };
+
+/** dry_run, and the `cluster-state-id` request header (checked when given). */
+export interface PlacementOptions {
+  dryRun: boolean;
+  stateId?: string;
+}
 
 export interface ViewOptions {
   /** The caller may not see the database's passwords. */
@@ -129,9 +136,11 @@ export class BdbService {
     };
   }
 
-  async create(body: BdbCreate, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
+  async create(request: BdbCreate, opts: PlacementOptions): Promise<WithAction<Bdb> | Bdb> {
+    const { shards_blueprint: blueprint, ...body } = request;
     const ctx = await this.rulesContext();
     const eff = checkCreate(body, ctx);
+    await this.checkPlacement(eff, blueprint, opts.stateId, ctx);
     if (opts.dryRun) return this.view({ ...(eff as BdbRecord), uid: eff.uid ?? 0, endpoint_port: eff.port ?? 0, passwords: [], traffic: 'on' });
 
     const requestedPort = eff.port ?? 0;
@@ -229,12 +238,15 @@ export class BdbService {
     return action.action_uid;
   }
 
-  async update(uid: number, patch: BdbUpdate, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
+  async update(uid: number, request: BdbUpdate, opts: PlacementOptions): Promise<WithAction<Bdb> | Bdb> {
+    const { shards_blueprint: blueprint, ...patch } = request;
     const cur = await this.rec(uid);
     if (cur.value.status === 'delete-pending') throw new BdbRuleError('busy', `Database ${uid} is being deleted`);
     // Its shards cannot start: recover it first (POST /v1/bdbs/{uid}/actions/recover, docs/notes-backup.md).
     if (cur.value.status === 'recovery' && !opts.dryRun) throw new BdbRuleError('busy', `Database ${uid} is in recovery; recover it first`);
-    const eff = checkUpdate(cur.value, patch, await this.rulesContext(uid)) as BdbRecord;
+    const ctx = await this.rulesContext(uid);
+    const eff = checkUpdate(cur.value, patch, ctx) as BdbRecord;
+    await this.checkPlacement(eff, blueprint, opts.stateId, ctx, (await this.d.shards.all()).filter((s) => s.bdb_uid === uid));
     if (patch.authentication_redis_pass !== undefined) {
       eff.passwords = patch.authentication_redis_pass ? [patch.authentication_redis_pass] : [];
     }
@@ -324,6 +336,60 @@ export class BdbService {
     } catch {
       // The store is gone (the manager stops): the next start marks the action failed (failInterruptedRequests).
     }
+  }
+
+  /** The `cluster-state-id` of now (shard-placement.ts): of the nodes and shards records. */
+  async clusterStateId(): Promise<number> {
+    return clusterStateId([...(await this.d.kv.list('/nodes/')), ...(await this.d.kv.list(SHARDS_PREFIX))]);
+  }
+
+  /**
+   * A request's `cluster-state-id` header must name the state of now; a `shards_blueprint` must fit the database
+   * (bad_shards_blueprint) and be where its shards are or go: openrs does not move shards between nodes.
+   */
+  private async checkPlacement(eff: Partial<Bdb>, blueprint: ShardsBlueprint | undefined, stateId: string | undefined, ctx: BdbRulesContext, shards?: ShardSummary[]): Promise<void> {
+    if (stateId !== undefined && stateId !== String(await this.clusterStateId())) {
+      throw new BdbRuleError('wrong_cluster_state_id', `cluster-state-id ${stateId} is not the current one: the cluster changed since; get a new blueprint`);
+    }
+    if (!blueprint) return;
+    const nodes = ctx.nodeUids ?? [];
+    const problem = blueprintProblem(blueprint, eff, nodes);
+    if (problem) throw new BdbRuleError('bad_shards_blueprint', `shards_blueprint: ${problem}`);
+    const target = shards?.length ? currentBlueprint(shards) : optimalBlueprint(eff, nodes);
+    if (!sameBlueprint(blueprint, target) && !sameBlueprint(blueprint, optimalBlueprint(eff, nodes))) {
+      throw new BdbRuleError('bad_shards_blueprint', 'shards_blueprint: it moves shards between nodes, which openrs does not do');
+    }
+  }
+
+  /** GET .../optimize_shards_placement and the dry runs of rebalance and revamp: the blueprint of the database with `patch` applied. */
+  async placement(uid: number, patch: BdbUpdate): Promise<{ blueprint: BlueprintEntry[]; stateId: number }> {
+    const cur = await this.rec(uid);
+    const ctx = await this.rulesContext(uid);
+    const eff = checkUpdate(cur.value, patch, ctx);
+    return { blueprint: optimalBlueprint(eff, ctx.nodeUids ?? []), stateId: await this.clusterStateId() };
+  }
+
+  /**
+   * PUT .../actions/rebalance: move the shards to where the placement policy puts them. The action records that the
+   * shards were checked; when they already are there (always, on one node) nothing moves and it completes at once.
+   * A dry run answers the blueprint instead.
+   */
+  async rebalance(uid: number, o: { dryRun: boolean; onlyFailovers: boolean; maxOperations?: number }): Promise<{ action_uid: string } | { blueprint: BlueprintEntry[]; stateId: number }> {
+    if (o.maxOperations !== undefined && !o.onlyFailovers) throw RsError.custom('invalid_param', 400, 'max_operations applies only with only_failovers=true');
+    if (o.dryRun) return this.placement(uid, {});
+    const cur = await this.rec(uid);
+    if (cur.value.status !== 'active') throw new BdbRuleError('busy', `Database ${uid} is '${cur.value.status}'`);
+    await this.ensureIdle(uid);
+    const ctx = await this.rulesContext(uid);
+    const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
+    if (!sameBlueprint(currentBlueprint(shards), optimalBlueprint(cur.value, ctx.nodeUids ?? []))) {
+      throw RsError.custom('insufficient_resources', 406, 'The placement policy puts shards on other nodes, and openrs does not move shards between nodes');
+    }
+    const { action, op } = this.d.actions.create('SMRebalanceBDB', `bdb:${uid}`);
+    const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: cur.modRevision }], [op]);
+    if (!res.succeeded) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
+    await this.d.actions.transition(action.action_uid, 'completed', { progress: 100, state: 'balanced' });
+    return { action_uid: action.action_uid };
   }
 
   /** The multi-password API of the default user (requests/bdbs/passwords.md). */
