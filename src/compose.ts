@@ -19,6 +19,11 @@ import { LdapMappingService, ROLES_PREFIX, type RoleRef } from './services/ldap-
 import { LicenseService, type LicenseRecord } from './services/license-service.js';
 import { NodeService, type NodeRecord } from './services/node-service.js';
 import { ShardInventory } from './services/shard-inventory.js';
+import { BdbSyncService } from './services/bdb-sync-service.js';
+import { BdbModuleService } from './services/bdb-module-service.js';
+import { ShardMigrateService } from './services/shard-migrate-service.js';
+import { BDBS_PREFIX } from './services/bdb-service.js';
+import type { BdbRecord } from './services/bdb-view.js';
 import { REDIS_ACLS_PREFIX } from './services/access-defaults.js';
 import { RedisAclService } from './services/redis-acl-service.js';
 import { RoleService } from './services/role-service.js';
@@ -72,6 +77,12 @@ export interface Services {
   shardViews: ShardService;
   availability: AvailabilityService;
   bdbData: BdbBackupService;
+  /** Peer / sync source stats and syncer state (none: openrs runs no syncer). */
+  bdbSync: BdbSyncService;
+  /** modules/config and modules/upgrade. */
+  bdbModules: BdbModuleService;
+  /** Shard migration (single node: only to the node a shard is on). */
+  shardMigrate: ShardMigrateService;
 }
 
 export interface Composed {
@@ -187,6 +198,7 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
     await clusterService.applyTlsPolicy();
   }
   if (bootstrap.isBootstrapped()) await roleService.ensureDefaults();
+  const bdbRecords = new Collection<BdbRecord>(kv, BDBS_PREFIX);
 
   return {
     startControllers,
@@ -220,6 +232,10 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
       shardViews: dataPlane.shardViews,
       availability: dataPlane.availability,
       bdbData: dataPlane.bdbData,
+      bdbSync: new BdbSyncService(bdbRecords),
+      // openrs installs no Redis modules (bootstrap refuses user_defined_modules; no module upload route).
+      bdbModules: new BdbModuleService(bdbRecords, () => []),
+      shardMigrate: new ShardMigrateService(shards, nodes, dataPlane.actions),
       health: {
         async ccsReachable() {
           try {

@@ -64,6 +64,18 @@ export const ERROR_CATALOG = {
   bdb_endpoint_unavailable: [503, 'Local database endpoint is not available'],
   unsupported_action: [400, 'This database action is not supported'],
 
+  // Replica Of / Active-Active views (requests/bdbs/peer_stats.md, sync_source_stats.md, syncer_state/),
+  // modules (requests/bdbs/modules/), shard migration (requests/shards/actions/migrate.md). Statuses from
+  // the pages; codes the pages do not name are openrs's (docs/decisions/bdb-routes-extra.md).
+  bdb_not_crdb: [406, 'Database is not a CRDB'], // (openrs)
+  peer_not_exist: [404, 'CRDB peer instance does not exist'], // (openrs)
+  sync_source_not_exist: [404, 'Sync source does not exist'], // (openrs)
+  syncer_state_not_exist: [404, 'Syncer state key does not exist'], // (openrs)
+  module_not_exist: [404, 'Module with the given module_name does not exist for the database'],
+  param_error: [400, '"module_args" parameter was not parsed properly'],
+  missing_module: [406, 'Module is not present in cluster'],
+  target_node_uid_required: [404, 'A target node UID is required and not given'], // (openrs)
+
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],
 

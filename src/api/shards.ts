@@ -40,6 +40,21 @@ const ShardFailoverBody = Type.Object({
 // Every field is optional, so no body at all is fine too (Fastify validates a missing body as null).
 const ShardFailoverBodyOrNone = Type.Union([ShardFailoverBody, Type.Null()]);
 
+/** requests/shards/actions/migrate.md: the fields both migrate calls take. */
+const migrateOptions = {
+  // Optional in the schema: a missing node is the page's 404 ("node UID is required and not given").
+  target_node_uid: Type.Optional(Type.Integer({ description: 'UID of the node to migrate to' })),
+  override_rack_policy: Type.Optional(Type.Boolean({ description: 'Ignore rack-aware policy violations' })),
+  dry_run: Type.Optional(Type.Boolean({ description: 'Validate only: answer as the migration would, change nothing' })),
+  preserve_roles: Type.Optional(Type.Boolean({ description: "Keep the migrated shards' roles" })),
+};
+const MigrateBody = Type.Union([Type.Object({
+  shard_uids: Type.Optional(Type.Array(ShardUid)),
+  max_concurrent_bdb_migrations: Type.Optional(Type.Integer({ minimum: 1, description: 'Databases migrating shards at once' })),
+  ...migrateOptions,
+}, { additionalProperties: false }), Type.Null()]);
+const ShardMigrateBody = Type.Union([Type.Object(migrateOptions, { additionalProperties: false }), Type.Null()]);
+
 export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/shards', { config: { permission: 'view_all_bdbs_info' }, schema: { querystring: ExtraInfoQuery } },
     (req) => s.shardViews.list(undefined, extraInfoKeys(req.query)));
@@ -49,4 +64,8 @@ export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (ap
     (req) => s.shardViews.failover(req.body.shard_uids?.map(String), options(req.body, req.body.dead_uids?.map(String))));
   app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams, body: ShardFailoverBodyOrNone } },
     (req) => s.shardViews.failover([String(parseUid(req.params.uid, 'shard_not_exist'))], options(req.body, req.body?.dead_uid === undefined ? undefined : [String(req.body.dead_uid)])));
+  app.post('/v1/shards/actions/migrate', { config: { permission: 'migrate_shard' }, schema: { body: MigrateBody } },
+    (req) => s.shardMigrate.migrate(req.body?.shard_uids?.map(String), { targetNodeUid: req.body?.target_node_uid, dryRun: req.body?.dry_run === true }));
+  app.post('/v1/shards/:uid/actions/migrate', { config: { permission: 'migrate_shard' }, schema: { params: UidParams, body: ShardMigrateBody } },
+    (req) => s.shardMigrate.migrate([String(parseUid(req.params.uid, 'shard_not_exist'))], { targetNodeUid: req.body?.target_node_uid, dryRun: req.body?.dry_run === true }));
 };
