@@ -54,6 +54,8 @@ import type { AvailabilityService } from './services/availability-service.js';
 import type { EventStore } from './store/event-store.js';
 import { SqliteEventStore } from './store/sqlite/sqlite-events.js';
 import { EventLog } from './events/event-log.js';
+import { shardDebugFiles } from './controller/shard-debug.js';
+import { DebugInfoService } from './services/debuginfo-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { detectRedisVersion } from './util/product.js';
 
@@ -83,6 +85,8 @@ export interface Services {
   bdbModules: BdbModuleService;
   /** Shard migration (single node: only to the node a shard is on). */
   shardMigrate: ShardMigrateService;
+  /** debuginfo.tar.gz archives. */
+  debugInfo: DebugInfoService;
 }
 
 export interface Composed {
@@ -236,6 +240,18 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
       // openrs installs no Redis modules (bootstrap refuses user_defined_modules; no module upload route).
       bdbModules: new BdbModuleService(bdbRecords, () => []),
       shardMigrate: new ShardMigrateService(shards, nodes, dataPlane.actions),
+      debugInfo: new DebugInfoService({
+        cluster: () => clusterService.get(),
+        nodes: () => nodeService.list(),
+        bdb: (uid) => dataPlane.bdbs.get(uid, { hidePasswords: true }),
+        bdbUids: async () => (await bdbRecords.list()).map((b) => b.uid),
+        shards: async (uid) => (await shards.all()).filter((x) => x.bdb_uid === uid),
+        shardViews: (uid) => dataPlane.shardViews.list(uid),
+        events: (limit) => events.query({ order: 'desc', limit }),
+        shardFiles: (x) => shardDebugFiles(dataPlane.plane, x),
+        logsDir: path.join(path.resolve(config.data_dir), 'logs'),
+        tmpDir: path.join(path.resolve(config.data_dir), 'tmp'),
+      }),
       health: {
         async ccsReachable() {
           try {

@@ -20,3 +20,20 @@ export function ensureDir(p: string): void {
   }
   for (const dir of missing) fs.mkdirSync(dir);
 }
+
+/** The last `bytes` of a file as text (all of a smaller one); undefined when it cannot be read. */
+export function readTail(file: string, bytes: number): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const len = Math.min(size, bytes);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -7,6 +7,8 @@ export interface Resp {
   text: string;
   /** Parsed JSON body, or undefined when the body is empty or not JSON. */
   json: any;
+  /** The body's bytes (binary answers: archives). */
+  body: Buffer;
   /** The TLS certificate the server presented. */
   peerCert?: { subject: Record<string, string>; fingerprint256: string; raw: Buffer };
 }
@@ -38,7 +40,8 @@ export function request(port: number, method: string, path: string, opts: ReqOpt
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
           let json: unknown;
           try {
             json = text ? JSON.parse(text) : undefined;
@@ -46,7 +49,7 @@ export function request(port: number, method: string, path: string, opts: ReqOpt
             json = undefined;
           }
           const pc = sock?.getPeerCertificate?.();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, peerCert: pc && (pc as any).raw ? (pc as any) : undefined });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, body, peerCert: pc && (pc as any).raw ? (pc as any) : undefined });
         });
       },
     );
