@@ -20,8 +20,14 @@ const BDB_WITH_MAX = new Set([
 ]);
 const NODE_WITH_SPREAD = new Set(['cpu_idle', 'cpu_iowait', 'cpu_irqs', 'cpu_nice', 'cpu_steal', 'cpu_system', 'cpu_user', 'egress_bytes', 'ingress_bytes']);
 const LISTENER_WITH_MAX = new Set(['egress_bytes', 'ingress_bytes', 'total_connections_received', 'max_connections_exceeded',
-  'read_req', 'read_res', 'write_req', 'write_res', 'other_req', 'other_res', 'total_req', 'total_res']);
-const LATENCY = /^avg_.*latency$/;
+  'read_req', 'read_res', 'write_req', 'write_res', 'other_req', 'other_res', 'total_req', 'total_res',
+  'acc_latency', 'acc_read_latency', 'acc_write_latency', 'acc_other_latency',
+  'read_started_res', 'write_started_res', 'other_started_res', 'total_started_res',
+  'auth_cmds', 'auth_errors', 'cmd_flush', 'cmd_get', 'cmd_set', 'cmd_touch']);
+/** Latencies (averages and sums): µs in the stats, seconds here. */
+const LATENCY = /^(avg|acc)_.*latency$/;
+/** RS timestamps in the stats, seconds since the epoch here (0: none yet). */
+const TIMESTAMPS = ['last_req_time', 'last_res_time'];
 
 function series(ctx: ScrapeContext, kind: StatsKind, uid: string, metric: string): number[] {
   return ctx.store.entries(kind, uid, '1sec').map((e) => e[metric]).filter((v): v is number => typeof v === 'number');
@@ -78,7 +84,12 @@ export function v1Exposition(ctx: ScrapeContext): Exposition {
     const b = ctx.bdbs.find((x) => x.uid === e.bdb_uid);
     const proxy = `${e.uid}:${e.node_uid}`;
     const labels: Labels = { bdb: String(e.bdb_uid), cluster, endpoint: e.uid, node: String(e.node_uid), port: String(b?.endpoint_port ?? ''), proxy };
-    for (const [m, v] of numbers(d?.endpoints.get(proxy) ?? {})) {
+    const ev = d?.endpoints.get(proxy) ?? {};
+    for (const m of TIMESTAMPS) {
+      const at = ev[m];
+      if (typeof at === 'string') exp.add(`listener_${m}`, `Time of the endpoint's ${m.startsWith('last_req') ? 'last request' : 'last response'} (s since the epoch)`, labels, Math.max(0, Date.parse(at) / 1000));
+    }
+    for (const [m, v] of numbers(ev)) {
       // Latencies in seconds, as the bdb ones (the stats API keeps µs).
       const scale = LATENCY.test(m) ? 1e-6 : 1;
       exp.add(`listener_${m}`, `Endpoint ${m.replace(/_/g, ' ')}`, labels, v * scale);

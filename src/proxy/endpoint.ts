@@ -108,6 +108,8 @@ class ConnMeter {
   private head = 0;
   private matching = true;
   private now = 0;
+  /** The client sent MONITOR: its connection is a monitor session from then on. */
+  monitoring = false;
 
   constructor(
     private readonly counter: (name: string) => CommandCounter,
@@ -190,6 +192,7 @@ class ConnMeter {
     this.start = this.req.at;
     const c = this.counter(name);
     c[0]++;
+    if (name === 'monitor') this.monitoring = true;
     if (!this.matching) return;
     if (UNMATCHED.has(name) || this.cmds.length - this.head >= MAX_PENDING) {
       this.stopMatching();
@@ -560,8 +563,19 @@ export class Endpoint {
       read_latency_us_sum: usec.read,
       write_latency_us_sum: usec.write,
       other_latency_us_sum: usec.other,
+      ...this.lastTraffic(total, res.read + res.write + res.other),
+      monitor_sessions: [...this.dedicated.values()].filter((d) => d.meter?.monitoring).length,
     };
   }
+
+  /** When requests and replies last moved: when a stats call (the sampler's, each second) first saw their counts change. */
+  private lastTraffic(req: number, res: number): { last_req_ms?: number; last_res_ms?: number } {
+    const t = this.traffic;
+    if (req !== t.req) [t.req, t.reqMs] = [req, Date.now()];
+    if (res !== t.res) [t.res, t.resMs] = [res, Date.now()];
+    return { ...(t.reqMs ? { last_req_ms: t.reqMs } : {}), ...(t.resMs ? { last_res_ms: t.resMs } : {}) };
+  }
+  private readonly traffic = { req: 0, res: 0, reqMs: 0, resMs: 0 };
 
   /** Stop listening and drop every connection. */
   close(): void {

@@ -129,6 +129,11 @@ export interface EndpointStats {
   read_latency_us_sum?: number;
   write_latency_us_sum?: number;
   other_latency_us_sum?: number;
+  /** When requests / replies were last counted (ms since the epoch, to the sampling second); absent before any. */
+  last_req_ms?: number;
+  last_res_ms?: number;
+  /** Client connections in MONITOR mode. */
+  monitor_sessions?: number;
 }
 
 /** What `probe` saw: the endpoint's listener and one PING sent from the proxy to its target. */

@@ -22,7 +22,7 @@ export interface Derived {
   endpoints: Map<string, MetricValues>;
 }
 
-/** db-metrics.md: last_req_time / last_res_time "Returns 1/1/1970 when unavailable" (the proxy does not parse commands). */
+/** db-metrics.md: last_req_time / last_res_time "Returns 1/1/1970 when unavailable". */
 export const UNAVAILABLE_TIME = '1970-01-01T00:00:00Z';
 
 const CLASSES: CommandClass[] = ['read', 'write', 'other'];
@@ -52,8 +52,39 @@ function endpointRates(prev: EndpointStats | undefined, cur: EndpointStats, dt: 
     r.res[cls] += (res - (was?.[1] ?? 0)) / dt;
     r.usec[cls] += Math.max(0, usec - (was?.[2] ?? 0)) / dt;
   }
-  Object.assign(v, proxyRequestMetrics([r]));
+  Object.assign(v, proxyRequestMetrics([r]), endpointOnlyMetrics(r, cur));
   return { values: v, req: r };
+}
+
+/** The endpoint stats' own figures (requests/endpoints-stats): latency sums, started replies, memcached counters, monitors. */
+function endpointOnlyMetrics(r: ProxyRequests, cur: EndpointStats): MetricValues {
+  const v: MetricValues = {};
+  let usec = 0;
+  let res = 0;
+  for (const c of CLASSES) {
+    // µs summed over the interval's replies (per second, as every rate here): ÷ <class>_res is the average.
+    v[`acc_${c}_latency`] = r.usec[c];
+    // The proxy forwards a reply once it has it whole: every reply started is a reply sent.
+    v[`${c}_started_res`] = r.res[c];
+    usec += r.usec[c];
+    res += r.res[c];
+  }
+  v.acc_latency = usec;
+  v.total_started_res = res;
+  // Memcached-protocol counters: openrs serves Redis databases only.
+  for (const m of ['auth_cmds', 'auth_errors', 'cmd_get', 'cmd_set', 'cmd_flush', 'cmd_touch']) v[m] = 0;
+  v.monitor_sessions_count = cur.monitor_sessions ?? 0;
+  Object.assign(v, lastTimes([cur]));
+  return v;
+}
+
+/** last_req_time / last_res_time (RS timestamps) from the proxy's counters; 1/1/1970 when none moved yet. */
+function lastTimes(list: EndpointStats[]): MetricValues {
+  const at = (ms: number) => (ms > 0 ? `${new Date(ms).toISOString().slice(0, 19)}Z` : UNAVAILABLE_TIME);
+  return {
+    last_req_time: at(Math.max(0, ...list.map((e) => e.last_req_ms ?? 0))),
+    last_res_time: at(Math.max(0, ...list.map((e) => e.last_res_ms ?? 0))),
+  };
 }
 
 /** Request figures measured at the proxy (db-metrics.md: requests and latency of the endpoints). */
@@ -159,10 +190,7 @@ export function derive(prev: RawSnapshot | undefined, cur: RawSnapshot, classify
     // proxy counts requests (its stats unavailable, or a proxy without request counters).
     const proxied = epReq.get(b.uid);
     Object.assign(v, proxied ? proxyRequestMetrics(proxied) : requestMetrics(masters.map((m) => shardReq.get(m.uid)).filter((r): r is RequestRates => !!r)));
-    if (all.length) {
-      v.last_req_time = UNAVAILABLE_TIME;
-      v.last_res_time = UNAVAILABLE_TIME;
-    }
+    if (all.length) Object.assign(v, lastTimes(cur.endpoints.filter((e) => e.bdb_uid === b.uid && e.stats).map((e) => e.stats!)));
     out.bdbs.set(b.uid, v);
   }
 

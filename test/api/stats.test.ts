@@ -82,7 +82,12 @@ describe('a database after a known workload', () => {
     const last = (await t.req('GET', `/v1/bdbs/stats/last/${bdb.uid}`)).json[String(bdb.uid)];
     expect(last.no_of_keys).toBe(N);
     expect(Math.abs(last.used_memory - used) / used).toBeLessThan(0.2);
-    expect(last).toMatchObject({ last_req_time: '1970-01-01T00:00:00Z', interval: '1sec' });
+    expect(last.interval).toBe('1sec');
+    // The proxy counted the workload's requests and replies: seconds ago, not "unavailable" (1/1/1970).
+    for (const m of ['last_req_time', 'last_res_time']) {
+      expect(last[m], m).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(Date.now() - Date.parse(last[m]), m).toBeLessThan(60_000);
+    }
     for (const m of ['conns', 'egress_bytes', 'ingress_bytes', 'evicted_objects', 'expired_objects', 'instantaneous_ops_per_sec',
       'mem_frag_ratio', 'mem_size_lua', 'no_of_expires', 'other_req', 'shard_cpu_user', 'main_thread_cpu_user', 'fork_cpu_user', 'total_req']) {
       expect(typeof last[m], m).toBe('number');
@@ -142,6 +147,27 @@ describe('a database after a known workload', () => {
     const totals = eps[0].intervals.reduce((s: number, e: any) => s + (e.ingress_bytes ?? 0) * seconds(e), 0);
     expect(totals).toBeGreaterThan(N * 20); // every SET is ~30 bytes of RESP
     expect(eps[0].intervals.reduce((s: number, e: any) => s + (e.write_req ?? 0) * seconds(e), 0)).toBe(N);
+    // The page's endpoint figures: latency sums (÷ replies = the average), replies started, last request and reply.
+    const sum = (m: string) => eps[0].intervals.reduce((s: number, e: any) => s + (e[m] ?? 0) * seconds(e), 0);
+    expect(sum('write_started_res')).toBe(N);
+    expect(sum('total_started_res')).toBe(sum('total_res'));
+    expect(sum('acc_write_latency')).toBeGreaterThan(0);
+    expect(sum('acc_latency')).toBeCloseTo(sum('acc_read_latency') + sum('acc_write_latency') + sum('acc_other_latency'), 0);
+    const withWrites = eps[0].intervals.find((e: any) => e.write_res > 0);
+    expect(withWrites.acc_write_latency / withWrites.write_res).toBeCloseTo(withWrites.avg_write_latency, 3);
+    const newest = eps[0].intervals.at(-1);
+    expect(Date.now() - Date.parse(newest.last_req_time)).toBeLessThan(60_000);
+    expect(newest).toMatchObject({ monitor_sessions_count: 0, auth_cmds: 0, cmd_get: 0 });
+    // A MONITOR client is a monitor session while it stays.
+    const mon = client(bdb.endpoints[0].port);
+    await mon.connect();
+    const monitor = await mon.monitor();
+    await waitFor(async () => {
+      const r = (await t.req('GET', '/v1/endpoints/stats?interval=1sec')).json;
+      return r[0]?.intervals.at(-1)?.monitor_sessions_count === 1 ? true : undefined;
+    }, { what: 'a monitor session counted' });
+    monitor.disconnect();
+    mon.disconnect();
   });
 
   it('rolls 1-second samples up into 10sec entries', async () => {

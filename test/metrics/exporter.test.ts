@@ -57,6 +57,8 @@ describe('v1 (/metrics)', () => {
       'node_free_memory', 'node_available_memory', 'node_provisional_memory', 'node_provisional_memory_no_overbooking', 'node_conns',
       'node_total_req', 'node_ephemeral_storage_free', 'node_persistent_storage_avail', 'node_cur_aof_rewrites', 'node_cert_expiration_seconds',
       'listener_conns', 'listener_total_req', 'listener_ingress_bytes', 'listener_egress_bytes', 'listener_total_connections_received',
+      'listener_acc_latency', 'listener_acc_write_latency', 'listener_acc_latency_max', 'listener_write_started_res', 'listener_total_started_res',
+      'listener_last_req_time', 'listener_last_res_time', 'listener_monitor_sessions_count', 'listener_auth_cmds', 'listener_cmd_get',
       'redis_up', 'redis_used_memory', 'redis_connected_clients', 'redis_blocked_clients', 'redis_db0_keys', 'redis_evicted_keys',
       'redis_expired_keys', 'redis_keyspace_read_hits', 'redis_keyspace_read_misses', 'redis_total_commands_processed',
       'redis_total_connections_received', 'redis_total_net_input_bytes', 'redis_mem_fragmentation_ratio', 'redis_maxmemory',
@@ -98,6 +100,8 @@ describe('v1 (/metrics)', () => {
     expect(cpuIdle).toBeLessThanOrEqual(1);
     // Latencies in seconds, the endpoint's as the database's (the stats API has µs): well under a second here.
     for (const name of ['bdb_avg_latency', 'listener_avg_latency']) if (fams.has(name)) expect(value(fams.get(name))).toBeLessThan(0.5);
+    // The endpoint's last request: seconds since the epoch, seconds ago.
+    expect(Date.now() / 1000 - value(fams.get('listener_last_req_time'))).toBeLessThan(60);
     // `/` is the same v1 endpoint (RS's default metrics_path).
     expect((await scrape('/')).has('bdb_up')).toBe(true);
   });
