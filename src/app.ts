@@ -10,6 +10,7 @@ import { bdbRoutes } from './api/bdbs.js';
 import { bdbAvailabilityRoutes } from './api/bdb-availability.js';
 import { bdbActionRoutes } from './api/bdb-actions.js';
 import { debugInfoRoutes } from './api/debuginfo.js';
+import { proxyRoutes } from './api/proxies.js';
 import { bdbExtraRoutes } from './api/bdb-extras.js';
 import { shardRoutes } from './api/shards.js';
 import { actionRoutes } from './api/actions.js';
@@ -80,6 +81,7 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(bdbActionRoutes(c.services));
   await app.register(bdbExtraRoutes(c.services));
   await app.register(debugInfoRoutes(c.services));
+  await app.register(proxyRoutes(c.services));
   await app.register(shardRoutes(c.services));
   await app.register(actionRoutes(c.services));
   await app.register(jwtRoutes(c.services));

@@ -56,6 +56,7 @@ import { SqliteEventStore } from './store/sqlite/sqlite-events.js';
 import { EventLog } from './events/event-log.js';
 import { shardDebugFiles } from './controller/shard-debug.js';
 import { DebugInfoService } from './services/debuginfo-service.js';
+import { ProxyService } from './services/proxy-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { detectRedisVersion } from './util/product.js';
 
@@ -87,6 +88,8 @@ export interface Services {
   shardMigrate: ShardMigrateService;
   /** debuginfo.tar.gz archives. */
   debugInfo: DebugInfoService;
+  /** /v1/proxies: the node's proxy. */
+  proxies: ProxyService;
 }
 
 export interface Composed {
@@ -240,6 +243,15 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
       // openrs installs no Redis modules (bootstrap refuses user_defined_modules; no module upload route).
       bdbModules: new BdbModuleService(bdbRecords, () => []),
       shardMigrate: new ShardMigrateService(shards, nodes, dataPlane.actions),
+      proxies: new ProxyService({
+        kv,
+        nodeUids: async () => (await nodes.list()).map((n) => n.uid),
+        bdbs: () => bdbRecords.list(),
+        ping: () => dataPlane.plane.proxy.ping().catch(() => undefined),
+        endpoints: () => dataPlane.plane.proxy.list(),
+        logLevel: config.log_level === 'silent' ? 'warn' : config.log_level,
+        listeners: config.db_ports.to - config.db_ports.from + 1,
+      }),
       debugInfo: new DebugInfoService({
         cluster: () => clusterService.get(),
         nodes: () => nodeService.list(),

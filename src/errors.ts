@@ -34,6 +34,9 @@ export const ERROR_CATALOG = {
 
   // Nodes (requests/nodes).
   node_not_found: [404, 'Node does not exist'],
+  // Proxies (requests/proxies).
+  proxy_not_found: [404, 'Proxy UID does not exist'],
+  proxy_timeout: [504, 'Timeout while waiting for confirmation from proxy'],
   node_not_offline: [406, 'Attempted to change node address while it is online'],
   node_already_populated: [406, 'The node contains shards or endpoints, cannot disable accept_servers'],
   node_already_has_rack_id: [406, "Attempted to change node's rack_id when it already has one"],

@@ -1,13 +1,14 @@
 /**
  * What the bdb reconciler reads from the CCS besides bdbs and shards: users, Redis ACLs and the
- * cluster pub/sub default (database users, db-users.ts), and the `proxy` certificate (TLS
- * endpoints). The keys here are also what the manager watches to re-apply them (ACCESS_WATCHES).
+ * cluster pub/sub default (database users, db-users.ts), the `proxy` certificate (TLS
+ * endpoints) and the proxy settings (every endpoint). The keys here are also what the manager watches to re-apply them (ACCESS_WATCHES).
  */
 import { USERS_PREFIX, type UserRecord } from '../auth/user-record.js';
 import type { PubsubDefault } from '../redis/config-map.js';
 import type { RedisAcl } from '../schemas/redis-acl.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from '../services/access-defaults.js';
 import type { CertificateRecord } from '../services/certificate-service.js';
+import { defaultProxySettings, proxyKey, type ProxySettings } from '../services/proxy-settings.js';
 import type { KvBackend, WatchEvent } from '../store/kv.js';
 import type { AccessReader, PasswordRemovalPolicy } from './bdb-controller.js';
 
@@ -62,5 +63,9 @@ export class KvAccessReader implements AccessReader {
 
   async proxyCertificate(): Promise<CertificateRecord | undefined> {
     return (await this.kv.get<CertificateRecord>(PROXY_CERT_KEY))?.value;
+  }
+
+  async proxySettings(nodeUid: number): Promise<ProxySettings> {
+    return (await this.kv.get<ProxySettings>(proxyKey(nodeUid)))?.value ?? defaultProxySettings(nodeUid);
   }
 }

@@ -16,6 +16,7 @@ import type { Directives, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
 import { isDataAction } from '../services/bdb-data-ops.js';
 import type { BdbRecord } from '../services/bdb-view.js';
+import type { ProxySettings } from '../services/proxy-settings.js';
 import type { ShardInventory, ShardSummary } from '../services/shard-inventory.js';
 import type { EventLog } from '../events/event-log.js';
 import type { KvBackend } from '../store/kv.js';
@@ -74,6 +75,8 @@ export interface AccessReader {
   proxyCertificate(): Promise<CertPair | undefined>;
   /** The cluster's disconnect_clients_on_password_removal. */
   clusterPasswordRemoval(): Promise<PasswordRemovalPolicy>;
+  /** The settings of the proxy of node `nodeUid` (/v1/proxies). */
+  proxySettings(nodeUid: number): Promise<ProxySettings>;
 }
 
 /** cluster.disconnect_clients_on_password_removal: 'auto' leaves it to each bdb's own setting. */
@@ -361,6 +364,7 @@ export class BdbController {
       master: shardTarget(master),
       proxyCert: await this.d.access.proxyCertificate(),
       configSocket: this.d.configSocket,
+      proxy: await this.d.access.proxySettings(master.node_uid),
     }));
     if (refused.length) throw new RefusedError([...new Set(refused)].join('; '));
 

@@ -2,7 +2,7 @@
  * What the reconcilers drive: the shard supervisor (redis-server processes), one admin client
  * per shard, and the node's proxy. Nothing else in openrs touches these.
  */
-import type { EndpointInfo, EndpointSpec, ProbeResult, Target } from '../proxy/protocol.js';
+import type { EndpointInfo, EndpointSpec, PingResult, ProbeResult, Target } from '../proxy/protocol.js';
 import type { ShardAdmin } from '../redis/admin.js';
 import { processExists } from '../redis/proc.js';
 import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
@@ -21,6 +21,8 @@ export interface EndpointProxy {
   /** End a hold; with a target, the held clients move there without losing their connections. */
   release(uid: string, target?: Target): Promise<unknown>;
   list(): Promise<EndpointInfo[]>;
+  /** The proxy process answers: its pid, version, uptime. */
+  ping(): Promise<PingResult>;
   /** PING the endpoint's target from the proxy (availability checks). */
   probe(uid: string): Promise<ProbeResult>;
   shutdown(): Promise<unknown>;

@@ -4,6 +4,7 @@
  * endpoints (security/encryption/tls); client certificates are required when
  * enforce_client_authentication is on and authentication_ssl_client_certs lists some.
  */
+import type { ProxySettings } from '../services/proxy-settings.js';
 import type { EndpointSpec, EndpointTls } from '../proxy/protocol.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 
@@ -33,13 +34,15 @@ export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): En
   };
 }
 
-export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair; configSocket?: string }): EndpointSpec {
+export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair; configSocket?: string; proxy?: ProxySettings }): EndpointSpec {
   return {
     uid: endpointUid(rec.uid),
     port: rec.endpoint_port,
     addr: o.addr,
     target: { host: o.master.host, port: o.master.port, ...(o.master.socket ? { socket: o.master.socket } : {}) },
-    max_connections: rec.max_connections ?? 0,
+    // The proxy's ignore_bdb_cconn_limit lifts every database's limit.
+    max_connections: o.proxy?.ignore_bdb_cconn_limit ? 0 : rec.max_connections ?? 0,
+    ...(o.proxy ? { client_keepidle: o.proxy.client_keepidle } : {}),
     traffic: rec.traffic,
     resp3: rec.resp3 !== false,
     // The proxy's connection settings (mux.ts); absent ones take RS's defaults there.

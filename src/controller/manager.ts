@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KvBackend, Unwatch } from '../store/kv.js';
 import { BDBS_PREFIX } from '../services/bdb-service.js';
+import { PROXIES_PREFIX } from '../services/proxy-settings.js';
 import { SHARDS_PREFIX, type ShardInventory } from '../services/shard-inventory.js';
 import type { Collection } from '../store/object-store.js';
 import type { BdbRecord } from '../services/bdb-view.js';
@@ -66,6 +67,8 @@ export class ControllerManager {
       }));
     }
     this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
+    // Proxy settings are in every endpoint's spec.
+    this.unwatch.push(this.kv.watch(PROXIES_PREFIX, rev, () => void this.enqueueWhere(() => true)));
     this.watchdog.start();
     for (const c of this.sidecars) await c.start();
   }

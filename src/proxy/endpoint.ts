@@ -39,6 +39,8 @@ export interface ResolvedSpec {
   sched_policy: SchedPolicy;
   /** The manager's socket for clients' CONFIG commands (config-link.ts); null: they go to Redis. */
   config_socket: string | null;
+  /** Seconds of client silence before TCP keepalive probes (proxy `client_keepidle`). */
+  client_keepidle: number;
 }
 
 /** RS's defaults for the proxy's connection settings (objects/bdb). */
@@ -51,6 +53,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Same as redis-server's default `tcp-keepalive 300`: dead peers are found without app traffic. */
 const KEEPALIVE_MS = 300_000;
+/** Clients' keepalive unless the proxy settings say otherwise (client_keepidle). */
+export const DEFAULT_CLIENT_KEEPIDLE = KEEPALIVE_MS / 1000;
 /** Distinct command names counted per endpoint; further ones count under OTHER_NAMES. */
 const MAX_NAMES = 1_000;
 const OTHER_NAMES = '(other)';
@@ -259,6 +263,7 @@ export function resolveSpec(spec: EndpointSpec, current?: ResolvedSpec): Resolve
     max_pipelined: spec.max_pipelined ?? DEFAULT_MAX_PIPELINED,
     sched_policy: spec.sched_policy ?? 'cmp',
     config_socket: spec.config_socket ?? null,
+    client_keepidle: spec.client_keepidle ?? DEFAULT_CLIENT_KEEPIDLE,
   };
 }
 
@@ -355,6 +360,8 @@ export class Endpoint {
       if (this.resp3Clients.size + shared) this.log.info({ uid: this.uid, connections: this.resp3Clients.size + shared }, 'dropping connections: RESP3 switched off');
       for (const c of this.resp3Clients) c.destroy();
     }
+    // Connections open now probe at the new interval too (as a proxy restart would give them).
+    if (next.client_keepidle !== cur.client_keepidle) for (const c of this.clients) c.setKeepAlive(true, next.client_keepidle * 1000);
     this.setTarget(next.target);
     this.setTraffic(next.traffic);
   }
@@ -514,9 +521,9 @@ export class Endpoint {
   }
 
   info(): EndpointInfo {
-    const { uid, port, addr, target, max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy, tls: t } = this.spec;
+    const { uid, port, addr, target, max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy, client_keepidle, tls: t } = this.spec;
     return {
-      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy,
+      uid, port, addr, target: copyTarget(target), max_connections, traffic, resp3, conns, max_client_pipeline, max_pipelined, sched_policy, client_keepidle,
       shard_connections: this.pool.size + this.dedicated.size,
       tls: t ? { digest: tlsDigest(t), request_client_cert: !!t.requestClientCert, client_cert_enforced: !!(t.ca && t.requestClientCert) } : null,
       listening: this.listening,
@@ -645,7 +652,7 @@ export class Endpoint {
     this.clients.add(sock);
     sock.once('close', () => this.clients.delete(sock));
     sock.setNoDelay(true);
-    sock.setKeepAlive(true, KEEPALIVE_MS);
+    sock.setKeepAlive(true, this.spec.client_keepidle * 1000);
     if (this.terminator) this.terminator.emit('connection', sock);
     else this.pool.attach(sock);
   }

@@ -29,6 +29,7 @@ const StateSchema = Type.Object({
       max_client_pipeline: Type.Optional(Type.Integer({ minimum: 1 })),
       max_pipelined: Type.Optional(Type.Integer({ minimum: 1 })),
       sched_policy: Type.Optional(Type.Union([Type.Literal('cmp'), Type.Literal('mru'), Type.Literal('spread'), Type.Literal('mnp')])),
+      client_keepidle: Type.Optional(Type.Integer({ minimum: 1 })),
     }),
   ),
 });
