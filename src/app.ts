@@ -30,6 +30,9 @@ import { ssoRoutes } from './api/sso.js';
 import { statsRoutes } from './api/stats.js';
 import { logRoutes } from './api/logs.js';
 import { alertRoutes } from './api/alerts.js';
+import { moduleRoutes } from './api/modules.js';
+import { suffixRoutes } from './api/suffixes.js';
+import { usageReportRoutes } from './api/usage-report.js';
 import type { Composed } from './compose.js';
 import './api/route-types.js';
 
@@ -94,5 +97,8 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(statsRoutes(c.stats.stats));
   await app.register(logRoutes(c.events));
   await app.register(alertRoutes(c.alerts));
+  await app.register(moduleRoutes(c.services));
+  await app.register(suffixRoutes(c.services));
+  await app.register(usageReportRoutes(c.services));
   return app;
 }

@@ -21,6 +21,9 @@ import { NodeService, type NodeRecord } from './services/node-service.js';
 import { ShardInventory } from './services/shard-inventory.js';
 import { BdbSyncService } from './services/bdb-sync-service.js';
 import { BdbModuleService } from './services/bdb-module-service.js';
+import { ModuleService } from './services/module-service.js';
+import { SuffixService } from './services/suffix-service.js';
+import { UsageReportService } from './services/usage-report-service.js';
 import { ShardMigrateService } from './services/shard-migrate-service.js';
 import { BDBS_PREFIX } from './services/bdb-service.js';
 import type { BdbRecord } from './services/bdb-view.js';
@@ -58,7 +61,7 @@ import { shardDebugFiles } from './controller/shard-debug.js';
 import { DebugInfoService } from './services/debuginfo-service.js';
 import { ProxyService } from './services/proxy-service.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { detectRedisVersion } from './util/product.js';
+import { detectRedisVersion, SOFTWARE_VERSION } from './util/product.js';
 
 export interface Services {
   bootstrap: BootstrapService;
@@ -84,6 +87,12 @@ export interface Services {
   bdbSync: BdbSyncService;
   /** modules/config and modules/upgrade. */
   bdbModules: BdbModuleService;
+  /** The cluster's modules (none) and the refused upload. */
+  modules: ModuleService;
+  /** DNS suffixes (the cluster name). */
+  suffixes: SuffixService;
+  /** GET /v1/usage_report. */
+  usageReport: UsageReportService;
   /** Shard migration (single node: only to the node a shard is on). */
   shardMigrate: ShardMigrateService;
   /** debuginfo.tar.gz archives. */
@@ -206,6 +215,9 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
   }
   if (bootstrap.isBootstrapped()) await roleService.ensureDefaults();
   const bdbRecords = new Collection<BdbRecord>(kv, BDBS_PREFIX);
+  // openrs installs no Redis modules (bootstrap refuses user_defined_modules, upload is refused):
+  // this one list is what GET /v1/modules answers and what modules/upgrade checks against.
+  const modules = new ModuleService(() => []);
 
   return {
     startControllers,
@@ -240,8 +252,18 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
       availability: dataPlane.availability,
       bdbData: dataPlane.bdbData,
       bdbSync: new BdbSyncService(bdbRecords),
-      // openrs installs no Redis modules (bootstrap refuses user_defined_modules; no module upload route).
-      bdbModules: new BdbModuleService(bdbRecords, () => []),
+      bdbModules: new BdbModuleService(bdbRecords, () => modules.names()),
+      modules,
+      suffixes: new SuffixService(clusterName),
+      usageReport: new UsageReportService({
+        cluster: async () => (await cluster.get())?.value,
+        bdbs: () => bdbRecords.list(),
+        shards: () => shards.all(),
+        license: async () => ((await licenseRec.get()) ? license.get() : undefined),
+        latestBdbSample: (uid) => stats.store.entries('bdb', String(uid), '1sec').at(-1),
+        softwareVersion: SOFTWARE_VERSION,
+        clock,
+      }),
       shardMigrate: new ShardMigrateService(shards, nodes, dataPlane.actions),
       proxies: new ProxyService({
         kv,

@@ -78,6 +78,10 @@ export const ERROR_CATALOG = {
   param_error: [400, '"module_args" parameter was not parsed properly'],
   missing_module: [406, 'Module is not present in cluster'],
   target_node_uid_required: [404, 'A target node UID is required and not given'], // (openrs)
+  // Cluster modules (7.22 requests/modules: POST /v1/modules error codes), DNS suffixes (requests/suffix):
+  // docs/decisions/cluster-routes-extra.md.
+  no_module: [400, "Module wasn't provided or could not be found"],
+  suffix_not_exist: [404, 'Suffix name does not exist'], // (openrs)
 
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],
