@@ -44,7 +44,8 @@ const ModulesUpgradeBody = Type.Object({
 }, { additionalProperties: false });
 
 // No body at all is a request without `modules` (Fastify validates a missing body as null).
-const ModulesConfigBodyOrNone = Type.Union([ModulesConfigBody, Type.Null()]);
+/** Also the body of the deprecated POST /v1/modules/config/bdb/{uid} (api/modules.ts). */
+export const ModulesConfigBodyOrNone = Type.Union([ModulesConfigBody, Type.Null()]);
 const ModulesUpgradeBodyOrNone = Type.Union([ModulesUpgradeBody, Type.Null()]);
 
 export const bdbExtraRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {

@@ -8,20 +8,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Services } from '../compose.js';
 import { Module } from '../schemas/module.js';
+import { ModulesConfigBodyOrNone } from './bdb-extras.js';
 import type { ModuleUpload } from '../services/module-service.js';
 import { acceptModuleUploads } from './module-upload-body.js';
 import { parseUid, UidParams } from './params.js';
-
-/** config.md request body, as POST /v1/bdbs/{uid}/modules/config takes it (api/bdb-extras.ts). */
-const ModulesConfigBody = Type.Union([
-  Type.Object({
-    modules: Type.Optional(Type.Array(Type.Object({
-      module_name: Type.Optional(Type.String({ description: "Module's name: search, ReJSON, graph, timeseries, bf" })),
-      module_args: Type.Optional(Type.String({ description: 'Module command line arguments (no &, <, >, ")' })),
-    }, { additionalProperties: false }))),
-  }, { additionalProperties: false }),
-  Type.Null(),
-]);
 
 export const moduleRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
   acceptModuleUploads(app);
@@ -42,6 +32,6 @@ export const moduleRoutes = (s: Services): FastifyPluginAsyncTypebox => async (a
   // config.md: deprecated twin of POST /v1/bdbs/{uid}/modules/config, answered the same way.
   app.post('/v1/modules/config/bdb/:uid', {
     config: { permission: 'edit_bdb_module', bdbScope: { param: 'uid' } },
-    schema: { params: UidParams, body: ModulesConfigBody },
+    schema: { params: UidParams, body: ModulesConfigBodyOrNone },
   }, (req) => s.bdbModules.configure(parseUid(req.params.uid, 'db_not_exist'), req.body?.modules));
 };
