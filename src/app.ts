@@ -33,6 +33,10 @@ import { alertRoutes } from './api/alerts.js';
 import { moduleRoutes } from './api/modules.js';
 import { suffixRoutes } from './api/suffixes.js';
 import { usageReportRoutes } from './api/usage-report.js';
+import { checkRoutes } from './api/checks.js';
+import { crdbRoutes } from './api/crdbs.js';
+import { ocspRoutes } from './api/ocsp.js';
+import { moduleCapabilityRoutes } from './api/module-capabilities.js';
 import type { Composed } from './compose.js';
 import './api/route-types.js';
 
@@ -100,5 +104,9 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(moduleRoutes(c.services));
   await app.register(suffixRoutes(c.services));
   await app.register(usageReportRoutes(c.services));
+  await app.register(checkRoutes(c.services));
+  await app.register(crdbRoutes(c.services));
+  await app.register(ocspRoutes(c.services));
+  await app.register(moduleCapabilityRoutes());
   return app;
 }

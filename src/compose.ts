@@ -62,6 +62,11 @@ import { DebugInfoService } from './services/debuginfo-service.js';
 import { ProxyService } from './services/proxy-service.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { detectRedisVersion, SOFTWARE_VERSION } from './util/product.js';
+import { NodeChecks, readLocalPortRange } from './controller/node-checks.js';
+import { NodeCheckService } from './services/node-check-service.js';
+import { CrdbService } from './services/crdb-service.js';
+import { OcspService } from './services/ocsp-service.js';
+import type { OcspRecord } from './schemas/ocsp.js';
 
 export interface Services {
   bootstrap: BootstrapService;
@@ -99,6 +104,12 @@ export interface Services {
   debugInfo: DebugInfoService;
   /** /v1/proxies: the node's proxy. */
   proxies: ProxyService;
+  /** GET /v1/nodes/check/{uid}, /v1/cluster/check: real checks of this node. */
+  nodeChecks: NodeCheckService;
+  /** Active-Active routes (none can exist). */
+  crdbs: CrdbService;
+  /** OCSP settings (stapling cannot be turned on). */
+  ocsp: OcspService;
 }
 
 export interface Composed {
@@ -218,6 +229,24 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
   // openrs installs no Redis modules (bootstrap refuses user_defined_modules, upload is refused):
   // this one list is what GET /v1/modules answers and what modules/upgrade checks against.
   const modules = new ModuleService(() => []);
+  const localUid = () => (bootstrap.isBootstrapped() ? 1 : undefined);
+  const nodeChecks = new NodeChecks({
+    clock, kv,
+    bootstrapState: async () => (await bootstrap.status()).state,
+    bdbs: async () => (await bdbRecords.list()).map((b) => ({ uid: b.uid, status: b.status })),
+    shards: () => shards.onNode(localUid() ?? 1),
+    probeShard: (target, timeoutMs) => dataPlane.plane.supervisor.probe(target, timeoutMs),
+    pingProxy: () => dataPlane.plane.proxy.ping(),
+    configSocket: dataPlane.configSocket,
+    lastSample: () => (stats.sampler.latest ? stats.sampler.latest.etimeSec * 1000 : undefined),
+    portRanges: [{ name: 'database port range', range: config.db_ports }, { name: 'shard port range', range: config.shard_ports }],
+    localPortRange: () => readLocalPortRange(),
+    storagePaths: async () => {
+      const node = (await nodes.get(localUid() ?? 1))?.value;
+      return [dataDir, ...(node ? [node.persistent_storage_path, node.ephemeral_storage_path] : [])];
+    },
+    minFreeBytes: config.min_free_disk_mb * 1024 * 1024,
+  });
 
   return {
     startControllers,
@@ -286,6 +315,9 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
         logsDir: path.join(path.resolve(config.data_dir), 'logs'),
         tmpDir: path.join(path.resolve(config.data_dir), 'tmp'),
       }),
+      nodeChecks: new NodeCheckService(nodes, nodeChecks, localUid),
+      crdbs: new CrdbService(),
+      ocsp: new OcspService(new Singleton<OcspRecord>(kv, '/ocsp'), async () => (await certificates.get('proxy'))?.certificate),
       health: {
         async ccsReachable() {
           try {

@@ -23,6 +23,7 @@ export const ConfigSchema = Type.Object({
   admin_password: Type.Optional(Type.String({ minLength: 1 })),
   cluster_name: Type.String({ minLength: 1, maxLength: 64 }),
   redis_server: Type.String({ minLength: 1, description: 'redis-server executable' }),
+  min_free_disk_mb: Type.Integer({ minimum: 0, description: 'Node check floor: least free space (MiB) on the data, persistent and ephemeral storage paths' }),
 });
 export interface PortRange { readonly from: number; readonly to: number }
 export type Config = Readonly<Static<typeof ConfigSchema>> & { readonly db_ports: PortRange; readonly shard_ports: PortRange };
@@ -48,6 +49,8 @@ const SETTINGS: Setting[] = [
   { key: 'admin_password', kind: 'string', help: 'admin password for automatic bootstrap (generated when unset)' },
   { key: 'cluster_name', kind: 'string', def: () => 'openrs.local', help: 'cluster name for automatic bootstrap' },
   { key: 'redis_server', kind: 'string', def: () => 'redis-server', help: 'redis-server executable' },
+  // Below this, persistence (AOF rewrites, RDB snapshots) and the store's own writes start failing.
+  { key: 'min_free_disk_mb', kind: 'int', def: () => 256, help: 'node check: least free disk space (MiB) on the storage paths' },
 ];
 
 const flagName = (k: string) => k.replace(/_/g, '-');

@@ -83,6 +83,17 @@ export const ERROR_CATALOG = {
   no_module: [400, "Module wasn't provided or could not be found"],
   suffix_not_exist: [404, 'Suffix name does not exist'], // (openrs)
 
+  // Active-Active (requests/crdbs/, requests/crdb_tasks/): statuses from the pages, which name no codes;
+  // the codes are openrs's, like the `*_not_exist` ones above (docs/decisions/cluster-routes-health.md).
+  crdb_not_exist: [404, 'Active-Active database does not exist'], // (openrs)
+  crdb_task_not_exist: [404, 'CRDB task does not exist'], // (openrs)
+  invalid_crdb_guid: [406, 'The Active-Active GUID is invalid'], // (openrs)
+
+  // OCSP (requests/ocsp/): codes and statuses from the pages. no_responder_url carries POST
+  // /v1/ocsp/test's 500 ("responder_url is not configured"); PUT never reaches it (see ocsp-service.ts).
+  ocsp_unsupported_by_capability: [406, 'Not all nodes support OCSP capability'],
+  no_responder_url: [500, 'No OCSP responder URL is configured'],
+
   // jsonschema.
   invalid_object: [406, 'Invalid object name'],
 

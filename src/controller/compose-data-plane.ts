@@ -45,6 +45,8 @@ export interface DataPlaneParts {
   availability: AvailabilityService;
   /** Export, import, backups and recovery (services/bdb-backup-service.ts). */
   bdbData: BdbBackupService;
+  /** The manager's config socket the proxy asks for client settings (node checks connect to it). */
+  configSocket: string;
 }
 
 export async function composeDataPlane(o: {
@@ -103,5 +105,5 @@ export async function composeDataPlane(o: {
   }, actions, o.clock, async (uid) => (await bdbStore.get(uid)) !== undefined, () => o.redis?.version ?? '0');
   const availability = new AvailabilityService(kv, bdbStore, o.cluster, new AvailabilityProbe(plane, o.shards));
   const backups = composeBackups({ config, kv, log, clock: o.clock, events: o.eventLog, bdbs: bdbStore, shards: o.shards, actions, plane, manager, admin });
-  return { bdbs, actions, manager, plane, shardViews, availability, bdbData: backups.service };
+  return { bdbs, actions, manager, plane, shardViews, availability, bdbData: backups.service, configSocket };
 }
