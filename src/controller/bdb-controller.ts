@@ -97,6 +97,8 @@ export type FailoverOutcome = { done: true } | { done: false; why: string };
 const REPLICA_ONLINE_MS = 2_000;
 /** How long a restarted shard may take to be back (started, loaded, in sync). */
 const SETTLE_MS = 60_000;
+/** How long clients wait in the proxy for a restarted master without replica to have loaded its data. */
+const RESTART_HOLD_MS = 30_000;
 /** How long the endpoint may take to hand on the replies in flight before a graceful switch. */
 const HOLD_DRAIN_MS = 1_000;
 /** A hold the manager did not release (it died mid-switch) ends by itself this long after it began. */
@@ -648,6 +650,17 @@ export class BdbController {
       if (!stale.length) return [];
       const rec = (await this.d.bdbs.get(bdbUid))?.value;
       if (!rec) throw new Error(`database ${bdbUid} does not exist`);
+      const master = shards.find((s) => s.role === 'master')!;
+      const replicas = shards.filter((s) => s.role === 'slave');
+      if (!o.discard) {
+        // A restart is safe only from a healthy database: with the master down or hung, the replica may hold the
+        // only copy, and restarting it would resync it from nothing (QA: all data lost). Such a database is the
+        // watchdog's to fail over first; the upgrade can be asked again after.
+        if (!(await this.answers(master))) throw new Error(`check_slaves: the master shard ${master.uid} does not answer; nothing was restarted`);
+        for (const r of replicas) {
+          if (!(await this.answers(r)) || !(await this.linkUp(r))) throw new Error(`check_slaves: the replica shard ${r.uid} is not in sync with its master; nothing was restarted`);
+        }
+      }
       const restart = async (s: ShardSummary, save?: boolean) => {
         await plane.supervisor.stop(plane.handles.get(s.uid) ?? this.ref(s), save === false ? { save: false } : {});
         plane.forget(s.uid);
@@ -664,15 +677,14 @@ export class BdbController {
         return shards.map((s) => s.uid);
       }
       const restarted: number[] = [];
-      for (const r of shards.filter((s) => s.role === 'slave' && stale.includes(s.uid))) {
+      for (const r of replicas.filter((s) => stale.includes(s.uid))) {
         await step('restart_slave', 30);
         await restart(r);
         await this.settle(bdbUid);
         restarted.push(r.uid);
       }
-      const master = shards.find((s) => s.role === 'master')!;
       if (stale.includes(master.uid)) {
-        if (shards.some((s) => s.role === 'slave')) {
+        if (replicas.length) {
           await step('failover', 60);
           const out = await this.doFailover(bdbUid, 'shard restart (upgrade)', 'planned');
           if (!out.done) throw new Error(`the master could not hand over to its replica: ${out.why}`);
@@ -689,8 +701,10 @@ export class BdbController {
           }
         } else {
           await step('restart_master', 60);
-          await restart(master);
-          await this.settle(bdbUid);
+          await this.holdingClients(bdbUid, master, async () => {
+            await restart(master);
+            await this.settle(bdbUid);
+          });
         }
         restarted.push(master.uid);
       }
@@ -700,6 +714,28 @@ export class BdbController {
       }
       return restarted;
     });
+  }
+
+  /**
+   * Run `fn` (the restart of a master without replica) with the endpoint's clients held, as for a planned failover:
+   * their commands wait in the proxy instead of meeting a closed connection or -LOADING, and go on once the shard
+   * has loaded its data (or after RESTART_HOLD_MS, when Redis's own -LOADING answers them).
+   */
+  private async holdingClients(bdbUid: number, master: ShardSummary, fn: () => Promise<void>): Promise<void> {
+    const { plane } = this.d;
+    const uid = endpointUid(bdbUid);
+    await plane.ensureProxy();
+    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: RESTART_HOLD_MS }).then((r) => r.drained, (e: unknown) => {
+      this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'endpoint not held for the restart');
+      return false;
+    });
+    try {
+      await fn();
+      const loadedBy = Date.now() + RESTART_HOLD_MS;
+      while (held && Date.now() < loadedBy && (await plane.supervisor.probe(this.ref(master), 1000)) === 'loading') await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      if (held) await plane.proxy.release(uid, shardTarget(master)).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
+    }
   }
 
   /** Converge (start what is missing, sync replicas, point the endpoint) until done. */

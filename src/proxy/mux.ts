@@ -306,7 +306,12 @@ class ShardConn {
     clearTimeout(this.idleTimer);
     this.pool.forget(this);
     for (let i = this.head; i < this.owners.length; i++) this.owners[i]?.lost(why);
-    for (const c of this.pool.clientsOf(this)) c.lost(why);
+    for (const c of this.pool.clientsOf(this)) {
+      // Held (a shard restarting in place, for an upgrade), a client owed nothing keeps its connection to the
+      // proxy: unbound, it is bound afresh to the shard's next process on release, as on a retarget.
+      if (this.pool.holding && !c.finished) c.unbindForRetarget();
+      else c.lost(why);
+    }
     this.owners = [];
     this.waiters.clear();
     if (this.pool.holding) this.pool.noteProgress();
@@ -1133,6 +1138,11 @@ class MuxClient {
   }
 
   /** Its shard connection is gone. */
+  /** Dropped (lost()) or done: it cannot be bound again. */
+  get finished(): boolean {
+    return this.done || this.sock.destroyed;
+  }
+
   lost(why: string): void {
     if (this.sock.destroyed) return;
     this.pool.host.debug('dropping client: ' + why);

@@ -65,6 +65,7 @@ export const UpgradeRequest = Type.Object({
   may_discard_data: Type.Optional(Type.Boolean({ description: 'Discard data in a non-replicated, non-persistent bdb' })),
   force_discard: Type.Optional(Type.Boolean({ description: 'Discard data even if the bdb is replicated and/or persistent' })),
   preserve_roles: Type.Optional(Type.Boolean({ description: "Preserve shards' master/replica roles (requires an extra failover)" })),
+  swap_roles: Type.Optional(Type.Boolean({ description: "The page's example field: true lets master and replica end swapped (the default), false keeps the roles (preserve_roles)" })),
   parallel_shards_upgrade: Type.Optional(Type.Integer({ minimum: 1, description: 'Max number of shards to upgrade in parallel' })),
   modules: Type.Optional(Type.Array(UpgradeModule, { description: 'Modules to upgrade' })),
   redis_version: Type.Optional(Type.String({ description: 'The Redis version to upgrade to (the installed one)' })),

@@ -309,6 +309,7 @@ export class BdbService {
     if (body.redis_version !== undefined && !versionAvailable(body.redis_version, installed)) {
       throw RsError.custom('invalid_version', 400, versionUnavailable('redis_version', body.redis_version, installed));
     }
+    if (body.swap_roles === true && body.preserve_roles === true) throw RsError.custom('invalid_param', 400, 'swap_roles and preserve_roles contradict each other');
     const losesData = !rec.replication && !dbPersistence(rec);
     if (losesData && !body.may_discard_data && !body.force_discard) {
       throw RsError.custom('discard_data_required', 400, `Database ${uid} has neither replication nor persistence: restarting its shards loses its data. Set may_discard_data to allow it`);
@@ -318,7 +319,8 @@ export class BdbService {
     // Written with the record (unchanged) so that a concurrent change or upgrade of the database conflicts.
     const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: cur.modRevision }], [this.d.bdbs.putOp(rec), op]);
     if (!res.succeeded) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
-    const o: RestartOptions = { force: body.force_restart === true || body.force_discard === true, discard: body.force_discard === true || losesData, preserveRoles: body.preserve_roles === true };
+    const preserveRoles = body.preserve_roles === true || body.swap_roles === false;
+    const o: RestartOptions = { force: body.force_restart === true || body.force_discard === true, discard: body.force_discard === true || losesData, preserveRoles };
     void this.runUpgrade(action.action_uid, uid, o);
     return { ...(await this.view(rec)), action_uid: action.action_uid };
   }

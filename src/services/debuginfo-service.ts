@@ -20,8 +20,8 @@ import { readTail } from '../util/fs.js';
 import type { ShardSummary } from './shard-inventory.js';
 
 const run = promisify(execFile);
-/** Fields whose values are secrets, wherever they are in a JSON document. */
-const SECRET_FIELD = /pass|secret|private_key|^key$|token/i;
+/** Fields whose values are secrets, wherever they are in a JSON document (not e.g. password_hashing_algorithm). */
+const SECRET_FIELD = /(pass|password|secret|key|token)$|private_key/i;
 const MAX_EVENTS = 10_000;
 const LOG_TAIL_BYTES = 4 * 1024 * 1024;
 const MAX_ARCHIVE_BYTES = 512 * 1024 * 1024;
@@ -73,6 +73,7 @@ export class DebugInfoService {
         const proxyTail = readTail(proxyLog, LOG_TAIL_BYTES);
         if (proxyTail !== undefined) put('logs/proxy.log', proxyTail);
       }
+      const shards: { dir: string; shard: ShardSummary }[] = [];
       for (const uid of uids) {
         const dir = `bdb-${uid}`;
         try {
@@ -82,10 +83,13 @@ export class DebugInfoService {
         }
         put(`${dir}/shards.json`, json(await this.d.shardViews(uid)));
         put(`${dir}/events.json`, json(events.filter((e) => String(e.bdb_uid) === String(uid))));
-        for (const s of await this.d.shards(uid)) {
-          for (const [name, content] of Object.entries(await this.d.shardFiles(s))) put(`${dir}/shard-${s.uid}/${name}`, content);
-        }
+        for (const shard of await this.d.shards(uid)) shards.push({ dir, shard });
       }
+      // Every shard at once: shards that do not answer (stopped, hung) cost one timeout together, not one each.
+      const files = await Promise.all(shards.map(({ shard }) => this.d.shardFiles(shard)));
+      shards.forEach(({ dir, shard }, i) => {
+        for (const [name, content] of Object.entries(files[i]!)) put(`${dir}/shard-${shard.uid}/${name}`, content);
+      });
       const { stdout } = await run('tar', ['-czf', '-', '-C', work, 'debuginfo'], { encoding: 'buffer', maxBuffer: MAX_ARCHIVE_BYTES });
       return stdout;
     } finally {

@@ -58,6 +58,9 @@ async function unpack(p: string): Promise<Record<string, string>> {
 describe('debug info', () => {
   it('one database: its object, shards, and per shard INFO, config, slow log, redis.conf, ACL file and log, without secrets', async () => {
     const files = await unpack(`/v1/bdbs/${bdb.uid}/debuginfo`);
+    // Facts about passwords are not secrets.
+    const cluster = JSON.parse((await unpack('/v1/debuginfo/node'))['debuginfo/cluster.json']!);
+    expect(cluster.password_hashing_algorithm).toMatch(/^(?!<redacted>).+/);
     const d = `debuginfo/bdb-${bdb.uid}`;
     expect(JSON.parse(files[`${d}/bdb.json`]!).name).toBe('dbg-a');
     const shards = JSON.parse(files[`${d}/shards.json`]!);
@@ -96,6 +99,20 @@ describe('debug info', () => {
       const files = await unpack(p);
       expect(Object.keys(files).some((f) => f.startsWith(`debuginfo/bdb-${other.uid}/shard-`))).toBe(true);
       expect(Object.keys(files).some((f) => f.startsWith(`debuginfo/bdb-${bdb.uid}/`))).toBe(false);
+    }
+  });
+
+  it('a role scoped to one database gets that database\'s archive only', async () => {
+    const role = await t.req('POST', '/v1/roles', { body: { name: 'dbg-scoped', management: 'db_member', resources: [{ type: 'db', uids: [String(other.uid)] }] } });
+    expect(role.status).toBe(200);
+    const user = await t.req('POST', '/v1/users', { body: { email: 'dbg-scoped@x.io', password: 'Scoped-pass-123', role_uids: [role.json.uid], name: 's' } });
+    expect(user.status).toBe(200);
+    const as = { auth: { user: 'dbg-scoped@x.io', pass: 'Scoped-pass-123' } };
+    expect((await t.req('GET', `/v1/debuginfo/node/bdb/${other.uid}`, as)).status).toBe(200);
+    expect((await t.req('GET', `/v1/bdbs/${other.uid}/debuginfo`, as)).status).toBe(200);
+    for (const p of [`/v1/debuginfo/all/bdb/${bdb.uid}`, `/v1/debuginfo/node/bdb/${bdb.uid}`, `/v1/bdbs/${bdb.uid}/debuginfo`,
+      '/v1/debuginfo/all', '/v1/debuginfo/node', '/v1/bdbs/debuginfo', '/v1/nodes/debuginfo', '/v1/nodes/1/debuginfo', '/v1/cluster/debuginfo']) {
+      expectRsError(await t.req('GET', p, as), 403);
     }
   });
 

@@ -45,6 +45,20 @@ async function upgrade(uid: number, body?: Record<string, unknown>) {
   return actionCompleted(t, r.json.action_uid, 60_000);
 }
 
+/**
+ * INCR `counter` through `app` until stopped; the first error ends the loop (a closed connection rejects at once, and
+ * a loop of rejections would starve the event loop the node shares with the test).
+ */
+function incrLoop(app: ReturnType<typeof client>): { stop: () => Promise<{ acked: number; errors: string[] }> } {
+  let acked = 0;
+  const errors: string[] = [];
+  let on = true;
+  const done = (async () => {
+    while (on && !errors.length) await app.incr('counter').then(() => acked++, (e: Error) => errors.push(e.message));
+  })();
+  return { stop: async () => ((on = false), await done, { acked, errors }) };
+}
+
 const pidsOf = async (uid: number) => Object.fromEntries((await shardsOf(t, uid)).map((s) => [s.uid, pidOf(s.dir)]));
 
 describe('replicated database', () => {
@@ -64,12 +78,7 @@ describe('replicated database', () => {
     // A client writing through the endpoint for the whole upgrade: nothing is refused or lost.
     const app = client(port);
     await app.connect();
-    let acked = 0;
-    let errors = 0;
-    let writing = true;
-    const writer = (async () => {
-      while (writing) await app.incr('counter').then(() => acked++, () => errors++);
-    })();
+    const writer = incrLoop(app);
     const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: { preserve_roles: true } });
     expect(r.status).toBe(200);
     // One change at a time: the database is busy until the restart ends.
@@ -77,9 +86,8 @@ describe('replicated database', () => {
     expectRsError(await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: {} }), 409);
     const done = await actionCompleted(t, r.json.action_uid, 60_000);
     expect(done.name).toBe('SMUpgradeBDB');
-    writing = false;
-    await writer;
-    expect(errors).toBe(0);
+    const { acked, errors } = await writer.stop();
+    expect(errors).toEqual([]);
     expect(acked).toBeGreaterThan(10);
     expect(Number(await app.get('counter'))).toBe(acked);
     app.disconnect();
@@ -124,17 +132,22 @@ describe('replicated database', () => {
 });
 
 describe('database without replica', () => {
-  it('with AOF: restarted from its files, data kept', async () => {
+  it('with AOF: restarted from its files, data kept; clients writing meanwhile wait in the proxy and see no error', async () => {
     const bdb = await createBdb(t, { name: 'up-aof', data_persistence: 'aof' });
-    await seed(bdb.endpoints[0].port, 50);
+    const port = bdb.endpoints[0].port;
+    await seed(port, 20_000);
     const [before] = Object.values(await pidsOf(bdb.uid));
+    const app = client(port);
+    await app.connect();
+    const writer = incrLoop(app);
     await upgrade(bdb.uid, { force_restart: true });
+    const { acked, errors } = await writer.stop();
+    expect(errors).toEqual([]);
+    expect(Number(await app.get('counter'))).toBe(acked);
     const [after] = Object.values(await pidsOf(bdb.uid));
     expect(after).not.toBe(before);
-    const c = client(bdb.endpoints[0].port);
-    await c.connect();
-    expect(await c.dbsize()).toBe(50);
-    c.disconnect();
+    expect(await app.dbsize()).toBe(20_001);
+    app.disconnect();
   });
 
   it('without persistence: refused unless may_discard_data, then restarted empty', async () => {
@@ -152,6 +165,31 @@ describe('database without replica', () => {
   });
 });
 
+describe('an unhealthy database', () => {
+  it('a master that does not answer: nothing is restarted (the replica may hold the only copy), the action fails saying why', async () => {
+    const bdb = await createBdb(t, { name: 'up-hung', replication: true });
+    await seed(bdb.endpoints[0].port, 100);
+    const { master } = await waitInSync(t, bdb.uid);
+    const pids = await pidsOf(bdb.uid);
+    process.kill(pids[master.uid]!, 'SIGSTOP');
+    try {
+      const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: { force_restart: true } });
+      expect(r.status).toBe(200);
+      const a = await waitAction(t, r.json.action_uid, 30_000);
+      expect(a.status).toBe('failed');
+      expect(a.error).toMatch(/check_slaves: the master shard \d+ does not answer/);
+      expect(await pidsOf(bdb.uid)).toEqual(pids);
+    } finally {
+      process.kill(pids[master.uid]!, 'SIGCONT');
+    }
+    await waitInSync(t, bdb.uid);
+    const c = client(bdb.endpoints[0].port);
+    await c.connect();
+    expect(await c.dbsize()).toBe(100);
+    c.disconnect();
+  });
+});
+
 describe('bad requests', () => {
   it('answers 404 for an unknown database and 400 for what cannot be done, and changes nothing', async () => {
     expectRsError(await t.req('POST', '/v1/bdbs/999/upgrade', { body: {} }), 404, 'db_not_exist');
@@ -162,12 +200,15 @@ describe('bad requests', () => {
     expectRsError(await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: { parallel_shards_upgrade: 0 } }), 400);
     expectRsError(await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: { force_restart: 'yes' } }), 400);
     expectRsError(await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: { reboot: true } }), 400);
+    expectRsError(await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: { swap_roles: true, preserve_roles: true } }), 400, 'invalid_param');
     expect(await pidsOf(bdb.uid)).toEqual(pids);
     // The installed version by name: nothing to change, nothing restarted.
     const installed = (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.redis_version;
     const a = await upgrade(bdb.uid, { redis_version: installed });
     expect(a.status).toBe('completed');
     expect(await pidsOf(bdb.uid)).toEqual(pids);
+    // The page's own example body.
+    expect((await upgrade(bdb.uid, { swap_roles: true, may_discard_data: false })).status).toBe('completed');
     const viewer = await t.req('POST', `/v1/bdbs/${bdb.uid}/upgrade`, { body: {}, auth: { user: 'nobody@x', pass: 'wrong' } });
     expect(viewer.status).toBe(401);
     const gone = await waitAction(t, a.action_uid);
