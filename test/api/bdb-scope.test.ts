@@ -3,6 +3,7 @@
  * on a real node with two real databases: a db_member / db_viewer role limited to database A sees
  * and changes A only, whatever route it takes; lists are filtered; unscoped roles see both.
  */
+import { ok } from '../helpers/rs-error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resp } from '../helpers/https-client.js';
 import { createBdb, shardsOf } from '../helpers/bdb.js';
@@ -19,12 +20,6 @@ const wide = { user: 'wide-member@test.local', pass: 'Wide-member-1' };
 const expect403 = (r: Resp) => {
   expect({ status: r.status, code: r.json?.error_code }, r.text).toEqual({ status: 403, code: 'insufficient_permissions' });
 };
-async function ok(r: Promise<Resp>): Promise<any> {
-  const res = await r;
-  expect(res.status, res.text).toBe(200);
-  return res.json;
-}
-
 beforeAll(async () => {
   t = await startTestNode();
   a = (await createBdb(t, { name: 'scope-a', authentication_redis_pass: 'Scope-a-pass' })).uid;

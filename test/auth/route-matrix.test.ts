@@ -9,6 +9,7 @@
  * below. Routes added later are covered without editing this file; a route that declares no
  * permission, or a name permissions.ts does not know, fails the declaration test.
  */
+import { ok } from '../helpers/rs-error.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declaredRoutes, type DeclaredRoute } from '../../src/api/conventions.js';
 import { ANY_MANAGEMENT_ROLE } from '../../src/api/route-types.js';
@@ -25,12 +26,6 @@ let routes: DeclaredRoute[];
 const creds = {} as Record<ManagementRole, { user: string; pass: string; uid: number }>;
 /** Throwaway objects for routes that change or delete what they name. */
 const victim = { user: 0, role: 0, acl: 0 };
-
-async function ok(r: Promise<Resp>): Promise<any> {
-  const res = await r;
-  expect(res.status, res.text).toBe(200);
-  return res.json;
-}
 
 beforeAll(async () => {
   t = await startTestNode();

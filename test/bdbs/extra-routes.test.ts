@@ -7,19 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionCompleted, createBdb } from '../helpers/bdb.js';
 import type { Resp } from '../helpers/https-client.js';
-import { expectRsError } from '../helpers/rs-error.js';
+import { expectRsError, ok } from '../helpers/rs-error.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 
 let t: TestNode;
 let db: number;
 let shard: string;
 const users = {} as Record<'none' | 'db_viewer' | 'cluster_viewer' | 'db_member', { user: string; pass: string }>;
-
-async function ok(r: Promise<Resp>): Promise<any> {
-  const res = await r;
-  expect(res.status, res.text).toBe(200);
-  return res.json;
-}
 
 beforeAll(async () => {
   t = await startTestNode();

@@ -59,6 +59,17 @@ function incrLoop(app: ReturnType<typeof client>): { stop: () => Promise<{ acked
   return { stop: async () => ((on = false), await done, { acked, errors }) };
 }
 
+/** The number of keys a new client of the endpoint sees. */
+async function dbsizeAt(port: number): Promise<number> {
+  const c = client(port);
+  try {
+    await c.connect();
+    return await c.dbsize();
+  } finally {
+    c.disconnect();
+  }
+}
+
 const pidsOf = async (uid: number) => Object.fromEntries((await shardsOf(t, uid)).map((s) => [s.uid, pidOf(s.dir)]));
 
 describe('replicated database', () => {
@@ -113,18 +124,12 @@ describe('replicated database', () => {
     await upgrade(bdb.uid, { force_restart: true });
     const after = await waitInSync(t, bdb.uid);
     expect(after.master.uid).toBe(before.replica.uid);
-    const c = client(port);
-    await c.connect();
-    expect(await c.dbsize()).toBe(100);
+    expect(await dbsizeAt(port)).toBe(100);
 
-    c.disconnect();
     // Every shard stops at once, without a handover: its clients are disconnected, and find it empty.
     await upgrade(bdb.uid, { force_discard: true });
     await waitInSync(t, bdb.uid);
-    const fresh = client(port);
-    await fresh.connect();
-    expect(await fresh.dbsize()).toBe(0);
-    fresh.disconnect();
+    expect(await dbsizeAt(port)).toBe(0);
     for (const s of await shardsOf(t, bdb.uid)) {
       expect(fs.readdirSync(s.dir).some((f) => f.startsWith('discarded-'))).toBe(true);
     }
@@ -158,10 +163,7 @@ describe('database without replica', () => {
     expect(Object.values(await pidsOf(bdb.uid))[0]).toBe(before);
     await upgrade(bdb.uid, { force_restart: true, may_discard_data: true });
     expect(Object.values(await pidsOf(bdb.uid))[0]).not.toBe(before);
-    const c = client(bdb.endpoints[0].port);
-    await c.connect();
-    expect(await c.dbsize()).toBe(0);
-    c.disconnect();
+    expect(await dbsizeAt(bdb.endpoints[0].port)).toBe(0);
   });
 });
 
@@ -183,10 +185,7 @@ describe('an unhealthy database', () => {
       process.kill(pids[master.uid]!, 'SIGCONT');
     }
     await waitInSync(t, bdb.uid);
-    const c = client(bdb.endpoints[0].port);
-    await c.connect();
-    expect(await c.dbsize()).toBe(100);
-    c.disconnect();
+    expect(await dbsizeAt(bdb.endpoints[0].port)).toBe(100);
   });
 });
 
