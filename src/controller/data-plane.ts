@@ -4,12 +4,15 @@
  */
 import type { EndpointInfo, EndpointSpec, PingResult, ProbeResult, Target } from '../proxy/protocol.js';
 import type { ShardAdmin } from '../redis/admin.js';
-import { processExists } from '../redis/proc.js';
+import { killGroup, processExists, processState } from '../redis/proc.js';
 import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 
 export type { Target };
 
 /** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
+/** Watchdog checks (~100 ms apart) that find the proxy stopped before it is replaced (about 3 s). */
+const PROXY_STOPPED_CHECKS = 30;
+
 export interface EndpointProxy {
   /** Adopt the running proxy or start one; its pid. */
   ensureRunning(): Promise<{ pid: number }>;
@@ -75,17 +78,27 @@ export class DataPlane {
   }
 
   /**
-   * Whether the proxy this manager started or adopted has exited (killed, crashed). It is then
+   * Whether the proxy this manager started or adopted has exited (killed, crashed) or was stopped too long (then
+   * killed). It is then
    * forgotten, so that the next ensureProxy starts a new one (which restores its endpoints from its
    * state file); the caller reconciles the databases so that each endpoint is checked.
    */
   proxyLost(): boolean {
     const pid = this.proxyPid;
-    if (pid === undefined || processExists(pid)) return false;
+    if (pid === undefined) return false;
+    if (processExists(pid)) {
+      // A stopped proxy (SIGSTOP, state T) serves no client and answers no control request, and nothing else
+      // would end it: after PROXY_STOPPED_CHECKS checks in a row it is killed and replaced, as a stopped shard is.
+      this.proxyStops = processState(pid) === 'T' ? this.proxyStops + 1 : 0;
+      if (this.proxyStops < PROXY_STOPPED_CHECKS) return false;
+      killGroup(pid);
+    }
+    this.proxyStops = 0;
     this.proxyPid = undefined;
     this.proxyReady = undefined;
     return true;
   }
+  private proxyStops = 0;
 
   /** Stop the proxy if this manager started or adopted it. */
   async stopProxy(): Promise<void> {

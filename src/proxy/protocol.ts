@@ -66,7 +66,7 @@ export const EndpointSpec = Type.Object(
     max_pipelined: Type.Optional(Type.Integer({ minimum: 1, description: 'commands in flight per shard connection (default 2000)' })),
     sched_policy: Type.Optional(Type.Union([Type.Literal('cmp'), Type.Literal('mru'), Type.Literal('spread'), Type.Literal('mnp')], { description: 'which shared connection a client gets (default cmp)' })),
     config_socket: Type.Optional(Type.String({ minLength: 1, maxLength: 107, description: "the manager's unix socket for clients' CONFIG GET/SET/REWRITE; absent: they go to Redis" })),
-    client_keepidle: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'seconds of client silence before TCP keepalive probes (proxy client_keepidle, default 300)' })),
+    client_keepidle: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_767, description: 'seconds of client silence before TCP keepalive probes (proxy client_keepidle, default 300)' })),
   },
   { additionalProperties: false },
 );

@@ -10,7 +10,7 @@ export const Proxy = Type.Object({
   backlog: Int('TCP listen queue backlog'),
   client_eviction: Bool('Client eviction based on maxmemory_clients'),
   client_keepcnt: Int('Client TCP keepalive count'),
-  client_keepidle: Int('Client TCP keepalive idle (seconds)', { minimum: 1, maximum: 86_400 }),
+  client_keepidle: Int('Client TCP keepalive idle (seconds; Linux takes at most 32767)', { minimum: 1, maximum: 32_767 }),
   client_keepintvl: Int('Client TCP keepalive interval (seconds)'),
   conns: Int('Number of connections'),
   corefile: Bool('Core dumps of the proxy'),

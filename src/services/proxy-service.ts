@@ -18,6 +18,17 @@ import { defaultProxySettings, proxyKey, type ProxySettings } from './proxy-sett
 
 /** How long a PUT waits for the proxy to apply the settings (the page's 504 after it). */
 const ACK_TIMEOUT_MS = 10_000;
+/** How long the object waits for the proxy's pid (for `conns`, left out without an answer). */
+const PING_MS = 2_000;
+/** The fields a PUT changes; the others may only repeat their value. */
+const HONOURED = new Set(['uid', 'client_keepidle', 'ignore_bdb_cconn_limit']);
+
+/** `p`'s value, or undefined once `ms` have passed (a stopped proxy never answers). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, ms))))]).finally(() => clearTimeout(timer));
+}
+
 /** Node's listen backlog (net.Server.listen without `backlog`). */
 const NODE_BACKLOG = 511;
 
@@ -92,13 +103,13 @@ export class ProxyService {
   }
 
   async list(): Promise<Proxy[]> {
-    const pid = (await this.d.ping())?.pid;
+    const pid = (await within(this.d.ping(), PING_MS))?.pid;
     return Promise.all((await this.d.nodeUids()).map(async (uid) => this.view(await this.settings(uid), pid)));
   }
 
   async get(uid: number): Promise<Proxy> {
     await this.known(uid);
-    return this.view(await this.settings(uid), (await this.d.ping())?.pid);
+    return this.view(await this.settings(uid), (await within(this.d.ping(), PING_MS))?.pid);
   }
 
   /** PUT /v1/proxies/{uid} (`uid` given) or PUT /v1/proxies (every proxy). */
@@ -107,7 +118,9 @@ export class ProxyService {
     const uids = uid !== undefined ? [uid] : await this.d.nodeUids();
     const change = body.proxy ?? {};
     if (change.uid !== undefined && uid !== undefined && change.uid !== uid) throw RsError.custom('invalid_param', 400, `proxy.uid ${change.uid} is not ${uid}`);
-    const pid = (await this.d.ping())?.pid;
+    // The proxy is asked (for `conns`) only when the request repeats fields it does not change.
+    const fixed = Object.keys(change).some((f) => !HONOURED.has(f));
+    const pid = fixed ? (await within(this.d.ping(), PING_MS))?.pid : undefined;
     const next: ProxySettings[] = [];
     for (const u of uids) {
       const cur = await this.settings(u);
@@ -128,14 +141,19 @@ export class ProxyService {
     return {};
   }
 
-  /** Wait until every endpoint of the proxy shows the settings (the reconciler applies them on the watch of /proxies/). */
+  /**
+   * Wait until every endpoint of the proxy shows the settings (the reconciler applies them on the watch of /proxies/):
+   * the stored ones, read again each time, so that a request whose settings a later one replaced is answered once the
+   * proxy has the later ones (QA: concurrent PUTs got 504 waiting for values that were no longer wanted).
+   */
   private async acknowledged(settings: ProxySettings[]): Promise<void> {
-    const s = settings[0];
-    if (!s) return;
+    const uid = settings[0]?.uid;
+    if (uid === undefined) return;
     const bdbs = await this.d.bdbs();
     const deadline = Date.now() + ACK_TIMEOUT_MS;
     for (;;) {
-      const eps = await this.d.endpoints().catch(() => undefined);
+      const s = await this.settings(uid);
+      const eps = await within(this.d.endpoints().catch(() => undefined), deadline - Date.now());
       const applied = eps?.every((e) => {
         const bdb = bdbs.find((b) => endpointUid(b.uid) === e.uid);
         const limit = s.ignore_bdb_cconn_limit ? 0 : bdb?.max_connections ?? 0;

@@ -102,6 +102,13 @@ describe('PUT', () => {
     fresh.disconnect();
   });
 
+  it('concurrent PUTs: each answers once the proxy has the settings stored last', async () => {
+    const answers = await Promise.all([60, 61, 62, 63, 64, 65].map((v) => t.req('PUT', '/v1/proxies/1', { body: { proxy: { client_keepidle: v } } })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const final = (await t.req('GET', '/v1/proxies/1')).json.client_keepidle;
+    expect([60, 61, 62, 63, 64, 65]).toContain(final);
+  });
+
   it('refuses what the proxy cannot do, takes a repeat of the current value, and validates', async () => {
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { threads: 4 } } }), 400, 'unsupported_option');
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { max_worker_txns: 10 } } }), 400, 'unsupported_option');
@@ -109,6 +116,8 @@ describe('PUT', () => {
     expect((await t.req('PUT', '/v1/proxies/1', { body: { proxy: { threads: 1, log_level: (await t.req('GET', '/v1/proxies/1')).json.log_level } } })).status).toBe(200);
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { client_keepidle: 'soon' } } }), 400);
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { client_keepidle: 0 } } }), 400);
+    // Linux's TCP_KEEPIDLE stops at 32767 s: a larger value would not be applied.
+    expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { client_keepidle: 40_000 } } }), 400);
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { threads: 999 } } }), 400);
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { proxy: { uid: 2 } } }), 400);
     expectRsError(await t.req('PUT', '/v1/proxies/1', { body: { restart: true } }), 400);

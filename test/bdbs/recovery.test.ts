@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyClient } from '../../src/proxy/control.js';
+import { processExists } from '../../src/redis/proc.js';
 import { createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { freePort } from '../helpers/ports.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
@@ -140,6 +141,21 @@ describe('restart', () => {
     await readBack(a.endpoints[0].port, 10);
     await readBack(b.endpoints[0].port, 5);
     expect(await proxyPid(t1.dataDir)).not.toBe(old);
+  });
+
+  it('the proxy stopped (SIGSTOP): it is killed and a new proxy serves the endpoint again', async () => {
+    const t1 = await node();
+    const a = await createBdb(t1, { name: 'db-proxy-stop', ...AOF });
+    await writeKeys(a.endpoints[0].port, 10);
+    const old = await proxyPid(t1.dataDir);
+    process.kill(old, 'SIGSTOP');
+    try {
+      await readBack(a.endpoints[0].port, 10);
+      await waitFor(() => (processExists(old) ? undefined : true), { what: 'the stopped proxy killed' });
+      expect(await proxyPid(t1.dataDir)).not.toBe(old);
+    } finally {
+      if (processExists(old)) process.kill(old, 'SIGKILL');
+    }
   });
 
   it('shards, proxy and manager all killed: a new manager restarts them from the AOF and the keys are back', async () => {
