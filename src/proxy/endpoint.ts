@@ -196,7 +196,9 @@ class ConnMeter {
     this.start = this.req.at;
     const c = this.counter(name);
     c[0]++;
+    // RESET ends monitor mode (a MONITOR Redis refuses, with arguments or inside MULTI, still counts: its reply is not read).
     if (name === 'monitor') this.monitoring = true;
+    else if (name === 'reset') this.monitoring = false;
     if (!this.matching) return;
     if (UNMATCHED.has(name) || this.cmds.length - this.head >= MAX_PENDING) {
       this.stopMatching();

@@ -1,4 +1,5 @@
 /** Stats routes on a real node: figures cross-checked against the shard's own INFO after a known workload. */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -158,16 +159,18 @@ describe('a database after a known workload', () => {
     const newest = eps[0].intervals.at(-1);
     expect(Date.now() - Date.parse(newest.last_req_time)).toBeLessThan(60_000);
     expect(newest).toMatchObject({ monitor_sessions_count: 0, auth_cmds: 0, cmd_get: 0 });
-    // A MONITOR client is a monitor session while it stays.
-    const mon = client(bdb.endpoints[0].port);
-    await mon.connect();
-    const monitor = await mon.monitor();
-    await waitFor(async () => {
+    // A MONITOR client is a monitor session until it sends RESET (or leaves).
+    const mon = net.connect(bdb.endpoints[0].port, '127.0.0.1');
+    mon.on('error', () => undefined);
+    const sessions = (n: number) => waitFor(async () => {
       const r = (await t.req('GET', '/v1/endpoints/stats?interval=1sec')).json;
-      return r[0]?.intervals.at(-1)?.monitor_sessions_count === 1 ? true : undefined;
-    }, { what: 'a monitor session counted' });
-    monitor.disconnect();
-    mon.disconnect();
+      return r[0]?.intervals.at(-1)?.monitor_sessions_count === n ? true : undefined;
+    }, { what: `${n} monitor session(s) counted` });
+    mon.write('MONITOR\r\n');
+    await sessions(1);
+    mon.write('RESET\r\n');
+    await sessions(0);
+    mon.destroy();
   });
 
   it('rolls 1-second samples up into 10sec entries', async () => {
