@@ -52,11 +52,11 @@ export const bdbExtraRoutes = (s: Services): FastifyPluginAsyncTypebox => async 
   app.get('/v1/bdbs/:uid/peer_stats', { config: { permission: 'view_bdb_stats' }, schema: { params: UidParams, querystring: SyncStatsQuery } },
     (req) => s.bdbSync.peerStats(dbUid(req.params.uid), req.query));
   app.get('/v1/bdbs/:uid/peer_stats/:peer_uid', { config: { permission: 'view_bdb_stats' }, schema: { params: PeerParams, querystring: SyncStatsQuery } },
-    (req) => s.bdbSync.peerStats(dbUid(req.params.uid), req.query, parseUid(req.params.peer_uid, 'peer_not_exist')));
+    (req) => s.bdbSync.peerStats(dbUid(req.params.uid), req.query, req.params.peer_uid));
   app.get('/v1/bdbs/:uid/sync_source_stats', { config: { permission: 'view_bdb_stats' }, schema: { params: UidParams, querystring: SyncStatsQuery } },
     (req) => s.bdbSync.syncSourceStats(dbUid(req.params.uid), req.query));
   app.get('/v1/bdbs/:uid/sync_source_stats/:src_uid', { config: { permission: 'view_bdb_stats' }, schema: { params: SourceParams, querystring: SyncStatsQuery } },
-    (req) => s.bdbSync.syncSourceStatsOf(dbUid(req.params.uid), req.query, parseUid(req.params.src_uid, 'sync_source_not_exist')));
+    (req) => s.bdbSync.syncSourceStatsOf(dbUid(req.params.uid), req.query, req.params.src_uid));
 
   // syncer_state/_index.md: deprecated in favour of syncer_state/crdt, which it answers as.
   for (const [path, kind] of [['syncer_state', 'crdt'], ['syncer_state/crdt', 'crdt'], ['syncer_state/replica', 'replica']] as const) {

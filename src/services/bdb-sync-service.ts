@@ -38,6 +38,12 @@ const sourcesOf = (rec: BdbRecord): unknown[] => [...(rec.replica_sources ?? [])
 
 const noSyncer = (what: string) => new RsError('unsupported_option', `${what} is not implemented by openrs (it runs no syncer)`);
 
+/** A `{int: uid}` path segment; anything else names nothing (`code`, 404). */
+function uidIn(raw: string, code: 'peer_not_exist' | 'sync_source_not_exist'): number {
+  if (!/^[0-9]{1,9}$/.test(raw)) throw new RsError(code, `No such object: '${raw}'`);
+  return Number(raw);
+}
+
 export class BdbSyncService {
   constructor(private readonly bdbs: Collection<BdbRecord>) {}
 
@@ -48,8 +54,10 @@ export class BdbSyncService {
   }
 
   /** GET /v1/bdbs/{uid}/peer_stats[/{peer}]: 404 without the database, 406 unless it is a CRDB. */
-  async peerStats(uid: number, q: SyncStatsQuery, peerUid?: number): Promise<never> {
+  async peerStats(uid: number, q: SyncStatsQuery, peer?: string): Promise<never> {
     const rec = await this.record(uid);
+    // The database is looked up first: a missing one is the 404 whatever the rest of the path says.
+    const peerUid = peer === undefined ? undefined : uidIn(peer, 'peer_not_exist');
     if (rec.crdt !== true) {
       throw new RsError('bdb_not_crdb', `Database ${uid} is not a CRDB (Active-Active database): it has no peer instances${peerUid === undefined ? '' : `, so no peer ${peerUid}`}`);
     }
@@ -69,8 +77,9 @@ export class BdbSyncService {
   }
 
   /** GET /v1/bdbs/{uid}/sync_source_stats/{src}: 404 for a source the database does not have. */
-  async syncSourceStatsOf(uid: number, q: SyncStatsQuery, srcUid: number): Promise<never> {
+  async syncSourceStatsOf(uid: number, q: SyncStatsQuery, src: string): Promise<never> {
     const rec = await this.record(uid);
+    const srcUid = uidIn(src, 'sync_source_not_exist');
     checkQuery(q);
     const sources = sourcesOf(rec);
     if (sources.length === 0) throw new RsError('sync_source_not_exist', `Database ${uid} has no sync sources (Replica Of is not configured), so no sync source ${srcUid}`);

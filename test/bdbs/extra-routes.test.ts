@@ -40,6 +40,9 @@ describe('GET /v1/bdbs/{uid}/peer_stats', () => {
   it('404 db_not_exist for a database that does not exist', async () => {
     expectRsError(await t.req('GET', '/v1/bdbs/999/peer_stats'), 404, 'db_not_exist');
     expectRsError(await t.req('GET', '/v1/bdbs/999/peer_stats/3'), 404, 'db_not_exist');
+    // The missing database decides, whatever the rest of the path (QA).
+    expectRsError(await t.req('GET', '/v1/bdbs/999/peer_stats/abc'), 404, 'db_not_exist');
+    expectRsError(await t.req('GET', '/v1/bdbs/999/sync_source_stats/abc'), 404, 'db_not_exist');
     expectRsError(await t.req('GET', '/v1/bdbs/abc/peer_stats'), 404, 'db_not_exist');
   });
 
