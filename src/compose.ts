@@ -308,7 +308,7 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
         nodes: () => nodeService.list(),
         bdb: (uid) => dataPlane.bdbs.get(uid, { hidePasswords: true }),
         bdbUids: async () => (await bdbRecords.list()).map((b) => b.uid),
-        shards: async (uid) => (await shards.all()).filter((x) => x.bdb_uid === uid),
+        shards: (uid) => shards.ofBdb(uid),
         shardViews: (uid) => dataPlane.shardViews.list(uid),
         events: (limit) => events.query({ order: 'desc', limit }),
         shardFiles: (x) => shardDebugFiles(dataPlane.plane, x),

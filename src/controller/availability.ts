@@ -29,7 +29,7 @@ export class AvailabilityProbe {
    */
   async check(bdbUid: number, o: { from: 'manager' | 'endpoint'; lagToleranceMs?: number }): Promise<AvailabilityReport> {
     const report: AvailabilityReport = { reasons: [], details: [] };
-    const shards = (await this.shards.all()).filter((s) => s.bdb_uid === bdbUid);
+    const shards = await this.shards.ofBdb(bdbUid);
     const master = shards.find((s) => s.role === 'master');
     let probe: { listening: boolean; target_reachable: boolean; reply: string } | undefined;
     try {

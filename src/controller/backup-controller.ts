@@ -133,7 +133,7 @@ export class BackupController {
   async plan(uid: number): Promise<RecoveryPlan> {
     const rec = (await this.d.bdbs.get(uid))?.value;
     if (!rec) return { data_files: [], status: 'missing-files' };
-    return recoveryPlan(rec, (await this.d.shards.all()).filter((s) => s.bdb_uid === uid));
+    return recoveryPlan(rec, await this.d.shards.ofBdb(uid));
   }
 
   /** Whether a redis-server of the database runs (its pid file names a live redis-server in its dir). */
@@ -236,7 +236,7 @@ export class BackupController {
   }
 
   private async run(rec: BdbRecord, op: DataOp): Promise<void> {
-    const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === rec.uid);
+    const shards = await this.d.shards.ofBdb(rec.uid);
     if (op.kind === 'export' || op.kind === 'backup') {
       const kind = op.kind;
       const at = this.d.clock.now();

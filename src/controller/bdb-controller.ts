@@ -105,8 +105,8 @@ const HOLD_DRAIN_MS = 1_000;
 const HOLD_TIMEOUT_MS = GRACEFUL_FAILOVER_MS + 3_000;
 
 export const bdbKey = (uid: number) => `bdb:${uid}`;
-/** Actions run by the API request that started them, start to end; a reconcile leaves them alone. */
-const REQUEST_RUN_ACTIONS = new Set(['SMFailover', 'SMUpgradeBDB']);
+/** Actions run by the API request that started them, start to end (what each does); a reconcile leaves them alone. */
+const REQUEST_RUN_ACTIONS = new Map([['SMFailover', 'the failover'], ['SMUpgradeBDB', 'the restart of the shards'], ['SMRebalanceBDB', 'the rebalance']]);
 
 /** POST /v1/bdbs/{uid}/command refuses what is not a plain data command (runCommand). */
 export class CommandRefusedError extends Error {
@@ -165,10 +165,10 @@ export class BdbController {
 
   private async reconcileLocked(key: string, uid: number): Promise<ReconcileResult | void> {
     const rec = (await this.d.bdbs.get(uid))?.value;
-    const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
+    const shards = await this.d.shards.ofBdb(uid);
     // Dataset operations (export, import, backup, recover) are run by backup-controller.ts.
     const open = await this.d.actions.openFor(key);
-    // A shard failover's or restart's action belongs to the API request that runs it (ShardService, BdbUpgrade), not to the reconcile.
+    // A shard failover's, restart's or rebalance's action belongs to the API request that runs it (ShardService, BdbService), not to the reconcile.
     const action = open && !isDataAction(open.name) && !REQUEST_RUN_ACTIONS.has(open.name) ? open : undefined;
     if (action?.status === 'pending') await this.d.actions.transition(action.action_uid, 'active', { progress: 10, state: 'running' });
     try {
@@ -481,14 +481,13 @@ export class BdbController {
   async failInterruptedRequests(): Promise<void> {
     for (const a of await this.d.actions.list()) {
       if (!REQUEST_RUN_ACTIONS.has(a.name) || (a.status !== 'pending' && a.status !== 'active')) continue;
-      const what = a.name === 'SMFailover' ? 'the failover' : 'the restart of the shards';
-      await this.d.actions.transition(a.action_uid, 'failed', { error: `interrupted: the manager stopped during ${what}`, error_code: 'internal_error' });
+      await this.d.actions.transition(a.action_uid, 'failed', { error: `interrupted: the manager stopped during ${REQUEST_RUN_ACTIONS.get(a.name)}`, error_code: 'internal_error' });
     }
   }
 
   /** Whether some replica of the database answers PING now and is in sync (a failover needs one to promote). */
   async replicaAnswers(bdbUid: number): Promise<boolean> {
-    const replicas = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid && s.role === 'slave');
+    const replicas = (await this.d.shards.ofBdb(bdbUid)).filter((s) => s.role === 'slave');
     return (await this.answeringReplica(replicas, { inSync: true })) !== undefined;
   }
 
@@ -532,7 +531,7 @@ export class BdbController {
    */
   private async doFailover(bdbUid: number, reason: string, mode: FailoverMode): Promise<FailoverOutcome> {
     const { plane } = this.d;
-    const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
+    const shards = await this.d.shards.ofBdb(bdbUid);
     const master = shards.find((s) => s.role === 'master');
     if (!master) return { done: false, why: 'the database has no master shard' };
     const replica = await this.answeringReplica(shards.filter((s) => s.role === 'slave'));
@@ -579,7 +578,6 @@ export class BdbController {
    */
   private async gracefulSwitch(bdbUid: number, master: ShardSummary, replica: ShardSummary): Promise<string | undefined> {
     const { plane } = this.d;
-    const uid = endpointUid(bdbUid);
     // Before the clients are held: a replica that is not in sync would only keep them waiting.
     if (!(await this.linkUp(replica))) return 'the replica is not in sync with the master';
     // FAILOVER TO refuses a replica the master does not count online ("target replica is not online"),
@@ -591,19 +589,7 @@ export class BdbController {
       if (Date.now() > onlineBy) return 'the master does not count the replica online';
       await new Promise((r) => setTimeout(r, 20));
     }
-    await plane.ensureProxy();
-    let held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: HOLD_TIMEOUT_MS }).then(
-      (r) => r.drained,
-      (e: unknown) => {
-        this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'endpoint not held for the failover');
-        return false;
-      },
-    );
-    const release = async (to?: ShardSummary) => {
-      if (!held) return;
-      held = false;
-      await plane.proxy.release(uid, to ? shardTarget(to) : undefined).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
-    };
+    const { release } = await this.holdEndpoint(bdbUid, HOLD_TIMEOUT_MS, 'failover');
     let switched = false;
     let why = `the replica did not take over within ${GRACEFUL_FAILOVER_MS} ms`;
     try {
@@ -641,8 +627,7 @@ export class BdbController {
   restartShards(bdbUid: number, o: RestartOptions, step: (state: string, progress: number) => Promise<void>): Promise<number[]> {
     return this.locked(bdbUid, async () => {
       const { plane } = this.d;
-      const current = async () => (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
-      const shards = await current();
+      const shards = await this.d.shards.ofBdb(bdbUid);
       const installed = await this.d.installedRedisVersion?.();
       const stale: number[] = [];
       for (const s of shards) if (o.force || (await this.runsOldBinary(s, installed))) stale.push(s.uid);
@@ -689,7 +674,7 @@ export class BdbController {
           const out = await this.doFailover(bdbUid, 'shard restart (upgrade)', 'planned');
           if (!out.done) throw new Error(`the master could not hand over to its replica: ${out.why}`);
           await this.settle(bdbUid);
-          const old = (await current()).find((s) => s.uid === master.uid)!;
+          const old = (await this.d.shards.ofBdb(bdbUid)).find((s) => s.uid === master.uid)!;
           await step('restart_old_master', 70);
           await restart(old);
           await this.settle(bdbUid);
@@ -709,7 +694,7 @@ export class BdbController {
         restarted.push(master.uid);
       }
       await step('wait_for_version', 95);
-      for (const s of await current()) {
+      for (const s of await this.d.shards.ofBdb(bdbUid)) {
         if (installed && (await this.runsOldBinary(s, installed))) throw new Error(`shard ${s.uid} does not run redis-server ${installed} after its restart`);
       }
       return restarted;
@@ -722,20 +707,36 @@ export class BdbController {
    * has loaded its data (or after RESTART_HOLD_MS, when Redis's own -LOADING answers them).
    */
   private async holdingClients(bdbUid: number, master: ShardSummary, fn: () => Promise<void>): Promise<void> {
-    const { plane } = this.d;
-    const uid = endpointUid(bdbUid);
-    await plane.ensureProxy();
-    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs: RESTART_HOLD_MS }).then((r) => r.drained, (e: unknown) => {
-      this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'endpoint not held for the restart');
-      return false;
-    });
+    const { held, release } = await this.holdEndpoint(bdbUid, RESTART_HOLD_MS, 'restart');
     try {
       await fn();
       const loadedBy = Date.now() + RESTART_HOLD_MS;
-      while (held && Date.now() < loadedBy && (await plane.supervisor.probe(this.ref(master), 1000)) === 'loading') await new Promise((r) => setTimeout(r, 20));
+      while (held && Date.now() < loadedBy && (await this.d.plane.supervisor.probe(this.ref(master), 1000)) === 'loading') await new Promise((r) => setTimeout(r, 20));
     } finally {
-      if (held) await plane.proxy.release(uid, shardTarget(master)).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
+      await release(master);
     }
+  }
+
+  /**
+   * Hold the database's endpoint (proxy `hold`: clients' commands wait in the proxy; it ends by itself after
+   * `timeoutMs`). `held` false: the proxy could not hold (replies still owed after HOLD_DRAIN_MS, or no answer),
+   * and clients go on as they are. `release(to)` ends the hold once, moving the clients to `to` when given.
+   */
+  private async holdEndpoint(bdbUid: number, timeoutMs: number, why: string): Promise<{ held: boolean; release: (to?: ShardSummary) => Promise<void> }> {
+    const { plane } = this.d;
+    const uid = endpointUid(bdbUid);
+    await plane.ensureProxy();
+    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs }).then((r) => r.drained, (e: unknown) => {
+      this.d.log.warn({ bdb: bdbUid, err: String(e) }, `endpoint not held for the ${why}`);
+      return false;
+    });
+    let holding = held;
+    const release = async (to?: ShardSummary) => {
+      if (!holding) return;
+      holding = false;
+      await plane.proxy.release(uid, to ? shardTarget(to) : undefined).catch((e: unknown) => this.d.log.warn({ bdb: bdbUid, err: String(e) }, 'cannot release the endpoint'));
+    };
+    return { held, release };
   }
 
   /** Converge (start what is missing, sync replicas, point the endpoint) until done. */
@@ -744,7 +745,7 @@ export class BdbController {
     for (;;) {
       const rec = (await this.d.bdbs.get(bdbUid))?.value;
       if (!rec) throw new Error(`database ${bdbUid} was deleted`);
-      const res = await this.converge(rec, (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid));
+      const res = await this.converge(rec, await this.d.shards.ofBdb(bdbUid));
       if (!res) return;
       if (Date.now() > deadline) throw new Error(`database ${bdbUid}: its shards did not come back within ${SETTLE_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, Math.max(5, res.requeueAfterMs ?? 5)));
@@ -791,7 +792,7 @@ export class BdbController {
   killHung(bdbUid: number, shardUid: number, reason: string): Promise<boolean> {
     return this.locked(bdbUid, async () => {
       const { plane } = this.d;
-      const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === bdbUid);
+      const shards = await this.d.shards.ofBdb(bdbUid);
       const s = shards.find((x) => x.uid === shardUid);
       const h = plane.handles.get(shardUid);
       if (!s || s.role !== 'master' || shards.some((x) => x.role === 'slave') || !h || !plane.supervisor.isAlive(h)) return false;

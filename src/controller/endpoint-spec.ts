@@ -34,14 +34,18 @@ export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): En
   };
 }
 
+/** The client limit the endpoint enforces: the database's `max_connections`, unless the proxy ignores them. */
+export function endpointMaxConnections(rec: Pick<BdbRecord, 'max_connections'>, proxy?: Pick<ProxySettings, 'ignore_bdb_cconn_limit'>): number {
+  return proxy?.ignore_bdb_cconn_limit ? 0 : rec.max_connections ?? 0;
+}
+
 export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair; configSocket?: string; proxy?: ProxySettings }): EndpointSpec {
   return {
     uid: endpointUid(rec.uid),
     port: rec.endpoint_port,
     addr: o.addr,
     target: { host: o.master.host, port: o.master.port, ...(o.master.socket ? { socket: o.master.socket } : {}) },
-    // The proxy's ignore_bdb_cconn_limit lifts every database's limit.
-    max_connections: o.proxy?.ignore_bdb_cconn_limit ? 0 : rec.max_connections ?? 0,
+    max_connections: endpointMaxConnections(rec, o.proxy),
     ...(o.proxy ? { client_keepidle: o.proxy.client_keepidle } : {}),
     traffic: rec.traffic,
     resp3: rec.resp3 !== false,

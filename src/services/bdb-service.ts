@@ -224,6 +224,19 @@ export class BdbService {
     }
   }
 
+  /**
+   * Record a new action on the database that the request itself runs (the record stays as it is: the database
+   * serves throughout). The unchanged record is written with it, so that a concurrent change or action of the
+   * database conflicts (409) rather than running beside it.
+   */
+  private async startAction(cur: { value: BdbRecord; modRevision: number }, sm: string): Promise<string> {
+    await this.ensureIdle(cur.value.uid);
+    const { action, op } = this.d.actions.create(sm, `bdb:${cur.value.uid}`);
+    const res = await this.d.kv.txn([{ key: this.d.bdbs.key(cur.value.uid), modRevision: cur.modRevision }], [this.d.bdbs.putOp(cur.value), op]);
+    if (!res.succeeded) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
+    return action.action_uid;
+  }
+
   /** Write a changed record with a new action (status → active-change-pending). */
   private async commit(cur: { value: BdbRecord; modRevision: number }, next: BdbRecord, sm: string, extraOps: Op[] = []): Promise<string> {
     const { action, op } = this.d.actions.create(sm, `bdb:${next.uid}`);
@@ -246,7 +259,7 @@ export class BdbService {
     if (cur.value.status === 'recovery' && !opts.dryRun) throw new BdbRuleError('busy', `Database ${uid} is in recovery; recover it first`);
     const ctx = await this.rulesContext(uid);
     const eff = checkUpdate(cur.value, patch, ctx) as BdbRecord;
-    await this.checkPlacement(eff, blueprint, opts.stateId, ctx, (await this.d.shards.all()).filter((s) => s.bdb_uid === uid));
+    await this.checkPlacement(eff, blueprint, opts.stateId, ctx, await this.d.shards.ofBdb(uid));
     if (patch.authentication_redis_pass !== undefined) {
       eff.passwords = patch.authentication_redis_pass ? [patch.authentication_redis_pass] : [];
     }
@@ -254,7 +267,7 @@ export class BdbService {
     await this.ensureIdle(uid);
     const topology = patch.replication !== undefined && patch.replication !== cur.value.replication;
     const shardOps = topology || patch.memory_size !== undefined
-      ? await this.layoutShards(eff, (await this.d.shards.all()).filter((s) => s.bdb_uid === uid))
+      ? await this.layoutShards(eff, await this.d.shards.ofBdb(uid))
       : [];
     const action_uid = await this.commit(cur, eff, 'SMUpdateBDB', shardOps);
     this.d.events.write('bdb_updated', { bdb_uid: String(uid), bdb_name: eff.name, fields: Object.keys(patch) });
@@ -314,15 +327,11 @@ export class BdbService {
     if (losesData && !body.may_discard_data && !body.force_discard) {
       throw RsError.custom('discard_data_required', 400, `Database ${uid} has neither replication nor persistence: restarting its shards loses its data. Set may_discard_data to allow it`);
     }
-    await this.ensureIdle(uid);
-    const { action, op } = this.d.actions.create('SMUpgradeBDB', `bdb:${uid}`);
-    // Written with the record (unchanged) so that a concurrent change or upgrade of the database conflicts.
-    const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: cur.modRevision }], [this.d.bdbs.putOp(rec), op]);
-    if (!res.succeeded) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
+    const actionUid = await this.startAction(cur, 'SMUpgradeBDB');
     const preserveRoles = body.preserve_roles === true || body.swap_roles === false;
     const o: RestartOptions = { force: body.force_restart === true || body.force_discard === true, discard: body.force_discard === true || losesData, preserveRoles };
-    void this.runUpgrade(action.action_uid, uid, o);
-    return { ...(await this.view(rec)), action_uid: action.action_uid };
+    void this.runUpgrade(actionUid, uid, o);
+    return { ...(await this.view(rec)), action_uid: actionUid };
   }
 
   private async runUpgrade(actionUid: string, uid: number, o: RestartOptions): Promise<void> {
@@ -357,8 +366,9 @@ export class BdbService {
     const nodes = ctx.nodeUids ?? [];
     const problem = blueprintProblem(blueprint, eff, nodes);
     if (problem) throw new BdbRuleError('bad_shards_blueprint', `shards_blueprint: ${problem}`);
-    const target = shards?.length ? currentBlueprint(shards) : optimalBlueprint(eff, nodes);
-    if (!sameBlueprint(blueprint, target) && !sameBlueprint(blueprint, optimalBlueprint(eff, nodes))) {
+    // Where the shards are, or where this request puts them.
+    const fitting = [optimalBlueprint(eff, nodes), ...(shards?.length ? [currentBlueprint(shards)] : [])];
+    if (!fitting.some((bp) => sameBlueprint(blueprint, bp))) {
       throw new BdbRuleError('bad_shards_blueprint', 'shards_blueprint: it moves shards between nodes, which openrs does not do');
     }
   }
@@ -381,17 +391,14 @@ export class BdbService {
     if (o.dryRun) return this.placement(uid, {});
     const cur = await this.rec(uid);
     if (cur.value.status !== 'active') throw new BdbRuleError('busy', `Database ${uid} is '${cur.value.status}'`);
-    await this.ensureIdle(uid);
     const ctx = await this.rulesContext(uid);
-    const shards = (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
+    const shards = await this.d.shards.ofBdb(uid);
     if (!sameBlueprint(currentBlueprint(shards), optimalBlueprint(cur.value, ctx.nodeUids ?? []))) {
       throw RsError.custom('insufficient_resources', 406, 'The placement policy puts shards on other nodes, and openrs does not move shards between nodes');
     }
-    const { action, op } = this.d.actions.create('SMRebalanceBDB', `bdb:${uid}`);
-    const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: cur.modRevision }], [op]);
-    if (!res.succeeded) throw new BdbRuleError('busy', 'The database was changed concurrently; retry');
-    await this.d.actions.transition(action.action_uid, 'completed', { progress: 100, state: 'balanced' });
-    return { action_uid: action.action_uid };
+    const action_uid = await this.startAction(cur, 'SMRebalanceBDB');
+    await this.d.actions.transition(action_uid, 'completed', { progress: 100, state: 'balanced' });
+    return { action_uid };
   }
 
   /** The multi-password API of the default user (requests/bdbs/passwords.md). */
@@ -448,7 +455,7 @@ export class BdbService {
 
   async shardsOf(uid: number): Promise<ShardSummary[]> {
     await this.rec(uid);
-    return (await this.d.shards.all()).filter((s) => s.bdb_uid === uid);
+    return this.d.shards.ofBdb(uid);
   }
 }
 

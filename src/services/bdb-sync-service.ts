@@ -9,9 +9,8 @@
  * refused as unsupported rather than described with made-up numbers.
  */
 import { RsError } from '../errors.js';
-import { isIntervalName, INTERVAL_NAMES } from '../stats/intervals.js';
+import { parseStatsQuery } from '../stats/stats-service.js';
 import type { Collection } from '../store/object-store.js';
-import { timeParam } from '../util/iso-time.js';
 import type { BdbRecord } from './bdb-view.js';
 
 /** The stats query of these pages: interval, stime, etime (all optional). */
@@ -23,15 +22,6 @@ export interface SyncStatsQuery {
 
 /** Which syncer state: the Active-Active one (`crdt`, also the deprecated bare route) or Replica Of's. */
 export type SyncerKind = 'crdt' | 'replica';
-
-/** The same checks as the stats routes (stats-service.ts): a bad value is refused, not ignored. */
-function checkQuery(q: SyncStatsQuery): void {
-  if (q.interval && !isIntervalName(q.interval)) {
-    throw new RsError('invalid_param', `interval: '${q.interval}' is not one of ${INTERVAL_NAMES.join(', ')}`);
-  }
-  timeParam(q.stime, 'stime');
-  timeParam(q.etime, 'etime');
-}
 
 /** The Replica Of sources the syncer would pull from (`sync_sources` is their deprecated name). */
 const sourcesOf = (rec: BdbRecord): unknown[] => [...(rec.replica_sources ?? []), ...(rec.sync_sources ?? [])];
@@ -61,7 +51,7 @@ export class BdbSyncService {
     if (rec.crdt !== true) {
       throw new RsError('bdb_not_crdb', `Database ${uid} is not a CRDB (Active-Active database): it has no peer instances${peerUid === undefined ? '' : `, so no peer ${peerUid}`}`);
     }
-    checkQuery(q);
+    parseStatsQuery(q);
     throw noSyncer('Active-Active peer statistics');
   }
 
@@ -71,7 +61,7 @@ export class BdbSyncService {
    */
   async syncSourceStats(uid: number, q: SyncStatsQuery): Promise<{ sync_source_stats: unknown[] }> {
     const rec = await this.record(uid);
-    checkQuery(q);
+    parseStatsQuery(q);
     if (sourcesOf(rec).length > 0) throw noSyncer('Sync source statistics');
     return { sync_source_stats: [] };
   }
@@ -80,7 +70,7 @@ export class BdbSyncService {
   async syncSourceStatsOf(uid: number, q: SyncStatsQuery, src: string): Promise<never> {
     const rec = await this.record(uid);
     const srcUid = uidIn(src, 'sync_source_not_exist');
-    checkQuery(q);
+    parseStatsQuery(q);
     const sources = sourcesOf(rec);
     if (sources.length === 0) throw new RsError('sync_source_not_exist', `Database ${uid} has no sync sources (Replica Of is not configured), so no sync source ${srcUid}`);
     throw noSyncer('Sync source statistics');

@@ -13,7 +13,7 @@ import type { EndpointInfo, PingResult } from '../proxy/protocol.js';
 import type { Proxy, ProxyUpdate } from '../schemas/proxy.js';
 import type { KvBackend } from '../store/kv.js';
 import type { BdbRecord } from './bdb-view.js';
-import { endpointUid } from '../controller/endpoint-spec.js';
+import { endpointMaxConnections, endpointUid } from '../controller/endpoint-spec.js';
 import { defaultProxySettings, proxyKey, type ProxySettings } from './proxy-settings.js';
 
 /** How long a PUT waits for the proxy to apply the settings (the page's 504 after it). */
@@ -74,7 +74,7 @@ export class ProxyService {
     return (await this.d.kv.get<ProxySettings>(proxyKey(uid)))?.value ?? defaultProxySettings(uid);
   }
 
-  private async view(s: ProxySettings, pid: number | undefined): Promise<Proxy> {
+  private view(s: ProxySettings, pid: number | undefined): Proxy {
     const conns = openFilesLimit(pid);
     const keepcnt = kernel('tcp_keepalive_probes');
     const keepintvl = kernel('tcp_keepalive_intvl');
@@ -124,7 +124,7 @@ export class ProxyService {
     const next: ProxySettings[] = [];
     for (const u of uids) {
       const cur = await this.settings(u);
-      const view = (await this.view(cur, pid)) as Record<string, unknown>;
+      const view = this.view(cur, pid) as Record<string, unknown>;
       const s: ProxySettings = { ...cur };
       for (const [field, value] of Object.entries(change)) {
         if (field === 'uid') continue;
@@ -156,8 +156,7 @@ export class ProxyService {
       const eps = await within(this.d.endpoints().catch(() => undefined), deadline - Date.now());
       const applied = eps?.every((e) => {
         const bdb = bdbs.find((b) => endpointUid(b.uid) === e.uid);
-        const limit = s.ignore_bdb_cconn_limit ? 0 : bdb?.max_connections ?? 0;
-        return e.client_keepidle === s.client_keepidle && (!bdb || e.max_connections === limit);
+        return e.client_keepidle === s.client_keepidle && (!bdb || e.max_connections === endpointMaxConnections(bdb, s));
       });
       if (applied) return;
       if (Date.now() > deadline) throw RsError.custom('proxy_timeout', 504, 'Timeout while waiting for confirmation from the proxy: the settings are stored and will be applied when it answers');

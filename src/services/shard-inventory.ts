@@ -29,6 +29,11 @@ export class ShardInventory {
     return (await this.kv.list<ShardSummary>(SHARDS_PREFIX)).map((e) => e.value).sort((a, b) => a.uid - b.uid);
   }
 
+  /** The shards of one database. */
+  async ofBdb(bdbUid: number): Promise<ShardSummary[]> {
+    return (await this.all()).filter((s) => s.bdb_uid === bdbUid);
+  }
+
   async onNode(nodeUid: number): Promise<ShardSummary[]> {
     return (await this.all()).filter((s) => s.node_uid === nodeUid);
   }

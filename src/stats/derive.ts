@@ -6,6 +6,7 @@
  * boundaries), so a rate times its entry's length is the exact count.
  */
 import type { EndpointStats } from '../proxy/protocol.js';
+import { rsTime } from '../util/clock.js';
 import type { MetricValues } from './intervals.js';
 import type { Classify, CommandClass, RawSnapshot } from './raw.js';
 import { num, shardMetrics, type RequestRates } from './derive-shard.js';
@@ -80,7 +81,7 @@ function endpointOnlyMetrics(r: ProxyRequests, cur: EndpointStats): MetricValues
 
 /** last_req_time / last_res_time (RS timestamps) from the proxy's counters; 1/1/1970 when none moved yet. */
 function lastTimes(list: EndpointStats[]): MetricValues {
-  const at = (ms: number) => (ms > 0 ? `${new Date(ms).toISOString().slice(0, 19)}Z` : UNAVAILABLE_TIME);
+  const at = (ms: number) => (ms > 0 ? rsTime(new Date(ms)) : UNAVAILABLE_TIME);
   return {
     last_req_time: at(Math.max(0, ...list.map((e) => e.last_req_ms ?? 0))),
     last_res_time: at(Math.max(0, ...list.map((e) => e.last_res_ms ?? 0))),

@@ -42,7 +42,8 @@ interface Filter {
 }
 
 
-function filter(q: StatsQuery, defaultInterval?: IntervalName): Filter {
+/** A stats query checked (a bad interval or time is refused, 400 invalid_param) and taken apart. */
+export function parseStatsQuery(q: StatsQuery, defaultInterval?: IntervalName): Filter {
   const interval = q.interval || defaultInterval;
   if (interval !== undefined && !isIntervalName(interval)) {
     throw new RsError('invalid_param', `interval: '${interval}' is not one of ${INTERVAL_NAMES.join(', ')}`);
@@ -72,13 +73,13 @@ export class StatsService {
   }
 
   private intervals(kind: StatsKind, uid: string, q: StatsQuery): Record<string, unknown>[] {
-    const f = filter(q);
+    const f = parseStatsQuery(q);
     return this.entries(kind, uid, f).map((e) => pick(e, f.metrics, true));
   }
 
   /** The newest entry of the interval (default 1sec), or {} before the first sample. */
   private last(kind: StatsKind, uid: string, q: StatsQuery): Record<string, unknown> {
-    const f = filter(q, '1sec');
+    const f = parseStatsQuery(q, '1sec');
     const e = this.entries(kind, uid, f).at(-1);
     return e ? pick(e, f.metrics, false) : {};
   }
