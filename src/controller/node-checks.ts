@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { PortRange } from '../config.js';
+import { storageFacts } from '../host/host-facts.js';
 import type { ShardProbe, ShardRef } from '../redis/supervisor.js';
 import type { ShardSummary } from '../services/shard-inventory.js';
 import type { KvBackend } from '../store/kv.js';
@@ -176,14 +177,13 @@ export class NodeChecks {
 
   private async disk(): Promise<string | undefined> {
     for (const p of [...new Set(await this.d.storagePaths())]) {
-      let st: fs.StatsFs;
+      let free: number;
       try {
-        st = await fs.promises.statfs(p);
+        // The filesystem the path is (or, not made yet, will be) on: the node's own storage figures.
+        free = (await storageFacts(p)).avail;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         return `cannot read the free space of ${p}: ${message(e)}`;
       }
-      const free = st.bavail * st.bsize;
       if (free < this.d.minFreeBytes) {
         return `free space on ${p} is ${Math.floor(free / MIB)} MiB, below the ${Math.floor(this.d.minFreeBytes / MIB)} MiB floor`;
       }
