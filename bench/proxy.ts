@@ -46,6 +46,12 @@ async function waitPing(cli: string, port: number): Promise<void> {
   throw new Error(`redis-server on ${port} did not answer`);
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14 and 15), in clock ticks of 1/100 s
+}
+
 /** ops/s per test name from `redis-benchmark -q` output. */
 async function bench(binary: string, port: number, pipeline: number): Promise<Record<string, number>> {
   const args = ['-h', '127.0.0.1', '-p', String(port), '-c', CLIENTS, '-n', pipeline > 1 ? REQUESTS_PIPELINED : REQUESTS, '-t', 'set,get', '-P', String(pipeline), '-q'];
@@ -94,13 +100,22 @@ async function main(): Promise<void> {
     console.log(`redis-benchmark -c ${CLIENTS} -n ${REQUESTS} (-P 16: ${REQUESTS_PIPELINED}) -t set,get; median of ${ROUNDS} alternating rounds; ${os.cpus().length} CPUs shared by redis, proxy and benchmark`);
     const paths = { direct: redisPort, 'proxy (tcp to shard)': viaTcp, 'proxy (unix to shard)': viaUnix };
     const samples = new Map<string, number[]>(); // `${pipeline}|${path}|${test}` -> ops/s
+    // CPU seconds per million requests of the process that serves the clients: redis-server on the direct
+    // path, the proxy on the proxied ones (both tests of a run together). Unlike ops/s, it does not depend on
+    // how the scheduler shares the cores between benchmark, proxy and redis-server.
+    const cpu = new Map<string, number[]>(); // `${pipeline}|${path}` -> CPU s per million requests
     for (let round = 0; round < ROUNDS; round++) {
       for (const pipeline of [1, 16]) {
         for (const [name, port] of Object.entries(paths)) {
+          const server = name === 'direct' ? redis.pid! : proxyPid!;
+          const before = cpuSeconds(server);
           for (const [test, ops] of Object.entries(await bench(benchBin, port, pipeline))) {
             const key = `${pipeline}|${name}|${test}`;
             samples.set(key, [...(samples.get(key) ?? []), ops]);
           }
+          const millions = (2 * Number(pipeline > 1 ? REQUESTS_PIPELINED : REQUESTS)) / 1e6;
+          const key = `${pipeline}|${name}`;
+          cpu.set(key, [...(cpu.get(key) ?? []), (cpuSeconds(server) - before) / millions]);
         }
       }
     }
@@ -127,6 +142,14 @@ async function main(): Promise<void> {
       }
     }
     for (const [name, r] of Object.entries(ratios)) console.log(`lowest ratio, ${name}: ${Math.min(...r).toFixed(2)} (target >= 0.60)`);
+    for (const pipeline of [1, 16]) {
+      const direct = median(cpu.get(`${pipeline}|direct`)!);
+      for (const name of Object.keys(paths)) {
+        if (name === 'direct') continue;
+        const mode = pipeline === 1 ? 'unpipelined' : `-P ${pipeline}`;
+        console.log(`${mode}: proxy CPU per request ÷ redis-server's serving the benchmark directly, ${name}: ${(median(cpu.get(`${pipeline}|${name}`)!) / direct).toFixed(2)}`);
+      }
+    }
     for (const [uid, st] of Object.entries(await px.stats())) {
       console.log(`proxy counters ${uid}: ${st.total_connections} connections, ${st.bytes_in} bytes in, ${st.bytes_out} bytes out`);
     }
