@@ -14,6 +14,7 @@ import type { ActionService } from '../services/action-service.js';
 import { BdbBackupService } from '../services/bdb-backup-service.js';
 import { DATA_OPS_PREFIX, type DataOpsRecord } from '../services/bdb-data-ops.js';
 import type { BdbRecord } from '../services/bdb-view.js';
+import type { NodeRecord } from '../services/node-service.js';
 import type { ShardInventory } from '../services/shard-inventory.js';
 import type { KvBackend } from '../store/kv.js';
 import { Collection } from '../store/object-store.js';
@@ -37,6 +38,14 @@ export function composeBackups(o: {
   admin: AdminCredentials;
 }): { service: BdbBackupService; controller: BackupController } {
   const ops = new Collection<DataOpsRecord>(o.kv, DATA_OPS_PREFIX);
+  const nodes = new Collection<NodeRecord>(o.kv, '/nodes/');
+  const storeFile = /^sqlite:\/\/(.+)$/.exec(o.config.store)?.[1];
+  // The node's own storage: no export, backup or import location may be inside it (backup-files.ts assertOutsidePrivate).
+  const privateRoots = async (): Promise<string[]> => [
+    path.resolve(o.config.data_dir),
+    ...(storeFile && storeFile !== ':memory:' ? [path.dirname(path.resolve(storeFile))] : []),
+    ...(await nodes.list()).flatMap((n) => [n.persistent_storage_path, n.ephemeral_storage_path].filter((p): p is string => !!p)),
+  ];
   const controller = new BackupController({
     kv: o.kv, bdbs: o.bdbs, ops, shards: o.shards, actions: o.actions, plane: o.plane, events: o.events, log: o.log, clock: o.clock,
     importDeps: {
@@ -44,6 +53,7 @@ export function composeBackups(o: {
       portRange: o.config.shard_ports,
       takenPorts: async () => new Set((await o.shards.all()).map((s) => s.port).filter((p): p is number => p !== undefined)),
       scratchDir: path.join(path.resolve(o.config.data_dir), 'tmp'),
+      privateRoots,
       admin: o.admin,
     },
     enqueueBdb: (uid) => o.manager.queue.add(bdbKey(uid)),

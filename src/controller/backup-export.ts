@@ -50,6 +50,8 @@ export async function bgsaveAndWait(admin: ShardAdmin, timeoutMs = 10 * 60_000):
 export interface ExportDeps {
   plane: DataPlane;
   log: Logger;
+  /** The node's own storage, where no location may be (assertOutsidePrivate). */
+  privateRoots?: readonly string[];
 }
 
 /**
@@ -60,7 +62,7 @@ export async function exportDataset(
   d: ExportDeps, rec: BdbRecord, shards: ShardSummary[], dir: string, kind: 'export' | 'backup', at: Date,
   progress: (p: number) => Promise<void>,
 ): Promise<string[]> {
-  checkWritableDir(dir);
+  checkWritableDir(dir, d.privateRoots);
   const masters = shards.filter((s) => s.role === 'master').sort((a, b) => a.uid - b.uid);
   if (!masters.length) throw new DataOpError('general-error', `database ${rec.uid} has no master shard`);
   const files: string[] = [];

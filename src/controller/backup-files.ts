@@ -65,12 +65,40 @@ function reasonOf(e: unknown): WriteFailure {
   return 'general-error';
 }
 
+/** `p` with its symbolic links resolved, as far as it exists (the rest appended as given). */
+function realOf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(realOf(parent), path.basename(p));
+  }
+}
+
 /**
- * A mount_point location must be an existing directory this process can create files in. Tried
- * for real (create + remove a probe file): permission bits say nothing for root or on NFS.
+ * The node's own storage (data directory, CCS, persistent and ephemeral paths) holds every database's
+ * persistence files, the certificates' keys and the store: no export, backup or import location may
+ * be inside it, or a user allowed to import into one database (db_member) could load another's data,
+ * and exports could fill the disk the shards write to. Links are resolved on both sides.
  */
-export function checkWritableDir(dir: string): void {
+export function assertOutsidePrivate(p: string, privateRoots: readonly string[], reason: string, what: string): void {
+  const real = realOf(p);
+  for (const root of privateRoots) {
+    const r = realOf(root);
+    if (real === r || real.startsWith(r.endsWith(path.sep) ? r : r + path.sep)) {
+      throw new DataOpError(reason, `${what} '${p}' is inside the node's own storage (${root}), which holds every database's files: use a location outside it`);
+    }
+  }
+}
+
+/**
+ * A mount_point location must be an existing directory this process can create files in, outside the
+ * node's own storage (assertOutsidePrivate). Tried for real (create + remove a probe file): permission
+ * bits say nothing for root or on NFS.
+ */
+export function checkWritableDir(dir: string, privateRoots: readonly string[] = []): void {
   if (!path.isAbsolute(dir)) throw new DataOpError('wrong-file-path', `location path '${dir}' is not absolute`);
+  assertOutsidePrivate(dir, privateRoots, 'no-permission', 'location path');
   let st: fs.Stats;
   try {
     st = fs.statSync(dir);
@@ -121,11 +149,13 @@ function head(file: string, n: number): Buffer {
  * no `REDIS` signature) is `file-corrupted`. Deeper damage shows when redis-server loads it.
  * `budget`: the database's memory_size (`limit`) and what earlier files of the import took (`used`). An RDB
  * is more compact than the dataset it loads into, so one that unpacks past the memory left cannot fit: it is
- * stopped as soon as it does, and a huge file or a gzip bomb never fills the disk.
+ * stopped as soon as it does, and a huge file or a gzip bomb never fills the disk. A source inside the node's
+ * own storage is refused (assertOutsidePrivate).
  */
-export async function stageRdb(src: string, dest: string, budget?: { limit: number; used: number }): Promise<number> {
+export async function stageRdb(src: string, dest: string, budget?: { limit: number; used: number }, privateRoots: readonly string[] = []): Promise<number> {
   const maxBytes = budget && budget.limit > 0 ? budget.limit - budget.used : undefined;
   if (!path.isAbsolute(src)) throw new DataOpError('download-error', `import path '${src}' is not absolute`);
+  assertOutsidePrivate(src, privateRoots, 'download-error', 'import path');
   try {
     if (!fs.statSync(src).isFile()) throw new DataOpError('download-error', `import path '${src}' is not a file`);
     fs.accessSync(src, fs.constants.R_OK);

@@ -282,6 +282,48 @@ describe('import', () => {
     expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/import`)).json?.error_code).toBe('missing_field');
   });
 
+  it('no location inside the node\'s own storage: an import from there (another database\'s files) or an export into it fails', async () => {
+    const bdb = await createBdb(t, { name: 'db-private' });
+    const c = await connected(bdb.endpoints[0].port);
+    await seed(c, 5);
+    const out = fs.mkdtempSync(path.join(loc, 'priv-'));
+    const r0 = await exportTo(bdb.uid, out);
+    expect(r0.status).toBe(200);
+    expect((await waitField(t, bdb.uid, 'export_status', ['succeeded', 'failed'])).export_status).toBe('succeeded');
+    expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}/actions/export_reset_status`)).status).toBe(200);
+    const rdb = path.join(out, fs.readdirSync(out)[0]!);
+    // A valid RDB placed among the shards' files, and a link from outside to it: both refused.
+    const inside = path.join(t.dataDir, 'persist', 'copied.rdb.gz');
+    fs.copyFileSync(rdb, inside);
+    const link = path.join(out, 'link.rdb.gz');
+    fs.symlinkSync(inside, link);
+    await c.flushall();
+    for (const file of [inside, link]) {
+      const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/import`, { body: { dataset_import_sources: [{ type: 'mount_point', path: file }] } });
+      expect(r.status).toBe(200);
+      const done = await waitField(t, bdb.uid, 'import_status', ['succeeded', 'failed']);
+      expect({ file, status: done.import_status, reason: done.import_failure_reason }).toEqual({ file, status: 'failed', reason: 'download-error' });
+      expect(await waitAction(t, r.json.action_uid)).toMatchObject({ status: 'failed', error: expect.stringContaining("node's own storage") });
+      expect(await c.dbsize()).toBe(0);
+    }
+    const dirLink = path.join(loc, 'into-data');
+    fs.symlinkSync(path.join(t.dataDir, 'logs'), dirLink);
+    for (const where of [t.dataDir, path.join(t.dataDir, 'persist'), dirLink]) {
+      const r = await exportTo(bdb.uid, where);
+      expect(r.status).toBe(200);
+      const done = await waitField(t, bdb.uid, 'export_status', ['succeeded', 'failed']);
+      expect({ where, status: done.export_status, reason: done.export_failure_reason }).toEqual({ where, status: 'failed', reason: 'no-permission' });
+      expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}/actions/export_reset_status`)).status).toBe(200);
+    }
+    expect(fs.readdirSync(t.dataDir).filter((f) => f.startsWith('export_'))).toEqual([]);
+    // The same file outside the node's storage imports.
+    const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/import`, { body: { dataset_import_sources: [{ type: 'mount_point', path: rdb }] } });
+    expect(r.status).toBe(200);
+    expect((await waitField(t, bdb.uid, 'import_status', ['succeeded', 'failed'])).import_status).toBe('succeeded');
+    await expectSeeded(c, 5);
+    c.disconnect();
+  });
+
   it('a dataset larger than memory_size fails with file-larger-than-mem-limit and keeps the data', async () => {
     const big = await createBdb(t, { name: 'db-import-big' });
     const c = await connected(big.endpoints[0].port);
