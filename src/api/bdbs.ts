@@ -7,7 +7,7 @@ import { BdbCreate, BdbCreateV2, BdbUpdate } from '../schemas/bdb.js';
 import { StrEnum } from '../schemas/common.js';
 import { UpgradeRequest } from '../schemas/bdb-actions.js';
 import type { Services } from '../compose.js';
-import { DryRunQuery, ExtraInfoQuery, extraInfoKeys, FieldsParam, isDryRun, parseUid, UidParams } from './params.js';
+import { DryRunQuery, ExtraInfoQuery, extraInfoKeys, FieldsParam, flagSet, isDryRun, parseUid, UidParams } from './params.js';
 
 const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false });
 const CommandBody = Type.Object({ command: Type.String({ minLength: 1 }), args: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))) }, { additionalProperties: false });
@@ -21,8 +21,6 @@ const stateIdOf = (req: FastifyRequest): string | undefined => {
 };
 const Digits = Type.String({ pattern: '^[0-9]{1,15}$' });
 const Flag = Type.Optional(Type.String());
-/** `true`/`1` (any value but false/0, as dry_run). */
-const isSet = (v: string | undefined) => v !== undefined && !/^(false|0)$/i.test(v);
 /** requests/bdbs/actions/optimize_shards_placement.md: settings to place the database with instead of its own. */
 const PlacementQuery = Type.Object({
   avoid_nodes: Type.Optional(Type.String({ pattern: '^[0-9]+(,[0-9]+)*$' })),
@@ -96,7 +94,7 @@ export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app)
     async (req, reply) => {
       const uid = dbUid(req.params.uid);
       const r = await s.bdbs.rebalance(uid, {
-        dryRun: isDryRun(req.query), onlyFailovers: isSet(req.query.only_failovers),
+        dryRun: isDryRun(req.query), onlyFailovers: flagSet(req.query.only_failovers),
         maxOperations: req.query.max_operations === undefined ? undefined : Number(req.query.max_operations),
       });
       if (!('blueprint' in r)) return r;

@@ -13,8 +13,10 @@ export function parseUid(raw: string, notFound: ErrorCode = 'not_found'): number
 /** `fields=a,b`, or repeated (`fields=a&fields=b`): the conventions hook reads both. */
 export const FieldsParam = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]));
 export const DryRunQuery = Type.Object({ dry_run: Type.Optional(Type.String()), fields: FieldsParam });
-/** `dry_run` is a flag: present (any value but false/0) means validate only. */
-export const isDryRun = (q: { dry_run?: string }) => q.dry_run !== undefined && !/^(false|0)$/i.test(q.dry_run);
+/** A query flag (`?dry_run`, `?dry_run=1`): present with any value but false/0/no/off means set. */
+export const flagSet = (v: string | undefined) => v !== undefined && !/^(false|0|no|off)$/i.test(v);
+/** `dry_run` is a flag (flagSet): validate only. */
+export const isDryRun = (q: { dry_run?: string }) => flagSet(q.dry_run);
 
 export const FieldsQuery = Type.Object({ fields: FieldsParam });
 

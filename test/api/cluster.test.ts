@@ -204,9 +204,11 @@ describe('PUT /v1/cluster', () => {
     // Nor is an applied setting applied by a dry run.
     expect((await t.req('PUT', '/v1/cluster?dry_run=1', { body: { min_control_TLS_version: '1.3' } })).json.min_control_TLS_version).toBe('1.3');
     expect((await t.req('GET', '/v1/cluster', { tls: TLS12 })).json.min_control_TLS_version).toBe('1.2');
-    // dry_run=0 is not a dry run.
-    expect((await t.req('PUT', '/v1/cluster?dry_run=0', { body: { cm_session_timeout_minutes: 30 } })).status).toBe(200);
-    expect((await t.req('GET', '/v1/cluster')).json.cm_session_timeout_minutes).toBe(30);
+    // dry_run=0 / no / off / false is not a dry run.
+    for (const [off, minutes] of [['0', 30], ['no', 31], ['off', 32], ['False', 33]] as const) {
+      expect((await t.req('PUT', `/v1/cluster?dry_run=${off}`, { body: { cm_session_timeout_minutes: minutes } })).status).toBe(200);
+      expect((await t.req('GET', '/v1/cluster')).json.cm_session_timeout_minutes).toBe(minutes);
+    }
   });
 
   it('debuginfo_path must be an existing writable directory (400 bad_debuginfo_path)', async () => {
