@@ -36,6 +36,7 @@ export interface BdbRedisSettings {
   active_defrag_threshold_lower?: number;
   active_defrag_threshold_upper?: number;
   tracking_table_max_keys?: number;
+  slave_buffer?: string;
   /** What clients set with CONFIG SET (client-config.ts), by Redis 7.0 name, as CONFIG GET printed it. */
   redis_config?: Readonly<Record<string, string>>;
 }
@@ -80,9 +81,29 @@ export const DIRECTIVE_RULES: readonly DirectiveRule[] = [
   { directive: 'active-defrag-threshold-lower', fields: ['active_defrag_threshold_lower'], live: true, value: (b) => String(b.active_defrag_threshold_lower ?? 10) },
   { directive: 'active-defrag-threshold-upper', fields: ['active_defrag_threshold_upper'], live: true, value: (b) => String(b.active_defrag_threshold_upper ?? 100) },
   { directive: 'tracking-table-max-keys', fields: ['tracking_table_max_keys'], live: true, value: (b) => String(b.tracking_table_max_keys ?? 1000000) },
+  // The limit sits on the master's connections to its replicas; every shard gets it, as any may become master.
+  { directive: 'client-output-buffer-limit', fields: ['slave_buffer'], live: true, value: (b) => outputBufferLimits(b.slave_buffer) },
   // The settings clients changed with CONFIG SET: on every shard, in redis.conf for restarts and new replicas.
   ...CLIENT_SETTINGS.map((c): DirectiveRule => ({ directive: c.name, fields: ['redis_config'], live: true, value: (b) => b.redis_config?.[c.name] })),
 ];
+
+/** Redis 7.0's client-output-buffer-limit per class (bytes: hard, soft, soft seconds), as CONFIG GET prints them. */
+const OUTPUT_BUFFER_DEFAULTS = { normal: '0 0 0', slave: '268435456 67108864 60', pubsub: '33554432 8388608 60' } as const;
+const MB = 1024 * 1024;
+
+/**
+ * client-output-buffer-limit from bdb.slave_buffer (rladmin tune.md): 'auto' → Redis's own replica limits; a value
+ * in MB → that hard limit (no soft limit); `hard:soft:time` → hard and soft in MB, and the seconds the soft limit
+ * may be exceeded. All three classes are written, as CONFIG GET prints them, so desired and observed compare as
+ * strings; the normal and pubsub classes keep Redis's defaults.
+ */
+export function outputBufferLimits(slaveBuffer = 'auto'): string {
+  const n = slaveBuffer.split(':').map(Number);
+  const slave = slaveBuffer === 'auto' || n.some((x) => !Number.isSafeInteger(x))
+    ? OUTPUT_BUFFER_DEFAULTS.slave
+    : n.length === 3 ? `${n[0]! * MB} ${n[1]! * MB} ${n[2]}` : `${n[0]! * MB} 0 0`;
+  return `normal ${OUTPUT_BUFFER_DEFAULTS.normal} slave ${slave} pubsub ${OUTPUT_BUFFER_DEFAULTS.pubsub}`;
+}
 
 /** A redis.conf memory amount in bytes, as Redis reads it (memtoull): k = 1000, kb = 1024, and so on. */
 export function memBytes(v: string): number {

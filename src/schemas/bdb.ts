@@ -205,7 +205,8 @@ export const bdbWritable = {
   shards_count: Type.Integer({ minimum: 1, maximum: 512, default: 1, description: 'Number of database server-side shards' }),
   shards_placement: StrEnum(['dense', 'sparse'], { description: "'dense': shards on as few nodes as possible; 'sparse': on as many nodes as possible" }),
   skip_import_analyze: StrEnum(['enabled', 'disabled'], { description: 'Enable/disable skipping the analysis stage when importing an RDB file' }),
-  slave_buffer: Type.String({ pattern: '^(auto|[0-9]+|[0-9]+:[0-9]+:[0-9]+)$', description: "Redis replica output buffer limits: 'auto', value in MB, or hard:soft:time" }),
+  // At most 9 digits each: a limit in MB stays an exact byte count (below 2^53) when the manager applies it.
+  slave_buffer: Type.String({ pattern: '^(auto|[0-9]{1,9}|[0-9]{1,9}:[0-9]{1,9}:[0-9]{1,9})$', description: "Redis replica output buffer limits: 'auto', value in MB, or hard:soft:time" }),
   slave_ha: Type.Boolean({ description: 'Enable replica high availability mechanism for this database (default takes the cluster setting)' }),
   slave_ha_priority: Type.Integer({ description: 'Priority of the BDB in replica high availability mechanism' }),
   snapshot_policy: Type.Array(SnapshotPolicy, { description: 'Policy for snapshot-based data persistence' }),

@@ -194,6 +194,15 @@ describe('settings verified inside redis-server', () => {
     expect(await configOf(t, bdb.uid, 'tracking-table-max-keys')).toEqual(['tracking-table-max-keys', '5000']);
     expect(await configOf(t, bdb.uid, 'active-defrag-cycle-max')).toEqual(['active-defrag-cycle-max', '50']);
     expect(await configOf(t, bdb.uid, 'active-defrag-ignore-bytes')).toEqual(['active-defrag-ignore-bytes', String(200 * 1024 * 1024)]);
+    // slave_buffer is the replica output buffer limit (rladmin tune.md): MB, or hard:soft:time.
+    const buf = async () => /slave (\S+ \S+ \S+)/.exec(((await configOf(t, bdb.uid, 'client-output-buffer-limit')) as string[])[1]!)?.[1];
+    expect(await buf()).toBe('268435456 67108864 60');
+    await c.set('buf', 'kept');
+    const t3 = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { slave_buffer: '1024:512:120' } });
+    expect(t3.status, t3.text).toBe(200);
+    expect((await waitAction(t, t3.json.action_uid)).status).toBe('completed');
+    expect(await buf()).toBe(`${1024 * 1024 * 1024} ${512 * 1024 * 1024} 120`);
+    expect(await c.get('buf')).toBe('kept');
     c.disconnect();
   });
 });
@@ -248,7 +257,7 @@ describe('a setting Redis refuses', () => {
 
   it('values out of range are refused before anything is stored', async () => {
     const bdb = await createBdb(t, { name: 'db-ranges' });
-    for (const body of [{ maxclients: 2_000_000_000 }, { repl_backlog_size: '99999999999999999999999' }, { memory_size: 99999999999999999999 }]) {
+    for (const body of [{ maxclients: 2_000_000_000 }, { repl_backlog_size: '99999999999999999999999' }, { memory_size: 99999999999999999999 }, { slave_buffer: '99999999999999999999' }]) {
       const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body });
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.json.error_code).toBe('invalid_schema');

@@ -29,6 +29,7 @@ describe('directivesFor', () => {
       'active-defrag-threshold-lower': '10',
       'active-defrag-threshold-upper': '100',
       'tracking-table-max-keys': '1000000',
+      'client-output-buffer-limit': 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60',
     });
     expect(directivesFor({ type: 'memcached' }, 'master')['maxmemory-policy']).toBe('allkeys-lru');
   });
@@ -63,6 +64,16 @@ describe('directivesFor', () => {
     expect(directivesFor({ maxclients: 100 }, 'master').maxclients).toBe(String(100 + RESERVED_CLIENTS));
     expect(directivesFor({ repl_backlog_size: '10485760' }, 'master')['repl-backlog-size']).toBe('10485760');
     expect(directivesFor({ repl_backlog_size: 'auto' }, 'master')['repl-backlog-size']).toBe('1048576');
+  });
+
+  it('slave_buffer: auto keeps Redis\'s replica limits; a value in MB is the hard limit; hard:soft:time in MB and seconds', () => {
+    const replica = (slave_buffer?: string) => /slave (\S+ \S+ \S+)/.exec(directivesFor({ slave_buffer }, 'master')['client-output-buffer-limit'] as string)?.[1];
+    expect(replica()).toBe('268435456 67108864 60');
+    expect(replica('auto')).toBe('268435456 67108864 60');
+    expect(replica('512')).toBe(`${512 * 1024 * 1024} 0 0`);
+    expect(replica('1024:512:120')).toBe(`${1024 * 1024 * 1024} ${512 * 1024 * 1024} 120`);
+    // The other classes stay Redis's: the directive is written whole, as CONFIG GET prints it.
+    expect(directivesFor({ slave_buffer: '512' }, 'slave')['client-output-buffer-limit']).toMatch(/^normal 0 0 0 slave .* pubsub 33554432 8388608 60$/);
   });
 
   it('every rule is live on Redis 7.0, and the table and OTHER_FIELDS do not overlap on directive-only fields', () => {
@@ -135,13 +146,13 @@ describe('the table against a real redis-server', () => {
 
   it('directivesFor values start a shard and read back unchanged (no drift); liveChanges apply with CONFIG SET', async () => {
     const sup = h.supervisor();
-    const before: BdbRedisSettings = { memory_size: 100 << 20, eviction_policy: 'allkeys-lru', data_persistence: 'snapshot', snapshot_policy: [{ secs: 900, writes: 1 }], maxclients: 500, repl_backlog_size: '2097152', active_defrag_ignore_bytes: '200mb', tracking_table_max_keys: 5000 };
+    const before: BdbRedisSettings = { memory_size: 100 << 20, eviction_policy: 'allkeys-lru', data_persistence: 'snapshot', snapshot_policy: [{ secs: 900, writes: 1 }], maxclients: 500, repl_backlog_size: '2097152', active_defrag_ignore_bytes: '200mb', tracking_table_max_keys: 5000, slave_buffer: '512' };
     const shard = h.track(await sup.start(await h.spec(directivesFor(before, 'master'))));
     const admin = sup.admin(shard);
     const directives = DIRECTIVE_RULES.map((r) => r.directive);
     expect(configDrift(directivesFor(before, 'master'), await admin.configGetAll(...directives))).toEqual([]);
 
-    const after: BdbRedisSettings = { ...before, memory_size: 50 << 20, eviction_policy: 'volatile-ttl', data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 1000, active_defrag_cycle_max: 50, active_defrag_cycle_min: 5, active_defrag_ignore_bytes: '1gb', active_defrag_max_scan_fields: 500, active_defrag_threshold_lower: 20, active_defrag_threshold_upper: 90, tracking_table_max_keys: 0 };
+    const after: BdbRedisSettings = { ...before, memory_size: 50 << 20, eviction_policy: 'volatile-ttl', data_persistence: 'aof', aof_policy: 'appendfsync-always', maxclients: 1000, active_defrag_cycle_max: 50, active_defrag_cycle_min: 5, active_defrag_ignore_bytes: '1gb', active_defrag_max_scan_fields: 500, active_defrag_threshold_lower: 20, active_defrag_threshold_upper: 90, tracking_table_max_keys: 0, slave_buffer: '1024:512:120' };
     for (const s of liveChanges(before, after).configSet) await admin.configSet(s.directive, s.value);
     expect(configDrift(directivesFor(after, 'master'), await admin.configGetAll(...directives))).toEqual([]);
     admin.close();
