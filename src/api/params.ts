@@ -4,7 +4,7 @@ import { RsError, type ErrorCode } from '../errors.js';
 
 export const UidParams = Type.Object({ uid: Type.String() });
 
-/** `{int: uid}` in the RS docs: anything else names no object. */
+/** `{int: uid}` in the RS docs: anything else names no object. At most 9 digits: creates refuse uids above MAX_UID (schemas/common.ts). */
 export function parseUid(raw: string, notFound: ErrorCode = 'not_found'): number {
   if (!/^[0-9]{1,9}$/.test(raw)) throw new RsError(notFound, `No such object: '${raw}'`);
   return Number(raw);

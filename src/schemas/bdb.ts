@@ -15,7 +15,7 @@
  * - bdbCaptureOnly: undocumented fields RS reports (read-only for openrs).
  */
 import { Type, type Static, type TOptional, type TProperties, type TSchema } from '@sinclair/typebox';
-import { StrEnum } from './common.js';
+import { MAX_UID, StrEnum } from './common.js';
 import {
   AuditSettings, AuthorizedSubject, BackgroundOp, BackupLocation, BdbEndpoint, BigstoreRamWeight, ClientCert,
   DatasetImportSource, GradualSyncPolicyParameters, ModuleListEntry, Probabilistic, QueryPerformanceFactor,
@@ -226,7 +226,7 @@ export const bdbWritable = {
 
 /** Fields settable only when the database is created (a PUT may repeat the current value). */
 export const bdbCreateOnly = {
-  uid: Type.Integer({ minimum: 1, description: 'Cluster unique ID of database. Can be set during creation but cannot be updated' }),
+  uid: Type.Integer({ minimum: 1, maximum: MAX_UID, description: 'Cluster unique ID of database. Can be set during creation but cannot be updated' }),
   port: Type.Integer({
     minimum: 0, maximum: 65535,
     description: 'TCP port on which the database is available. Generated automatically if omitted and returned as 0 (create only)',

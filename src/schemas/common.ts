@@ -9,7 +9,12 @@ export const StrEnum = <T extends string>(values: readonly T[], opts: { descript
 export const UpdateOf = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Partial(Type.Object(props), { additionalProperties: false, description });
 
-export const Uid = Type.Integer({ minimum: 1 });
+/**
+ * The largest uid an object may be created with: `{int: uid}` path segments read at most 9 digits
+ * (api/params.ts parseUid), so an object with a larger uid could never be read, changed or deleted.
+ */
+export const MAX_UID = 999_999_999;
+export const Uid = Type.Integer({ minimum: 1, maximum: MAX_UID });
 export const PortNumber = Type.Integer({ minimum: 1024, maximum: 65535 });
 
 /** Error body of every failed request (`cluster_Error` in the spec's openapi.json). */
