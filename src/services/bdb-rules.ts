@@ -22,6 +22,7 @@ import {
   bdbDefaults, BDB_CREATE_ONLY_FIELDS, BDB_READ_ONLY_FIELDS, type Bdb, type BdbCreate, type BdbCreateV2, type BdbUpdate,
 } from '../schemas/bdb.js';
 import { BDB_FIELD_RULES, MODULE_FOR_CONFIG } from './bdb-field-rules.js';
+import { MASKED_BDB_FIELDS, MASKED_BDB_PASSWORD } from './bdb-view.js';
 
 export { BDB_FIELD_RULES, classifyField, unsupportedFields, type FieldSupport } from './bdb-field-rules.js';
 
@@ -182,6 +183,20 @@ export function checkUpdate(current: Partial<Bdb>, patch: BdbUpdate, ctx: BdbRul
   const eff = { ...cur, ...p } as Rec;
   checkConfig(eff, changed, 'update', ctx, cur);
   return eff;
+}
+
+/**
+ * A password field sent back as it was shown masked (a GET-then-PUT round trip with mask_bdb_credentials on)
+ * keeps the current password, as PUT /v1/cluster does with smtp_password and PUT /v1/cluster/ldap with
+ * bind_pass. Taken as a new password, the mask would replace every password of the database and lock its
+ * clients out. Only a set password is ever masked, so the mask sent for an empty one is a real password.
+ */
+export function keepMaskedPasswords(current: Partial<Bdb>, patch: BdbUpdate): BdbUpdate {
+  const out = { ...patch } as Rec;
+  for (const k of MASKED_BDB_FIELDS) {
+    if (out[k] === MASKED_BDB_PASSWORD && (current as Rec)[k]) delete out[k];
+  }
+  return out as BdbUpdate;
 }
 
 /** PUT /v1/bdbs/{uid}/{action}: the action-specific rule (the body goes through checkUpdate). */

@@ -18,7 +18,7 @@ import { rsTime, type Clock } from '../util/clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { ActionService } from './action-service.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from './access-defaults.js';
-import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, versionAvailable, versionUnavailable, type BdbRulesContext } from './bdb-rules.js';
+import { BdbRuleError, checkCreate, checkUpdate, checkUpdateAction, keepMaskedPasswords, versionAvailable, versionUnavailable, type BdbRulesContext } from './bdb-rules.js';
 import { bdbView, endpointAddr, type BdbRecord, type ViewContext } from './bdb-view.js';
 import type { ClusterRecord } from './cluster-defaults.js';
 import type { NodeRecord } from './node-service.js';
@@ -252,8 +252,9 @@ export class BdbService {
   }
 
   async update(uid: number, request: BdbUpdate, opts: PlacementOptions): Promise<WithAction<Bdb> | Bdb> {
-    const { shards_blueprint: blueprint, ...patch } = request;
+    const { shards_blueprint: blueprint, ...body } = request;
     const cur = await this.rec(uid);
+    const patch = keepMaskedPasswords(cur.value, body);
     if (cur.value.status === 'delete-pending') throw new BdbRuleError('busy', `Database ${uid} is being deleted`);
     // Its shards cannot start: recover it first (POST /v1/bdbs/{uid}/actions/recover, docs/notes-backup.md).
     if (cur.value.status === 'recovery' && !opts.dryRun) throw new BdbRuleError('busy', `Database ${uid} is in recovery; recover it first`);

@@ -3,6 +3,10 @@ import net from 'node:net';
 import type { Bdb } from '../schemas/bdb.js';
 import type { ShardSummary } from './shard-inventory.js';
 
+/** What a masked password reads as (mask_bdb_credentials, or a caller without view_redis_pass); a PUT that sends it back keeps the password (bdb-rules.ts keepMaskedPasswords). */
+export const MASKED_BDB_PASSWORD = '********';
+export const MASKED_BDB_FIELDS = ['authentication_redis_pass', 'authentication_admin_pass'] as const;
+
 /** What is kept at `/bdbs/<uid>`: the RS fields plus openrs's own bookkeeping (never returned). */
 export type BdbRecord = Partial<Bdb> & {
   uid: number;
@@ -61,7 +65,7 @@ export function bdbView(rec: BdbRecord, shards: ShardSummary[], ctx: ViewContext
     proxy_policy: 'single',
   }];
   if (ctx.maskCredentials) {
-    for (const k of ['authentication_redis_pass', 'authentication_admin_pass'] as const) if (out[k]) out[k] = '********';
+    for (const k of MASKED_BDB_FIELDS) if (out[k]) out[k] = MASKED_BDB_PASSWORD;
   }
   return out as Bdb;
 }

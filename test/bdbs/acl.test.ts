@@ -148,6 +148,36 @@ describe('default_user', () => {
   });
 });
 
+describe('mask_bdb_credentials', () => {
+  it('a GET-then-PUT round trip of the masked object keeps the passwords; a new one still replaces them', async () => {
+    const bdb = await createBdb(t, { name: 'db-masked', authentication_redis_pass: 'first-pass' });
+    const port = bdb.endpoints[0].port;
+    await post(`/v1/bdbs/${bdb.uid}/passwords`, { password: 'second-pass' });
+    const admin = (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.authentication_admin_pass;
+    expect((await t.req('PUT', '/v1/cluster', { body: { mask_bdb_credentials: true } })).status).toBe(200);
+    try {
+      const shown = (await t.req('GET', `/v1/bdbs/${bdb.uid}?fields=authentication_redis_pass,authentication_admin_pass,maxclients`)).json;
+      expect(shown).toEqual({ authentication_redis_pass: '********', authentication_admin_pass: '********', maxclients: 10000 });
+      const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { ...shown, maxclients: 900 } });
+      expect(r.status, r.text).toBe(200);
+      await waitStatus(t, bdb.uid);
+      expect(await auth(port, 'default', 'first-pass')).toBe('OK');
+      expect(await auth(port, 'default', 'second-pass')).toBe('OK');
+      expect(await auth(port, 'default', '********')).toMatch(/WRONGPASS/);
+    } finally {
+      expect((await t.req('PUT', '/v1/cluster', { body: { mask_bdb_credentials: false } })).status).toBe(200);
+    }
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}?fields=authentication_redis_pass,authentication_admin_pass,maxclients`)).json)
+      .toEqual({ authentication_redis_pass: 'first-pass', authentication_admin_pass: admin, maxclients: 900 });
+
+    // A new password still replaces them all.
+    expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { authentication_redis_pass: 'third-pass' } })).status).toBe(200);
+    await waitStatus(t, bdb.uid);
+    await waitFor(async () => (await auth(port, 'default', 'third-pass')) === 'OK', { what: 'third-pass' });
+    expect(await auth(port, 'default', 'first-pass')).toMatch(/WRONGPASS/);
+  });
+});
+
 describe('dbUsersFor (which users a database gets)', () => {
   const user = (uid: number, name: string, over: Partial<UserRecord> = {}): UserRecord => ({
     uid, name, email: `${name}@x.test`, role: 'none', role_uids: [10], auth_method: 'regular', status: 'active', email_alerts: false,

@@ -6,7 +6,7 @@ import { RsError } from '../../src/errors.js';
 import { type Bdb, type BdbCreate, BdbUpdate, bdbDefaults, BDB_CREATE_ONLY_FIELDS, BDB_WRITABLE_FIELDS } from '../../src/schemas/bdb.js';
 import {
   BDB_ERRORS, BDB_FIELD_RULES, type BdbErrorCode, BdbRuleError, type BdbRulesContext, checkCreate, checkCreateV2,
-  checkUpdate, checkUpdateAction, classifyField, MIN_SHARD_MEMORY_BYTES, unsupportedFields,
+  checkUpdate, checkUpdateAction, classifyField, keepMaskedPasswords, MIN_SHARD_MEMORY_BYTES, unsupportedFields,
 } from '../../src/services/bdb-rules.js';
 
 const GiB = 1024 ** 3;
@@ -313,6 +313,15 @@ describe('checkUpdate', () => {
     const cur = current({ name: 'taken', port: 12000 });
     const patch = Object.fromEntries(Object.entries(cur).filter(([k]) => k in BdbUpdate.properties)) as BdbUpdate;
     expect(checkUpdate(cur, patch, ctx())).toEqual(cur);
+  });
+});
+
+describe('keepMaskedPasswords', () => {
+  it('drops a password sent back masked when one is set; keeps a real one, and the mask where none was set', () => {
+    const cur = { authentication_redis_pass: 'secret', authentication_admin_pass: 'admin-secret' };
+    expect(keepMaskedPasswords(cur, { authentication_redis_pass: '********', authentication_admin_pass: '********', maxclients: 5 })).toEqual({ maxclients: 5 });
+    expect(keepMaskedPasswords(cur, { authentication_redis_pass: 'new-one' })).toEqual({ authentication_redis_pass: 'new-one' });
+    expect(keepMaskedPasswords({ authentication_redis_pass: '' }, { authentication_redis_pass: '********' })).toEqual({ authentication_redis_pass: '********' });
   });
 });
 
