@@ -123,6 +123,8 @@ export interface BdbRulesContext {
 export const BDB_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 /** openrs's smallest shard (memory_size per shard, replicas included); a bare redis-server uses ~1 MiB. */
 export const MIN_SHARD_MEMORY_BYTES = 16 * 1024 * 1024;
+/** Redis's smallest replication backlog (CONFIG_REPL_BACKLOG_MIN_SIZE in server.h): CONFIG SET raises a smaller one to it. */
+export const MIN_REPL_BACKLOG_BYTES = 16 * 1024;
 /** LFU policies need Redis 4 (the page); LRM policies are new in Redis 8.6. */
 const POLICY_MIN_VERSION: Record<string, [number, number]> = {
   'volatile-lfu': [4, 0], 'allkeys-lfu': [4, 0], 'volatile-lrm': [8, 6], 'allkeys-lrm': [8, 6],
@@ -313,6 +315,10 @@ function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesCo
     fail('invalid_param', `backup_interval_offset (${offset}) must be less than backup_interval (${eff.backup_interval})`);
   }
 
+  // redis-server raises a smaller backlog to its minimum: the database would report a size it does not run with.
+  if (changed.has('repl_backlog_size') && /^[0-9]+$/.test(String(eff.repl_backlog_size)) && Number(eff.repl_backlog_size) < MIN_REPL_BACKLOG_BYTES) {
+    fail('invalid_param', `repl_backlog_size ${eff.repl_backlog_size} is below Redis's minimum of ${MIN_REPL_BACKLOG_BYTES} bytes ('auto' for the default)`);
+  }
   if (changed.has('eviction_policy')) {
     const need = POLICY_MIN_VERSION[eff.eviction_policy as string];
     if (need && !atLeast(ctx.redisVersion, need)) {

@@ -265,6 +265,11 @@ describe('a setting Redis refuses', () => {
     const defrag = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { activedefrag: 'yes' } });
     expect(defrag.status).toBe(400);
     expect(defrag.json.error_code).toBe('unsupported_option');
+    // Redis would run a backlog this small at its 16 KiB minimum, and the database would report '1'.
+    const backlog = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { repl_backlog_size: '1' } });
+    expect(backlog.status, backlog.text).toBe(406);
+    expect(backlog.json.error_code).toBe('invalid_param');
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.repl_backlog_size).toBe('auto');
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.status).toBe('active');
   });
 });

@@ -316,6 +316,16 @@ describe('checkUpdate', () => {
   });
 });
 
+describe('repl_backlog_size', () => {
+  it("below Redis's 16 KiB minimum is refused (406 invalid_param); the minimum and 'auto' are taken", () => {
+    const cur = bdbDefaults();
+    expect(() => checkUpdate(cur, { repl_backlog_size: '1' }, ctx())).toThrow(expect.objectContaining({ error_code: 'invalid_param', status: 406 }));
+    expect(() => checkUpdate(cur, { repl_backlog_size: '16383' }, ctx())).toThrow(/16384/);
+    expect(checkUpdate(cur, { repl_backlog_size: '16384' }, ctx()).repl_backlog_size).toBe('16384');
+    expect(checkUpdate(cur, { repl_backlog_size: 'auto' }, ctx()).repl_backlog_size).toBe('auto');
+  });
+});
+
 describe('keepMaskedPasswords', () => {
   it('drops a password sent back masked when one is set; keeps a real one, and the mask where none was set', () => {
     const cur = { authentication_redis_pass: 'secret', authentication_admin_pass: 'admin-secret' };
