@@ -8,7 +8,8 @@ import { StrEnum } from './common.js';
 /** objects/bdb/snapshot_policy.md: a snapshot every `secs` if at least `writes` changes. */
 export const SnapshotPolicy = Type.Object({
   secs: Type.Integer({ minimum: 1, description: 'Interval in seconds between snapshots' }),
-  writes: Type.Integer({ minimum: 0, description: 'Number of write changes required to trigger a snapshot' }),
+  // redis-server keeps `save`'s change count in a C int: a larger one wraps (2^32+1 → 1 write, 3e9 → negative).
+  writes: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Number of write changes required to trigger a snapshot' }),
 }, { additionalProperties: false });
 export type SnapshotPolicy = Static<typeof SnapshotPolicy>;
 

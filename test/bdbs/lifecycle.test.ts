@@ -257,7 +257,8 @@ describe('a setting Redis refuses', () => {
 
   it('values out of range are refused before anything is stored', async () => {
     const bdb = await createBdb(t, { name: 'db-ranges' });
-    for (const body of [{ maxclients: 2_000_000_000 }, { repl_backlog_size: '99999999999999999999999' }, { memory_size: 99999999999999999999 }, { slave_buffer: '99999999999999999999' }]) {
+    for (const body of [{ maxclients: 2_000_000_000 }, { repl_backlog_size: '99999999999999999999999' }, { memory_size: 99999999999999999999 }, { slave_buffer: '99999999999999999999' },
+      { data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 2 ** 32 + 1 }] }]) {
       const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body });
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.json.error_code).toBe('invalid_schema');
@@ -270,6 +271,11 @@ describe('a setting Redis refuses', () => {
     expect(backlog.status, backlog.text).toBe(406);
     expect(backlog.json.error_code).toBe('invalid_param');
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.repl_backlog_size).toBe('auto');
+    // The largest change count Redis keeps as given.
+    const most = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 2 ** 31 - 1 }] } });
+    expect(most.status, most.text).toBe(200);
+    expect((await waitAction(t, most.json.action_uid)).status).toBe('completed');
+    expect(await configOf(t, bdb.uid, 'save')).toEqual(['save', `60 ${2 ** 31 - 1}`]);
     expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json.status).toBe('active');
   });
 });
