@@ -81,11 +81,13 @@ export const bdbWritable = {
   account_id: Type.Integer({ description: 'SM account ID' }),
   active_defrag_cycle_max: Type.Integer({ minimum: 1, maximum: 99, description: 'Maximum CPU percentage used for defragmentation when the upper threshold is reached' }),
   active_defrag_cycle_min: Type.Integer({ minimum: 1, maximum: 99, default: 1, description: 'Minimal CPU percentage used for defragmentation when the lower threshold is reached' }),
+  // Digits bounded per unit so that the amount stays below 2^53 bytes: exact here, and a memory value Redis takes.
   active_defrag_ignore_bytes: Type.String({
-    pattern: '^[0-9]+([kKmMgG][bB]?)?$', default: '104857600',
+    pattern: '^([0-9]{1,15}|[0-9]{1,12}[kK][bB]?|[0-9]{1,9}[mM][bB]?|[0-9]{1,6}[gG][bB]?)$', default: '104857600',
     description: 'Minimum amount of fragmentation waste to start active defragmentation (default: 100mb, reported in bytes as in the capture)',
   }),
-  active_defrag_max_scan_fields: Type.Integer({ minimum: 0, default: 1000, description: 'Maximum number of set/hash/zset/list fields that will be processed from the main dictionary scan' }),
+  // Redis 7.0 takes 1 and more (createULongConfig active-defrag-max-scan-fields, 1..LONG_MAX).
+  active_defrag_max_scan_fields: Type.Integer({ minimum: 1, default: 1000, description: 'Maximum number of set/hash/zset/list fields that will be processed from the main dictionary scan' }),
   active_defrag_threshold_lower: Type.Integer({ minimum: 0, maximum: 1000, default: 10, description: 'Minimum percentage of fragmentation to start active defragmentation' }),
   active_defrag_threshold_upper: Type.Integer({ minimum: 0, maximum: 1000, default: 100, description: 'Maximum percentage of fragmentation at which maximum effort is used' }),
   activedefrag: StrEnum(['yes', 'no'], { default: 'no', description: 'Enable or turn off active defragmentation functionality' }),

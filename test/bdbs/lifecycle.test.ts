@@ -258,7 +258,9 @@ describe('a setting Redis refuses', () => {
   it('values out of range are refused before anything is stored', async () => {
     const bdb = await createBdb(t, { name: 'db-ranges' });
     for (const body of [{ maxclients: 2_000_000_000 }, { repl_backlog_size: '99999999999999999999999' }, { memory_size: 99999999999999999999 }, { slave_buffer: '99999999999999999999' },
-      { data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 2 ** 32 + 1 }] }]) {
+      { data_persistence: 'snapshot', snapshot_policy: [{ secs: 60, writes: 2 ** 32 + 1 }] },
+      // Redis refuses these: the change would fail, and with it every later change of the database.
+      { active_defrag_ignore_bytes: '99999999999999999999gb' }, { active_defrag_ignore_bytes: '9999999gb' }, { active_defrag_max_scan_fields: 0 }]) {
       const r = await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body });
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.json.error_code).toBe('invalid_schema');
