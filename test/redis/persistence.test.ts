@@ -21,10 +21,12 @@ async function keyCount(sup: ReturnType<typeof h.supervisor>, port: number): Pro
 describe('persistence across a shard restart', () => {
   it('AOF: keys written, the shard SIGKILLed, started again from the same dir → keys are back', async () => {
     const sup = h.supervisor();
-    const spec = await h.spec(directivesFor({ data_persistence: 'aof' }, 'master'));
+    // appendfsync always: the AOF is written before each reply. Under every-sec Redis postpones the write while a
+    // slow background fsync runs (a busy host), up to 2 s, and a kill -9 then loses those writes.
+    const spec = await h.spec(directivesFor({ data_persistence: 'aof', aof_policy: 'appendfsync-always' }, 'master'));
     const first = h.track(await sup.start(spec));
     await writeKeys(sup, spec.port, 50);
-    process.kill(-first.pid, 'SIGKILL'); // no chance to save: only the AOF (written before each reply) survives
+    process.kill(-first.pid, 'SIGKILL'); // no chance to save: only the AOF survives
     await waitFor(() => !sup.isAlive(first), { what: 'shard gone' });
 
     const second = h.track(await sup.start(spec));
