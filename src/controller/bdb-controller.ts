@@ -24,6 +24,7 @@ import type { Collection } from '../store/object-store.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { discardPersistence, removePersistence } from './backup-files.js';
 import { recoveryPlan } from './backup-recovery.js';
+import { hasSynced, markSynced, masterHoldsData, replicaHoldsData } from './persistence-handover.js';
 import type { DataPlane } from './data-plane.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
 import { endpointSpec, endpointUid, type CertPair } from './endpoint-spec.js';
@@ -275,7 +276,6 @@ export class BdbController {
     const master = shards.find((s) => s.role === 'master');
     if (!master) throw new TerminalError(`database ${rec.uid} has no master shard`);
     const replicas = shards.filter((s) => s.role === 'slave');
-    await this.stopRemovedShards(rec.uid, shards);
 
     // A dead master with a live replica must fail over, never restart: a replicated master may
     // not persist, and a replica resyncing from an empty master would lose the data.
@@ -292,7 +292,9 @@ export class BdbController {
     // Nothing runs (a crash of the whole node): the shard with the newest persistence files
     // starts as the master, so the others resync from the data rather than from an empty master.
     if (replicas.length && dbPersistence(rec) && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
-      const newest = [master, ...replicas].map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
+      // Only replicas that have held the data (persistence-handover.ts): a new replica's empty AOF is newer than
+      // the master's files, and restarting from it lost everything (QA).
+      const newest = [master, ...replicas.filter((r) => hasSynced(r.dir!))].map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
       if (newest.s.uid !== master.uid && newest.at > persistedAt(master.dir!)) {
         await this.d.kv.txn([], [this.d.shardsStore.putOp({ ...newest.s, role: 'master' }), this.d.shardsStore.putOp({ ...master, role: 'slave' })]);
         this.d.log.warn({ bdb: rec.uid, from: master.uid, to: newest.s.uid }, 'no shard running: restarting from the replica with the newest data');
@@ -345,11 +347,20 @@ export class BdbController {
     }
     if (actionUid) await this.d.actions.transition(actionUid, 'active', { progress: 50, state: 'configuring' });
 
+    // Persistence moves to the replicas only once one of them holds the data on disk; until then the
+    // master keeps persisting (persistence-handover.ts).
+    const kind = dbPersistence(rec);
+    const replicasPersist = kind !== undefined && persists(rec, 'slave') !== undefined;
+    if (replicasPersist) {
+      for (const r of replicas) if (!hasSynced(r.dir!) && (await replicaHoldsData(plane.admin(r), kind))) markSynced(r.dir!);
+    }
+    const masterKeepsPersisting = replicasPersist && !persists(rec, 'master') && !replicas.some((r) => hasSynced(r.dir!));
+
     const users = await this.dbUsers(rec);
     const refused: string[] = [];
     for (const s of [master, ...replicas]) {
       const admin = plane.admin(s);
-      const desired = directivesFor(rec, s.role);
+      const desired = s.role === 'master' && masterKeepsPersisting ? directivesFor({ ...rec, master_persistence: true }, 'master') : directivesFor(rec, s.role);
       const observed = await admin.configGetAll(...Object.keys(desired));
       for (const step of configDrift(desired, observed)) {
         await refusable(refused, `CONFIG SET ${step.directive}`, () => admin.configSet(step.directive, step.value));
@@ -370,9 +381,19 @@ export class BdbController {
     }));
     if (refused.length) throw new RefusedError([...new Set(refused)].join('; '));
 
+    // Shards no longer wanted (replication turned off) hold the only files of the data until the master's own
+    // persistence has been written: stopped (and their files removed) only then.
+    if (this.removedShards(rec.uid, shards).length) {
+      const own = persists(rec, 'master');
+      if (own && !(await masterHoldsData(plane.admin(master), own))) return { requeueAfterMs: 50 };
+      await this.stopRemovedShards(rec.uid, shards);
+    }
+
     for (const r of replicas) {
       const info = (await plane.admin(r).info('replication')).replication ?? {};
       if (info.master_link_status !== 'up' || info.master_sync_in_progress === '1') return { requeueAfterMs: 5 };
+      // Not done until the replica holds the data on disk (and the master may stop persisting).
+      if (replicasPersist && !hasSynced(r.dir!)) return { requeueAfterMs: 50 };
     }
     return undefined;
   }
@@ -856,10 +877,16 @@ export class BdbController {
   }
 
   /** Stop processes of shards this manager runs for the bdb that are no longer in its layout. */
-  private async stopRemovedShards(bdbUid: number, shards: ShardSummary[]): Promise<void> {
+  /** Shard processes of the database that its shard records no longer list. */
+  private removedShards(bdbUid: number, shards: ShardSummary[]): number[] {
     const wanted = new Set(shards.map((s) => s.uid));
+    return [...this.d.plane.handles].filter(([suid, h]) => !wanted.has(suid) && h.dir.includes(`/bdb-${bdbUid}/`)).map(([suid]) => suid);
+  }
+
+  private async stopRemovedShards(bdbUid: number, shards: ShardSummary[]): Promise<void> {
+    const removed = new Set(this.removedShards(bdbUid, shards));
     for (const [suid, h] of [...this.d.plane.handles]) {
-      if (wanted.has(suid) || !h.dir.includes(`/bdb-${bdbUid}/`)) continue;
+      if (!removed.has(suid)) continue;
       await this.d.plane.supervisor.stop(h, { save: false });
       this.d.plane.forget(suid);
       fs.rmSync(h.dir, { recursive: true, force: true });

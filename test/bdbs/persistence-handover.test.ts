@@ -1,0 +1,130 @@
+/**
+ * Replication turned on or off on a persisted database moves its persistence between the master and
+ * the replica (persistence-handover.ts). A crash of every shard (and the manager) right after the
+ * change must not lose the data: QA saw 126,000 keys come back as 0 after either change.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProxyClient } from '../../src/proxy/control.js';
+import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
+import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { waitFor } from '../helpers/wait-for.js';
+import path from 'node:path';
+
+const nodes: TestNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close().catch(() => undefined);
+});
+
+async function node(dataDir?: string): Promise<TestNode> {
+  const t = await startTestNode(dataDir ? { dataDir } : {});
+  const i = nodes.findIndex((n) => n.dataDir === t.dataDir);
+  if (i >= 0) nodes.splice(i, 1);
+  nodes.push(t);
+  return t;
+}
+
+const KEYS = 100_000;
+const VALUE = 'x'.repeat(150);
+
+/** Enough data that a sync and an AOF rewrite take a moment. */
+async function fill(port: number): Promise<void> {
+  const c = client(port);
+  await c.connect();
+  for (let i = 0; i < KEYS; i += 10_000) {
+    const p = c.pipeline();
+    for (let j = i; j < i + 10_000; j++) p.set(`k:${j}`, `${VALUE}${j}`);
+    await p.exec();
+  }
+  c.disconnect();
+}
+
+async function proxyPid(dataDir: string): Promise<number> {
+  const run = path.join(dataDir, 'run');
+  const px = new ProxyClient({ socketPath: path.join(run, 'proxy.sock'), stateFile: path.join(run, 'proxy-state.json'), logFile: path.join(dataDir, 'logs', 'proxy.log') });
+  try {
+    return (await px.ping()).pid;
+  } finally {
+    px.close();
+  }
+}
+
+function kill9(pids: number[]): void {
+  for (const pid of pids) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Stop the manager, kill -9 every shard process of the database and the proxy; start a new manager on the same data. */
+async function crashAll(t1: TestNode, bdbUid: number, extraDirs: string[] = []): Promise<TestNode> {
+  const dirs = [...(await shardsOf(t1, bdbUid)).map((s) => s.dir), ...extraDirs];
+  const proxy = await proxyPid(t1.dataDir);
+  await t1.stop();
+  const pids = [...dirs.map((d) => pidOf(d)).filter((p): p is number => p !== undefined), proxy];
+  kill9(pids);
+  return node(t1.dataDir);
+}
+
+async function keysBack(port: number): Promise<number> {
+  const { n } = await waitFor(async () => {
+    const c = client(port);
+    try {
+      await c.connect();
+      return { n: await c.dbsize() };
+    } catch {
+      return undefined;
+    } finally {
+      c.disconnect();
+    }
+  }, { timeoutMs: 30_000, what: 'the database answering again' });
+  return n;
+}
+
+describe('persistence moved by a replication change survives a crash of everything', () => {
+  it('replication turned on, everything killed as soon as the replica runs: the master\'s AOF brings the keys back', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'handover-on', data_persistence: 'aof', memory_size: 512 * 1024 * 1024 });
+    const port = bdb.endpoints[0].port;
+    await fill(port);
+    const r = await t1.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { replication: true } });
+    expect(r.status, r.text).toBe(200);
+    // The moment the replica's process exists (before it has synced and rewritten its AOF).
+    const replica = await waitFor(async () => {
+      const s = (await shardsOf(t1, bdb.uid)).find((x) => x.role === 'slave');
+      return s && pidOf(s.dir) !== undefined ? s : undefined;
+    }, { intervalMs: 5, what: 'the replica started' });
+    const t2 = await crashAll(t1, bdb.uid, [replica.dir]);
+    await waitStatus(t2, bdb.uid, 'active', 30_000);
+    expect(await keysBack(port)).toBe(KEYS);
+  }, 120_000);
+
+  it('replication turned off, everything killed as soon as the replica is gone: the master\'s own AOF brings the keys back', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'handover-off', data_persistence: 'aof', replication: true, memory_size: 512 * 1024 * 1024 });
+    const port = bdb.endpoints[0].port;
+    await fill(port);
+    const replica = (await shardsOf(t1, bdb.uid)).find((x) => x.role === 'slave')!;
+    // The replica holds the data on disk (it alone persists).
+    await waitFor(async () => {
+      const c = client(replica.port);
+      try {
+        await c.connect();
+        const info = await c.info('persistence');
+        return (await c.dbsize()) === KEYS && info.includes('aof_rewrite_in_progress:0') && info.includes('aof_rewrite_scheduled:0');
+      } finally {
+        c.disconnect();
+      }
+    }, { timeoutMs: 30_000, what: 'replica synced, its AOF written' });
+    const r = await t1.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { replication: false } });
+    expect(r.status, r.text).toBe(200);
+    await waitFor(() => pidOf(replica.dir) === undefined, { intervalMs: 5, timeoutMs: 30_000, what: 'the replica stopped' });
+    const t2 = await crashAll(t1, bdb.uid);
+    await waitStatus(t2, bdb.uid, 'active', 30_000);
+    expect(await keysBack(port)).toBe(KEYS);
+  }, 120_000);
+});
