@@ -257,7 +257,11 @@ export class BackupController {
       const master = shards.find((s) => s.role === 'master');
       if (!master) throw new DataOpError('general-error', `database ${rec.uid} has no master shard`);
       const report = this.reporter(rec.uid, op, 'import');
-      await importDataset({ ...this.d.importDeps, plane: this.d.plane, log: this.d.log }, rec, master, op.sources ?? [], op.action_uid.slice(0, 8),
+      const currentMaster = async (): Promise<ShardSummary | undefined> => {
+        const m = (await this.d.shards.ofBdb(rec.uid)).find((s) => s.role === 'master');
+        return m?.port !== undefined && m.dir !== undefined && (await this.d.plane.supervisor.ping({ uid: m.uid, port: m.port, dir: m.dir })) ? m : undefined;
+      };
+      await importDataset({ ...this.d.importDeps, plane: this.d.plane, log: this.d.log, currentMaster }, rec, master, op.sources ?? [], op.action_uid.slice(0, 8),
         (phase, p) => report({ status: phase, progress: p }));
       await this.finish(rec.uid, op, (r) => ({ ...withStatus(r, 'import', { status: 'succeeded', progress: 100, reason: '' }), status: r.status === 'import-pending' ? 'active' : r.status }));
       await this.d.actions.transition(op.action_uid, 'completed', { state: 'done' });

@@ -36,12 +36,21 @@ export interface ImportDeps {
   privateRoots?: () => Promise<readonly string[]>;
   admin?: AdminCredentials;
   log: Logger;
+  /**
+   * The database's master now (the CCS record), that answers PING; undefined while there is none. A failover or
+   * a restart of the master during the copy makes the import start the copy over into it.
+   */
+  currentMaster?: () => Promise<ShardSummary | undefined>;
 }
 
 export type ImportPhase = 'initializing' | 'importing';
 
 const BATCH = 200;
 const MIGRATE_TIMEOUT_MS = 10_000;
+/** Copies into the master, the first included: a failover (or restart) of the master meanwhile starts the copy over. */
+const COPY_ATTEMPTS = 3;
+/** How long a copy cut short by the master's end waits for a master that answers again. */
+const MASTER_BACK_MS = 30_000;
 
 function sourcePath(s: DatasetImportSource): string {
   if (s.type !== 'mount_point') throw new DataOpError('general-error', `${s.type} import sources are not supported`);
@@ -127,19 +136,40 @@ export async function importDataset(
     // 2. Only now replace the data: flush, then copy every key in.
     const total = counts.reduce((n, c) => n + [...c.values()].reduce((a, b) => a + b, 0), 0);
     await progress('importing', 10);
-    const target = d.plane.admin(master);
-    await target.flushAll();
     let moved = 0;
-    for (const [i, t] of temps.entries()) {
-      const admin = sup.admin({ port: t.port }, 5000);
+    const copyInto = async (target: ShardSummary): Promise<void> => {
+      moved = 0;
       try {
-        for (const db of [...counts[i]!.keys()].sort((a, b) => a - b)) {
-          moved += await migrateDb(admin, db, master.port!, d.admin, async (n) => {
-            await progress('importing', 10 + (90 * Math.min(total, moved + n)) / Math.max(1, total));
-          });
+        await d.plane.admin(target).flushAll();
+      } catch (e) {
+        throw new DataOpError('general-error', `flushing the database failed: ${(e as Error).message}`);
+      }
+      for (const [i, t] of temps.entries()) {
+        const admin = sup.admin({ port: t.port }, 5000);
+        try {
+          for (const db of [...counts[i]!.keys()].sort((a, b) => a - b)) {
+            moved += await migrateDb(admin, db, target.port!, d.admin, async (n) => {
+              await progress('importing', 10 + (90 * Math.min(total, moved + n)) / Math.max(1, total));
+            });
+          }
+        } finally {
+          admin.close();
         }
-      } finally {
-        admin.close();
+      }
+    };
+    let target = master;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await copyInto(target);
+        break;
+      } catch (e) {
+        // The scratch copies are intact: when the master went away (failover, crash) the whole copy is made again into
+        // the master there is now. Keys the old master had not passed on to its replica would otherwise be missing.
+        if (!(e instanceof DataOpError) || e.reason !== 'general-error' || attempt >= COPY_ATTEMPTS || !d.currentMaster) throw e;
+        const next = await masterBack(d.currentMaster);
+        if (!next) throw e;
+        d.log.warn({ bdb: rec.uid, from: target.uid, to: next.uid, err: (e as Error).message }, 'import: the master went away during the copy; copying again into the master now');
+        target = next;
       }
     }
     d.log.info({ bdb: rec.uid, files: sources.length, keys: moved }, 'import done');
@@ -148,6 +178,17 @@ export async function importDataset(
     for (const t of temps) await sup.stop(t, { save: false }).catch((e: unknown) => d.log.warn({ err: e }, 'scratch redis-server did not stop'));
     fs.rmSync(stage, { recursive: true, force: true });
   }
+}
+
+/** A master that answers, waited for up to MASTER_BACK_MS. */
+async function masterBack(current: () => Promise<ShardSummary | undefined>): Promise<ShardSummary | undefined> {
+  const deadline = Date.now() + MASTER_BACK_MS;
+  while (Date.now() < deadline) {
+    const m = await current().catch(() => undefined);
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 /**

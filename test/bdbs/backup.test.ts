@@ -453,3 +453,40 @@ describe('scheduled backups', () => {
     await waitFor(async () => (await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { backup: false } })).status === 200, { what: 'backup off' });
   });
 });
+
+describe('import and failover', () => {
+  it('the master killed during the copy: the import copies again into the promoted replica and succeeds with every key', async () => {
+    const N = 100_000;
+    const src = await createBdb(t, { name: 'db-failover-import-src', memory_size: 512 * 1024 * 1024 });
+    const c = await connected(src.endpoints[0].port);
+    for (let i = 0; i < N; i += 10_000) {
+      const p = c.pipeline();
+      for (let j = i; j < i + 10_000; j++) p.set(`k:${j}`, `${'x'.repeat(150)}${j}`);
+      await p.exec();
+    }
+    c.disconnect();
+    const dir = fs.mkdtempSync(path.join(loc, 'imp-fo-'));
+    expect((await exportTo(src.uid, dir)).status).toBe(200);
+    await waitField(t, src.uid, 'export_status', ['succeeded']);
+    const file = path.join(dir, fs.readdirSync(dir)[0]!);
+
+    const bdb = await createBdb(t, { name: 'db-failover-import', replication: true, memory_size: 1024 * 1024 * 1024 });
+    const master = (await shardsOf(t, bdb.uid)).find((s) => s.role === 'master')!;
+    const r = await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/import`, { body: { dataset_import_sources: [{ type: 'mount_point', path: file }] } });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    // Mid-copy: some keys are in, not all.
+    await waitFor(async () => {
+      const b = (await t.req('GET', `/v1/bdbs/${bdb.uid}?fields=import_status,import_progress`)).json;
+      if (b.import_status !== 'importing' && b.import_status !== 'initializing') throw new Error(`import ended before the kill: ${JSON.stringify(b)}`);
+      return b.import_status === 'importing' && b.import_progress > 15;
+    }, { intervalMs: 5, timeoutMs: 30_000, what: 'the copy under way' });
+    process.kill(pidOf(master.dir)!, 'SIGKILL');
+
+    const done = await waitField(t, bdb.uid, 'import_status', ['succeeded', 'failed'], 60_000);
+    expect(done).toMatchObject({ import_status: 'succeeded', import_failure_reason: '' });
+    const d = await connected(bdb.endpoints[0].port);
+    expect(await d.dbsize()).toBe(N);
+    expect(await d.get(`k:${N - 1}`)).toBe(`${'x'.repeat(150)}${N - 1}`);
+    d.disconnect();
+  }, 120_000);
+});
