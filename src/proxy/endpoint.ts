@@ -86,6 +86,19 @@ interface Resp3Policy {
   switched(): void;
 }
 
+/**
+ * Sent first on the dedicated connection of a client that wrote on a shared one. Redis's WAIT waits for
+ * the replication offset of the last write made on the connection it is sent on (`woff`), and a new
+ * connection has none: a WAIT after the client's shared writes would answer at once, counting replicas
+ * that have not acknowledged them. A command that is propagated to the replicas sets `woff` to the
+ * offset it reaches, past every write made before it. SPUBLISH is (Redis propagates it outside cluster
+ * mode) and changes nothing: no key, no keyspace event, no WATCH touched, and only a subscriber of this
+ * very shard channel would see it (PSUBSCRIBE patterns do not match shard channels). MONITOR and
+ * INFO commandstats show it. A user who may not publish there gets NOPERM (logged in ACL LOG),
+ * and its WAIT then counts as before.
+ */
+const WOFF = encode(['SPUBLISH', '__openrs:proxy:woff', '']);
+
 /** Redis answers this exactly as it answers a refused HELLO 3: the version is checked first. */
 const HELLO4 = encode(['HELLO', '4']);
 
@@ -316,7 +329,7 @@ export class Endpoint {
         ep.counters.bytesIn += toShard;
         ep.counters.bytesOut += toClient;
       },
-      pin: (client, initial, auth, ended, proto, name) => ep.pin(client, initial, auth, ended, proto, name),
+      pin: (client, initial, auth, ended, proto, name, wrote) => ep.pin(client, initial, auth, ended, proto, name, wrote),
       get configurable() { return ep.spec.config_socket !== null; },
       config: (user, args) => ep.configLink().ask(ep.uid, user, args),
       debug: (msg, extra) => ep.log.debug({ uid: ep.uid, ...extra }, msg),
@@ -663,9 +676,10 @@ export class Endpoint {
    * Pin `client`: pipe it to a dedicated connection to the current target, both ways, with
    * backpressure. `initial`: what it sent that was not forwarded yet; `auth`: the credentials it
    * authenticated with on a shared connection, replayed first, with its protocol and `name`; `ended`: it
-   * already sent FIN.
+   * already sent FIN. `wrote`: it sent commands on a shared connection, so this one is first brought
+   * past their replication offset (WOFF).
    */
-  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto = 2, name: Buffer | null = null): void {
+  private pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto = 2, name: Buffer | null = null, wrote = false): void {
     if (client.destroyed) return;
     // Nothing is read from the client until the dedicated connection is ready for it.
     client.pause();
@@ -705,19 +719,25 @@ export class Endpoint {
       this.handshake(d, up, meter, initial, ended);
     };
     if (proto === 3) this.markResp3(client);
-    if (!auth && proto === 2 && !name) return start();
+    const identity = auth !== null || proto === 3 || name !== null;
+    if (!identity && !wrote) return start();
     // The client authenticated, switched to RESP3 or named itself on a shared connection: this one must
     // act for the same user, speak the same protocol and carry the name. AUTH answers +OK; HELLO a map
     // (RESP3) or an array (RESP2).
     const user = auth ? ['AUTH', Buffer.from(auth.user, 'latin1'), auth.pass] : [];
     const hello = proto === 3 || name !== null;
-    up.write(encode(hello ? ['HELLO', String(proto), ...user, ...(name ? ['SETNAME', name] : [])] : user));
+    const replay: Buffer[] = identity ? [encode(hello ? ['HELLO', String(proto), ...user, ...(name ? ['SETNAME', name] : [])] : user)] : [];
+    // After the identity, as the client: its answer (a count, or NOPERM where the user may not publish) is not checked.
+    if (wrote) replay.push(WOFF);
+    up.write(replay.length === 1 ? replay[0]! : Buffer.concat(replay));
     const expect = !hello ? 0x2b : proto === 3 ? 0x25 : 0x2a;
     let reply: Buffer[] = [];
+    let replies = 0;
     const scanner = new ReplyScanner(() => {
+      if (++replies < replay.length) return;
       up.off('data', onAuth);
       const all = Buffer.concat(reply);
-      if (all[0] !== expect || scanner.at !== reply[reply.length - 1]!.length) {
+      if ((identity && all[0] !== expect) || scanner.at !== reply[reply.length - 1]!.length) {
         // Only the name was replayed (a client that named itself before signing in, where Redis wants
         // AUTH first): it goes on without it, and Redis answers its commands as it would.
         if (!auth && proto === 2) {

@@ -49,9 +49,10 @@ export interface MuxHost {
   countBytes(toShard: number, toClient: number): void;
   /**
    * Move `client` to a dedicated connection: `initial` are its bytes not yet forwarded; `auth` and
-   * `proto` what its shared connection was, `name` the name the proxy kept for it (replayed first).
+   * `proto` what its shared connection was, `name` the name the proxy kept for it (replayed first);
+   * `wrote`: it sent commands on a shared connection, which may have written (see MuxClient.wrote).
    */
-  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto, name: Buffer | null): void;
+  pin(client: net.Socket, initial: Buffer[], auth: Credentials | null, ended: boolean, proto: Proto, name: Buffer | null, wrote: boolean): void;
   /** Clients' CONFIG GET/SET/REWRITE are the manager's to answer (config-link.ts); false: Redis answers. */
   readonly configurable: boolean;
   /** Ask the manager about CONFIG `args` (subcommand first) from a client signed in as `user`. */
@@ -659,6 +660,12 @@ class MuxClient {
   private creds: Credentials | null = null;
   /** The protocol of its shared connections (HELLO). */
   proto: Proto = 2;
+  /**
+   * It sent commands other than CLIENT SETINFO on a shared connection. Redis's WAIT waits for the
+   * replication offset of the last write made on the client's own connection (`woff`), so a
+   * connection of its own (pin) must first be brought past those writes (Endpoint.pin).
+   */
+  private wrote = false;
   /** CLIENT SETNAME, kept by the proxy (ownName). */
   private clientName: Buffer | null = null;
   private readonly scanner: RequestScanner;
@@ -730,6 +737,8 @@ class MuxClient {
       this.partialLen = 0;
       const list = this.runCounters;
       for (const c of list) c[0]++;
+      // CLIENT on a shared connection is CLIENT SETINFO, which writes nothing; anything else may have.
+      if (!this.wrote) this.wrote = list.some((c) => c !== this.pool.host.counter('client'));
       // The list goes with the FIFO entry; the next chunk starts a new one.
       this.runCounters = [];
       conn.push(this, K_CMD, list, performance.now(), n);
@@ -1089,7 +1098,7 @@ class MuxClient {
     const initial = [...this.held, ...this.partial];
     this.held = [];
     this.partial = [];
-    this.pool.host.pin(this.sock, initial, this.creds, this.ended, this.proto, this.clientName);
+    this.pool.host.pin(this.sock, initial, this.creds, this.ended, this.proto, this.clientName, this.wrote);
   }
 
   private detach(): void {
