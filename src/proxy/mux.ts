@@ -131,6 +131,8 @@ const BAD_NAME = Buffer.from('-ERR Client names cannot contain spaces, newlines 
 const K_CMD = 0;
 const K_CHECK = 1;
 const K_AUTH = 2;
+/** A RESP3 client's one-argument AUTH, sent as it is just before its HELLO 3 AUTH (runSpecial). */
+const K_AUTH1 = 3;
 
 /** RESP version of a connection: 2 until a HELLO 3. */
 export type Proto = 2 | 3;
@@ -916,8 +918,11 @@ class MuxClient {
     if (sp.name === 'auth' && (args.length === 2 || args.length === 3)) {
       const creds: Credentials = args.length === 2 ? { user: 'default', pass: Buffer.from(args[1]!) } : { user: args[1]!.toString('latin1'), pass: Buffer.from(args[2]!) };
       // A RESP3 client's AUTH goes to a RESP3 connection of those credentials: as HELLO 3 AUTH, answered +OK.
+      // `AUTH <password>` goes first as it is: Redis refuses it while the default user has no password, where
+      // HELLO 3 AUTH default <password> succeeds (a nopass user takes any password); its refusal is the answer.
       const sent = this.proto === 3 ? helloAuth(3, creds) : bytes;
-      return this.switchTo({ kind: 'auth', creds, proto: this.proto, original: bytes, explicit: true }, sent);
+      const first = this.proto === 3 && args.length === 2 ? bytes : null;
+      return this.switchTo({ kind: 'auth', creds, proto: this.proto, original: bytes, explicit: true }, sent, first);
     }
     this.held.unshift(bytes);
     if (!shareable(sp.name, () => subOf(args))) return this.pinNow();
@@ -1001,10 +1006,16 @@ class MuxClient {
    * Send `sent` (an AUTH or HELLO with credentials) on a shared connection of `to`'s identity and
    * protocol; the client is bound there if it succeeds (internalReply).
    */
-  private switchTo(to: PendingSwitch, sent: Buffer): void {
+  private switchTo(to: PendingSwitch, sent: Buffer, first: Buffer | null = null): void {
     this.pending = to;
     this.pool.host.counter(to.kind)[0]++;
-    this.sendInternal(this.pool.connFor(keyOf(to.creds, to.proto)), K_AUTH, sent, 'auth');
+    const conn = this.pool.connFor(keyOf(to.creds, to.proto));
+    if (first) {
+      conn.push(this, K_AUTH1, null, performance.now());
+      this.inflight++;
+      sent = Buffer.concat([first, sent]);
+    }
+    this.sendInternal(conn, K_AUTH, sent, 'auth');
     this.pool.host.countBytes(sent.length, 0); // the client's AUTH/HELLO, as it counts forwarded commands
   }
 
@@ -1019,6 +1030,8 @@ class MuxClient {
   }
 
   private pending: PendingSwitch | null = null;
+  /** Redis's refusal of a RESP3 client's one-argument AUTH (K_AUTH1): the answer, whatever the HELLO after it got. */
+  private auth1Refused: Buffer | null = null;
   /** The connection counted as bound while this client's AUTH, HELLO or check is in flight on it. */
   private trying: ShardConn | null = null;
   private closed = false;
@@ -1028,11 +1041,23 @@ class MuxClient {
     // A client already gone released its connections then (gone()).
     if (this.closed) return;
     const ok = reply[0] === 0x2b; // '+'
+    if (kind === K_AUTH1) {
+      if (!ok) this.auth1Refused = Buffer.from(reply);
+      return;
+    }
     if (kind === K_AUTH) {
       const to = this.pending!;
       this.pending = null;
       this.trying = null;
       this.wait = null;
+      const refused = this.auth1Refused;
+      if (refused) {
+        // Redis's answer to the AUTH itself; the client stays what it was.
+        this.auth1Refused = null;
+        conn.unbind();
+        this.deliver(refused);
+        return;
+      }
       // AUTH answers +OK; HELLO a map (RESP3) or an array (RESP2).
       const success = to.kind !== 'hello' && to.proto === 2 ? ok : reply[0] === (to.proto === 3 ? 0x25 : 0x2a);
       if (success) {

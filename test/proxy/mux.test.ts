@@ -520,6 +520,26 @@ describe('RESP3 clients (HELLO 3) are multiplexed too', () => {
     expect(await talk(port, `${bad}${whoami}${getMissing}`, /-1\r\n$/)).toMatch(/^-WRONGPASS[^\r]*\r\n\$7\r\ndefault\r\n\$-1\r\n$/);
   });
 
+  it('a RESP3 client\'s AUTH <password> gets Redis\'s answer: refused while the default user has no password', async () => {
+    const port = await endpoint('resp3auth1', { conns: 1 });
+    const auth1 = (pw: string) => `*2\r\n$4\r\nAUTH\r\n$${pw.length}\r\n${pw}\r\n`;
+    /** The replies after HELLO 3's map, through the endpoint and directly. */
+    const both = async (text: string, until: RegExp) => {
+      const strip = (t: string) => t.replace(/^%7\r\n[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/, '');
+      return [strip(await talk(port, text, until)), strip(await talk(shard.port, text, until))];
+    };
+    // Passwordless default user: Redis refuses the one-argument AUTH (whatever the password), the client stays as it was.
+    const [via, direct] = await both(`${hello3}${auth1('anything')}${whoami}${getMissing}`, /_\r\n$/);
+    expect(direct).toMatch(/^-ERR AUTH <password> called without any password configured/);
+    expect(via).toBe(direct);
+    // With a password: the right one signs in, a wrong one is refused.
+    await setUsers(['default', 'resetpass', '>dpw']);
+    const helloAuth = '*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$3\r\ndpw\r\n';
+    const [via2, direct2] = await both(`${helloAuth}${auth1('dpw')}${auth1('nope')}${whoami}${getMissing}`, /_\r\n$/);
+    expect(direct2).toMatch(/^\+OK\r\n-WRONGPASS/);
+    expect(via2).toBe(direct2);
+  });
+
   it('an anonymous HELLO 3 is refused as Redis refuses it when the default user has a password', async () => {
     await setUsers(['default', 'resetpass', '>dpw']);
     const port = await endpoint('resp3noauth', { conns: 1 });
