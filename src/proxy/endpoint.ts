@@ -13,6 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigLink } from './config-link.js';
+import { endNow, whenSent } from './fin-gate.js';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
 import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
 import { encode, Pool, skipBlank, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
@@ -773,7 +774,8 @@ export class Endpoint {
       if (!open()) return;
       const held = meter.takeHeld();
       if (held) up.write(held);
-      up.end();
+      // Sent before what other clients send after it (fin-gate.ts).
+      endNow(up);
     };
     const finish = () => {
       looking = false;
@@ -802,11 +804,30 @@ export class Endpoint {
         finish();
         // Forwarded as read, with backpressure, through the meter (which counts, and refuses or
         // notes a later HELLO 3); a FIN is passed on (half-close), after anything the meter held.
+        const send = (chunk: Buffer): boolean => {
+          if (!open() || up.write(meter.request(chunk))) return true;
+          client.pause();
+          up.once('drain', () => d.state === 'open' && client.resume());
+          return false;
+        };
+        // Read while another client's FIN is on its way: sent after it (fin-gate.ts), in order, the client
+        // paused meanwhile (its own FIN, if it comes, follows these bytes).
+        let queued: Buffer[] | null = null;
+        const flushQueued = () => {
+          const q = queued!;
+          queued = null;
+          let flowing = true;
+          for (const chunk of q) flowing = send(chunk) && flowing;
+          if (flowing && d.state === 'open') client.resume();
+        };
         client.on('data', (chunk: Buffer) => {
-          if (!open()) return;
-          if (!up.write(meter.request(chunk))) {
+          if (queued) {
+            queued.push(chunk);
+          } else if (whenSent(flushQueued)) {
+            queued = [chunk];
             client.pause();
-            up.once('drain', () => d.state === 'open' && client.resume());
+          } else {
+            send(chunk);
           }
         });
         if (ended) endUp();

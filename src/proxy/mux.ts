@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { encodeAnswer, type ConfigAnswer } from './config-link.js';
+import { whenSent } from './fin-gate.js';
 import { NOPROTO } from './handshake.js';
 import type { Target } from './protocol.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
@@ -261,14 +262,18 @@ class ShardConn {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // Everything the clients sent in this turn of the event loop goes out in one write.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.closed || !this.out.length) return;
-      const out = this.out;
-      this.out = [];
-      this.sock.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    });
+    setImmediate(this.flush);
   }
+
+  private readonly flush = (): void => {
+    // After a client's FIN on its way (fin-gate.ts): these commands may have been read after it.
+    if (whenSent(this.flush)) return;
+    this.flushScheduled = false;
+    if (this.closed || !this.out.length) return;
+    const out = this.out;
+    this.out = [];
+    this.sock.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+  };
 
   /** `n` replies are owed to `owner`: one per counter in `list` (K_CMD), else one. */
   push(owner: MuxClient | null, kind: number, list: CommandCounter[] | null, now: number, n = 1): void {

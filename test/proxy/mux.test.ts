@@ -297,6 +297,45 @@ describe('commands that need a connection of their own', () => {
     expect(await popped).toEqual(['q', 'item']);
   });
 
+  it('a client that leaves while blocked is gone before a push sent after it left: nothing is popped for it', async () => {
+    // Redis frees a blocked client when it reads its FIN; a push that reaches it first is popped for the
+    // departed client, its reply written to nobody: the item is lost. Directly, the FIN is always first.
+    const port = await endpoint('blockgone', { conns: 1 });
+    /** Items lost of `n` pushed by a client of its own (`pinned`: moved there by CLIENT ID) or a multiplexed one. */
+    const lost = async (to: number, n: number, pinned: boolean): Promise<number> => {
+      const pusher = await rawConnect(to);
+      let acks = '';
+      pusher.on('data', (d) => (acks += d.toString()));
+      if (pinned) {
+        pusher.write('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n');
+        await waitFor(() => acks.endsWith('\r\n'), { what: 'CLIENT ID answered' });
+        acks = '';
+      }
+      const a = admin();
+      for (let i = 0; i < n; i++) {
+        const key = `gone:${to}:${pinned}:${i}`;
+        const s = await rawConnect(to);
+        s.resume();
+        s.write(`*3\r\n$5\r\nBLPOP\r\n$${key.length}\r\n${key}\r\n$1\r\n0\r\n`);
+        await waitFor(async () => ((await a.call('CLIENT', 'LIST')) as string).includes('flags=b '), { what: 'BLPOP blocked' });
+        // FIN (sent once end() calls back), and a push sent right after it by another client (multiplexed).
+        await new Promise<void>((resolve) => s.end(resolve));
+        pusher.write(`*3\r\n$5\r\nLPUSH\r\n$${key.length}\r\n${key}\r\n$1\r\nx\r\n`);
+        await closed(s);
+        await waitFor(async () => !((await a.call('CLIENT', 'LIST')) as string).includes('flags=b '), { what: 'BLPOP client gone' });
+      }
+      await waitFor(() => acks.split('\r\n').length > n, { what: 'pushes answered' });
+      let missing = 0;
+      for (let i = 0; i < n; i++) if ((await a.llen(`gone:${to}:${pinned}:${i}`)) === 0) missing++;
+      a.disconnect();
+      pusher.destroy();
+      return missing;
+    };
+    expect(await lost(shard.port, 20, false)).toBe(0);
+    expect(await lost(port, 20, true)).toBe(0);
+    expect(await lost(port, 20, false)).toBe(0);
+  });
+
   it('pub/sub, SELECT and CLIENT SETNAME work per client', async () => {
     const port = await endpoint('state', { conns: 1 });
     const sub = redis(port);
