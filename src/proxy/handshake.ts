@@ -30,6 +30,9 @@ export function peekCommand(buf: Buffer): Peek {
   return buf[0] === 0x2a /* '*' */ ? peekArray(buf) : peekInline(buf);
 }
 
+/** An integer as Redis's string2ll takes it: no sign but `-`, no leading zero, no spaces. */
+const LENGTH = /^(?:0|-?[1-9][0-9]*)$/;
+
 function peekArray(buf: Buffer): Peek {
   let pos = 0;
   const line = (): string | undefined => {
@@ -41,14 +44,16 @@ function peekArray(buf: Buffer): Peek {
   };
   const head = line();
   if (head === undefined) return { kind: 'incomplete' };
+  // Lengths as Redis reads them (string2ll): `* 1` is no length (Number() would take it), Redis's error is the answer.
+  if (!LENGTH.test(head.slice(1))) return { kind: 'other' };
   const n = Number(head.slice(1));
-  if (!Number.isInteger(n) || n < 1 || n > 64) return { kind: 'other' };
+  if (n < 1 || n > 64) return { kind: 'other' };
   const args: string[] = [];
   for (let i = 0; i < n; i++) {
     const h = line();
     if (h === undefined) return { kind: 'incomplete' };
     const len = Number(h.slice(1));
-    if (h[0] !== '$' || !Number.isInteger(len) || len < 0) return { kind: 'other' };
+    if (h[0] !== '$' || !LENGTH.test(h.slice(1)) || len < 0) return { kind: 'other' };
     if (buf.length < pos + len + 2) return i === 0 || args[0] === 'hello' ? { kind: 'incomplete' } : { kind: 'other' };
     args.push(buf.toString('latin1', pos, pos + len).toLowerCase());
     pos += len + 2;

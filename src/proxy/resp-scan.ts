@@ -38,6 +38,8 @@ export class RequestScanner {
   private state = Q_START;
   private num = 0;
   private neg = false;
+  /** Digits of the length line so far (Redis's string2ll: at least one, and no leading zero). */
+  private digits = 0;
   /** Saw the CR of a length line; the LF comes next. */
   private cr = false;
   private args = 0;
@@ -88,6 +90,7 @@ export class RequestScanner {
             this.state = Q_MB_LEN;
             this.num = 0;
             this.neg = false;
+            this.digits = 0;
             this.cr = false;
             pos++;
           } else if (c === CR || c === LF) {
@@ -111,9 +114,11 @@ export class RequestScanner {
           } else if (c === CR) {
             this.cr = true;
           } else if (c >= 48 && c <= 57) {
+            // A digit after a leading 0 (`01`, `-0...`): Redis refuses the length, and closes the connection.
+            if (this.digits++ > 0 && this.num === 0) return this.die(end);
             this.num = this.num * 10 + (c - 48);
             if (this.num > MAX_BULK) return this.die(end);
-          } else if (c === 45 /* - */ && this.num === 0 && !this.neg && this.state === Q_MB_LEN) {
+          } else if (c === 45 /* - */ && this.digits === 0 && !this.neg && this.state === Q_MB_LEN) {
             this.neg = true;
           } else {
             return this.die(end);
@@ -124,6 +129,7 @@ export class RequestScanner {
           if (b[pos++] !== 36 /* $ */) return this.die(end);
           this.state = Q_BULK_LEN;
           this.num = 0;
+          this.digits = 0;
           this.cr = false;
           break;
         }
@@ -184,6 +190,11 @@ export class RequestScanner {
   }
 
   private lengthDone(): void {
+    // No digits (`*`, `*-`, `$`) or minus zero: not a number to Redis (string2ll), a protocol error.
+    if (this.digits === 0 || (this.neg && this.num === 0)) {
+      this.die();
+      return;
+    }
     if (this.state === Q_MB_LEN) {
       // Redis ignores `*0` and negative counts: no command.
       if (this.neg || this.num === 0) {
@@ -227,7 +238,8 @@ export class RequestScanner {
       n = n * 10 + (c - 48);
       p++;
     }
-    if (n === 0 || n > 1024 || p + 1 >= end || c !== CR || b[p + 1] !== LF) return 0;
+    // A leading zero (n would be 0 or the count have one) goes to the state machine, which refuses it as Redis does.
+    if (n === 0 || n > 1024 || b[pos + 1] === 48 || p + 1 >= end || c !== CR || b[p + 1] !== LF) return 0;
     p += 2;
     let nameAt = 0;
     let nameLen = 0;
@@ -240,7 +252,7 @@ export class RequestScanner {
         len = len * 10 + (c - 48);
         p++;
       }
-      if (p === digits || p - digits > 10 || p + 1 >= end || c !== CR || b[p + 1] !== LF) return 0;
+      if (p === digits || p - digits > 10 || (b[digits] === 48 && p - digits > 1) || p + 1 >= end || c !== CR || b[p + 1] !== LF) return 0;
       p += 2;
       if (k === 0) {
         nameAt = p;

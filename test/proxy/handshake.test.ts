@@ -17,6 +17,8 @@ describe('peekCommand', () => {
     expect(peekCommand(b('*2\r'))).toEqual({ kind: 'incomplete' });
     expect(peekCommand(b(''))).toEqual({ kind: 'incomplete' });
     expect(peekCommand(b('*x\r\n'))).toEqual({ kind: 'other' });
+    // Lengths Redis does not take (string2ll) are not waited on: Redis's protocol error answers them.
+    for (const t of ['* 1\r\n', '*01\r\n', '*1 \r\n', '*2\r\n$ 5\r\n', '*2\r\n$05\r\nhello\r\n']) expect(peekCommand(b(t)), t).toEqual({ kind: 'other' });
   });
 
   it('inline commands', () => {

@@ -464,7 +464,39 @@ describe('commands that need a connection of their own', () => {
     const bad = await exchange(port, '*1\r\n$4\r\nPING\r\n*x\r\n');
     expect(bad.text).toMatch(/^\+PONG\r\n-ERR Protocol error/);
     expect(bad.closed).toBe(true);
+    // Lengths Redis does not read as numbers (a space, a sign it does not take) are answered at once too, as
+    // Redis answers them: not held back waiting for the rest of a command that cannot come.
+    for (const text of ['* 1\r\n', '*1\r\n$ 4\r\n', '*1 \r\n$4\r\n', '*1\r\n$4 \r\n']) {
+      const direct = await exchange(shard.port, text);
+      expect(direct.text, JSON.stringify(text)).toMatch(/^-ERR Protocol error/);
+      expect(await exchange(port, text), JSON.stringify(text)).toEqual(direct);
+    }
     expect(await keep.get('p')).toBe('1');
+  });
+
+  it('lengths Redis refuses (leading zeros, empty, -0) close only the client that sent them, with Redis\'s answer', async () => {
+    // Redis reads lengths with string2ll: a refused one is a protocol error, and Redis closes the connection.
+    // On a shared connection that would be every client bound there.
+    const port = await endpoint('protolen', { conns: 1 });
+    const keep = await rawConnect(port);
+    let kept = '';
+    keep.on('data', (d) => (kept += d.toString()));
+    const ping = '*1\r\n$4\r\nPING\r\n';
+    keep.write(ping);
+    await waitFor(() => kept === '+PONG\r\n', { what: 'PONG' });
+    for (const bad of ['*01\r\n$4\r\nPING\r\n', '*1\r\n$04\r\nPING\r\n', '*00\r\n', '*\r\n', '*-\r\n', '*-0\r\n', '*-01\r\n', '*1\r\n$\r\n\r\n', '*1\r\n$-0\r\nPING\r\n']) {
+      const text = ping + bad + ping;
+      const direct = await exchange(shard.port, text);
+      expect(direct, JSON.stringify(bad)).toMatchObject({ text: expect.stringMatching(/^\+PONG\r\n-ERR Protocol error: invalid (multi)?bulk length\r\n$/), closed: true });
+      expect(await exchange(port, text), JSON.stringify(bad)).toEqual(direct);
+    }
+    // Lengths Redis takes: a negative or zero count is no command, a zero length an empty argument.
+    const fine = `*-5\r\n*0\r\n*2\r\n$4\r\nECHO\r\n$0\r\n\r\n${ping}`;
+    expect((await exchange(port, fine, /PONG\r\n$/)).text).toBe('$0\r\n\r\n+PONG\r\n');
+    kept = '';
+    keep.write(ping);
+    await waitFor(() => kept === '+PONG\r\n', { what: 'PONG on the client that shared the connection' });
+    keep.destroy();
   });
 
   it('HELLO 3 is refused when RESP3 is off, also after other commands', async () => {

@@ -59,6 +59,10 @@ describe('RequestScanner', () => {
       const r = scanRequests([Buffer.from(cmd('GET', 'a') + g + cmd('GET', 'b'))]);
       expect(r).toEqual({ names: ['get'], dead: true });
     }
+    // Lengths Redis's string2ll refuses (a protocol error that closes the connection): whole or split anywhere.
+    for (const g of ['*01\r\n$3\r\nget\r\n', '*1\r\n$03\r\nget\r\n', '*00\r\n', '*\r\n', '*-\r\n', '*-0\r\n', '*-01\r\n', '*1\r\n$\r\n\r\n', '*1\r\n$-0\r\n']) {
+      for (const chunks of splits(cmd('GET', 'a') + g + cmd('GET', 'b'))) expect(scanRequests(chunks), JSON.stringify(g)).toEqual({ names: ['get'], dead: true });
+    }
     const rnd = Buffer.alloc(4096);
     for (let i = 0; i < rnd.length; i++) rnd[i] = (i * 7919 + 13) % 256;
     expect(() => scanRequests([rnd, rnd])).not.toThrow();
