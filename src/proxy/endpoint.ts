@@ -770,8 +770,16 @@ export class Endpoint {
     let looking = true;
     // Once retiring (hold()), nothing more goes to the shard: it already has its FIN.
     const open = () => d.state !== 'retiring';
+    // Bytes read while another client's FIN was on its way, waiting for it (fin-gate.ts); the client's own
+    // FIN, if it comes meanwhile, follows them.
+    let queued: Buffer[] | null = null;
+    let endQueued = false;
     const endUp = () => {
       if (!open()) return;
+      if (queued) {
+        endQueued = true;
+        return;
+      }
       const held = meter.takeHeld();
       if (held) up.write(held);
       // Sent before what other clients send after it (fin-gate.ts).
@@ -811,14 +819,14 @@ export class Endpoint {
           return false;
         };
         // Read while another client's FIN is on its way: sent after it (fin-gate.ts), in order, the client
-        // paused meanwhile (its own FIN, if it comes, follows these bytes).
-        let queued: Buffer[] | null = null;
+        // paused meanwhile.
         const flushQueued = () => {
           const q = queued!;
           queued = null;
           let flowing = true;
           for (const chunk of q) flowing = send(chunk) && flowing;
-          if (flowing && d.state === 'open') client.resume();
+          if (endQueued) endUp();
+          else if (flowing && d.state === 'open') client.resume();
         };
         client.on('data', (chunk: Buffer) => {
           if (queued) {

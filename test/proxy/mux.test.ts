@@ -336,6 +336,26 @@ describe('commands that need a connection of their own', () => {
     expect(await lost(port, 20, false)).toBe(0);
   });
 
+  it('two clients of their own leaving at once: the command sent with a FIN is still answered', async () => {
+    const port = await endpoint('finorder', { conns: 1 });
+    const pinned = async () => {
+      const s = await rawConnect(port);
+      const c = { s, got: '' };
+      s.on('data', (d) => (c.got += d.toString()));
+      s.write('*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n');
+      await waitFor(() => c.got.endsWith('\r\n'), { what: 'CLIENT ID answered' });
+      c.got = '';
+      return c;
+    };
+    for (let i = 0; i < 20; i++) {
+      const [a, b] = [await pinned(), await pinned()];
+      a.s.end();
+      b.s.end('*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n');
+      await Promise.all([closed(a.s), closed(b.s)]);
+      expect(b.got).toBe('$2\r\nhi\r\n');
+    }
+  });
+
   it('pub/sub, SELECT and CLIENT SETNAME work per client', async () => {
     const port = await endpoint('state', { conns: 1 });
     const sub = redis(port);
