@@ -881,9 +881,18 @@ class MuxClient {
     // bound first, then its command looked at again.
     const selectZero = sp.name === 'select' && args.length === 2 && sub === '0';
     const managed = sp.name === 'config' && this.pool.host.configurable && MANAGER_CONFIG.has(sub);
-    if ((selectZero || managed || (sp.name === 'client' && (sub === 'setname' || sub === 'getname'))) && !this.conn) {
+    const maint = sp.name === 'client' && sub === 'maint_notifications';
+    if ((selectZero || managed || maint || (sp.name === 'client' && (sub === 'setname' || sub === 'getname'))) && !this.conn) {
       this.held.unshift(bytes);
       return this.bind();
+    }
+    if (maint) {
+      // RS's maintenance notifications are the proxy's (redis-server has no such subcommand); openrs sends none
+      // (client_maint_notifications is off). Clients that ask on every connection (redis-py 8, go-redis 9.15+ in
+      // their `auto` mode) get redis-server's own answer, and fall back, without a shard connection each.
+      this.pool.host.counter('client')[0]++;
+      this.deliver(Buffer.from(`-ERR unknown subcommand '${args[1]!.subarray(0, 128).toString('latin1')}'. Try CLIENT HELP.\r\n`, 'latin1'));
+      return;
     }
     if (sp.name === 'client' && this.ownName(args)) return;
     if (managed) return this.askConfig(args);

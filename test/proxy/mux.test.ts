@@ -398,6 +398,24 @@ describe('commands that need a connection of their own', () => {
     expect(text).toMatch(/\r\n_\r\n\+PONG\r\n$/);
   });
 
+  it('CLIENT MAINT_NOTIFICATIONS (redis-py 8, go-redis: on every connection) gets redis-server\'s answer and the client stays multiplexed', async () => {
+    const port = await endpoint('maint', { conns: 1 });
+    const clients = Array.from({ length: 6 }, () => redis(port));
+    for (const [i, c] of clients.entries()) {
+      await expect(c.call('CLIENT', 'MAINT_NOTIFICATIONS', 'ON', 'moving-endpoint-type', 'internal-fqdn')).rejects.toThrow(
+        "ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.",
+      );
+      expect(await c.set(`m:${i}`, 'v')).toBe('OK');
+    }
+    expect((await px.list()).find((e) => e.uid === 'maint')!.shard_connections).toBe(1);
+    // Byte for byte what redis-server says (the subcommand as the client spelled it), in order in a pipeline.
+    const cmd = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${a.length}\r\n${a}\r\n`).join('')}`;
+    const direct = await exchange(shard.port, cmd('CLIENT', 'Maint_Notifications', 'on') + cmd('PING'), /PONG\r\n$/);
+    const proxied = await exchange(port, cmd('CLIENT', 'Maint_Notifications', 'on') + cmd('PING'), /PONG\r\n$/);
+    expect(proxied.text).toBe(direct.text);
+    expect(proxied.text).toBe("-ERR unknown subcommand 'Maint_Notifications'. Try CLIENT HELP.\r\n+PONG\r\n");
+  });
+
   it('HELLO ... SETNAME stays multiplexed; a named client moved to a connection of its own keeps its name', async () => {
     await setUsers(['nina', 'on', '>npw', '~*', '&*', '+@all']);
     const port = await endpoint('hellonames', { conns: 1 });
