@@ -54,6 +54,8 @@ function peekArray(buf: Buffer): Peek {
     if (h === undefined) return { kind: 'incomplete' };
     const len = Number(h.slice(1));
     if (h[0] !== '$' || !LENGTH.test(h.slice(1)) || len < 0) return { kind: 'other' };
+    // A name that is not five bytes long is no HELLO, whatever follows (a bulk Redis refuses at once, as too long, too).
+    if (i === 0 && len !== 5) return { kind: 'other' };
     if (buf.length < pos + len + 2) return i === 0 || args[0] === 'hello' ? { kind: 'incomplete' } : { kind: 'other' };
     args.push(buf.toString('latin1', pos, pos + len).toLowerCase());
     pos += len + 2;

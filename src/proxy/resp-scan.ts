@@ -18,7 +18,14 @@ export const LONG_NAME = '(long)';
 /** Redis's own limits: inline lines (PROTO_INLINE_MAX_SIZE) and multibulk / bulk lengths. */
 const MAX_INLINE = 64 * 1024;
 const MAX_MULTIBULK = 1024 * 1024 * 1024;
+/** Replies: no bound of Redis's own; a sanity limit. */
 const MAX_BULK = 2 ** 40;
+/**
+ * Requests: Redis refuses a bulk longer than proto-max-bulk-len (512 MiB by default, openrs does not change it)
+ * as soon as it reads the length, and closes the connection. Such a client goes to a connection of its own at
+ * once, where Redis answers it, rather than after the 1 MiB a long command is read for (mux.ts MAX_PARTIAL).
+ */
+const MAX_REQUEST_BULK = 512 * 1024 * 1024;
 
 // Request scanner states.
 const Q_START = 0;
@@ -117,7 +124,7 @@ export class RequestScanner {
             // A digit after a leading 0 (`01`, `-0...`): Redis refuses the length, and closes the connection.
             if (this.digits++ > 0 && this.num === 0) return this.die(end);
             this.num = this.num * 10 + (c - 48);
-            if (this.num > MAX_BULK) return this.die(end);
+            if (this.num > MAX_REQUEST_BULK) return this.die(end);
           } else if (c === 45 /* - */ && this.digits === 0 && !this.neg && this.state === Q_MB_LEN) {
             this.neg = true;
           } else {

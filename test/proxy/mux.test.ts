@@ -512,7 +512,7 @@ describe('commands that need a connection of their own', () => {
     expect(await keep.get('p')).toBe('1');
   });
 
-  it('lengths Redis refuses (leading zeros, empty, -0) close only the client that sent them, with Redis\'s answer', async () => {
+  it('lengths Redis refuses (leading zeros, empty, -0, over 512 MiB) close only the client that sent them, with Redis\'s answer', async () => {
     // Redis reads lengths with string2ll: a refused one is a protocol error, and Redis closes the connection.
     // On a shared connection that would be every client bound there.
     const port = await endpoint('protolen', { conns: 1 });
@@ -526,6 +526,13 @@ describe('commands that need a connection of their own', () => {
       const text = ping + bad + ping;
       const direct = await exchange(shard.port, text);
       expect(direct, JSON.stringify(bad)).toMatchObject({ text: expect.stringMatching(/^\+PONG\r\n-ERR Protocol error: invalid (multi)?bulk length\r\n$/), closed: true });
+      expect(await exchange(port, text), JSON.stringify(bad)).toEqual(direct);
+    }
+    // A bulk over proto-max-bulk-len (512 MiB): Redis answers as soon as it reads the length.
+    for (const bad of ['*1\r\n$600000000\r\n', '*2\r\n$3\r\nGET\r\n$536870913\r\n']) {
+      const text = ping + bad;
+      const direct = await exchange(shard.port, text);
+      expect(direct, JSON.stringify(bad)).toMatchObject({ text: '+PONG\r\n-ERR Protocol error: invalid bulk length\r\n', closed: true });
       expect(await exchange(port, text), JSON.stringify(bad)).toEqual(direct);
     }
     // Lengths Redis takes: a negative or zero count is no command, a zero length an empty argument.
