@@ -3,25 +3,14 @@
  * the replica (persistence-handover.ts). A crash of every shard (and the manager) right after the
  * change must not lose the data: QA saw 126,000 keys come back as 0 after either change.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProxyClient } from '../../src/proxy/control.js';
 import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
-import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { trackedNodes, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 import path from 'node:path';
 
-const nodes: TestNode[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close().catch(() => undefined);
-});
-
-async function node(dataDir?: string): Promise<TestNode> {
-  const t = await startTestNode(dataDir ? { dataDir } : {});
-  const i = nodes.findIndex((n) => n.dataDir === t.dataDir);
-  if (i >= 0) nodes.splice(i, 1);
-  nodes.push(t);
-  return t;
-}
+const node = trackedNodes();
 
 const KEYS = 100_000;
 const VALUE = 'x'.repeat(150);

@@ -8,28 +8,16 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProxyClient } from '../../src/proxy/control.js';
 import { processExists } from '../../src/redis/proc.js';
 import { createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { freePort } from '../helpers/ports.js';
-import { startTestNode, type TestNode } from '../helpers/test-node.js';
+import { trackedNodes, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connected, waitAction } from './backup-helpers.js';
 
-const nodes: TestNode[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.close().catch(() => undefined);
-});
-
-/** A node; one started on the data dir of a stopped one replaces it in the cleanup list (close() removes the dir). */
-async function node(dataDir?: string): Promise<TestNode> {
-  const t = await startTestNode(dataDir ? { dataDir } : {});
-  const i = nodes.findIndex((n) => n.dataDir === t.dataDir);
-  if (i >= 0) nodes.splice(i, 1);
-  nodes.push(t);
-  return t;
-}
+const node = trackedNodes();
 
 async function writeKeys(port: number, n: number, prefix = 'key'): Promise<void> {
   const c = await connected(port);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { WatchdogOptions } from '../../src/controller/watchdog.js';
 import { startNode, type RunningNode } from '../../src/node-runtime.js';
@@ -67,4 +68,22 @@ export async function startTestNode(opts: { bootstrap?: boolean; dataDir?: strin
     },
   };
   return t;
+}
+
+/**
+ * Nodes of a test file, closed after each test. A node started on the data dir of a stopped one (a restart)
+ * replaces it in the list, since close() removes the dir. Call at the top level of the file.
+ */
+export function trackedNodes(): (dataDir?: string) => Promise<TestNode> {
+  const nodes: TestNode[] = [];
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.close().catch(() => undefined);
+  });
+  return async (dataDir?: string) => {
+    const t = await startTestNode(dataDir ? { dataDir } : {});
+    const i = nodes.findIndex((n) => n.dataDir === t.dataDir);
+    if (i >= 0) nodes.splice(i, 1);
+    nodes.push(t);
+    return t;
+  };
 }
