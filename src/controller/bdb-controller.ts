@@ -293,8 +293,11 @@ export class BdbController {
     // starts as the master, so the others resync from the data rather than from an empty master.
     if (replicas.length && dbPersistence(rec) && !(await this.alive(master)) && !(await this.anyAlive(replicas))) {
       // Only replicas that have held the data (persistence-handover.ts): a new replica's empty AOF is newer than
-      // the master's files, and restarting from it lost everything (QA).
-      const newest = [master, ...replicas.filter((r) => hasSynced(r.dir!))].map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
+      // the master's files, and restarting from it lost everything (QA). When neither the master nor a marked
+      // replica has any file (replicas made before the marker existed, not marked yet), every replica counts.
+      const byAge = (list: ShardSummary[]) => list.map((s) => ({ s, at: persistedAt(s.dir!) })).sort((a, b) => b.at - a.at)[0]!;
+      const marked = byAge([master, ...replicas.filter((r) => hasSynced(r.dir!))]);
+      const newest = marked.at > 0 ? marked : byAge([master, ...replicas]);
       if (newest.s.uid !== master.uid && newest.at > persistedAt(master.dir!)) {
         await this.d.kv.txn([], [this.d.shardsStore.putOp({ ...newest.s, role: 'master' }), this.d.shardsStore.putOp({ ...master, role: 'slave' })]);
         this.d.log.warn({ bdb: rec.uid, from: master.uid, to: newest.s.uid }, 'no shard running: restarting from the replica with the newest data');

@@ -4,6 +4,8 @@
  * change must not lose the data: QA saw 126,000 keys come back as 0 after either change.
  */
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { SYNCED_MARKER } from '../../src/controller/persistence-handover.js';
 import { ProxyClient } from '../../src/proxy/control.js';
 import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { trackedNodes, type TestNode } from '../helpers/test-node.js';
@@ -115,5 +117,30 @@ describe('persistence moved by a replication change survives a crash of everythi
     const t2 = await crashAll(t1, bdb.uid);
     await waitStatus(t2, bdb.uid, 'active', 30_000);
     expect(await keysBack(port)).toBe(KEYS);
+  }, 120_000);
+
+  it('replicas from before the synced marker: with no file on the master, a crash of everything restarts from the replica', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'handover-legacy', data_persistence: 'aof', replication: true });
+    const port = bdb.endpoints[0].port;
+    const c = client(port);
+    await c.connect();
+    const p = c.pipeline();
+    for (let i = 0; i < 1000; i++) p.set(`l:${i}`, `v${i}`);
+    await p.exec();
+    c.disconnect();
+    const shards = await shardsOf(t1, bdb.uid);
+    const master = shards.find((x) => x.role === 'master')!;
+    const replica = shards.find((x) => x.role === 'slave')!;
+    await waitFor(() => fs.existsSync(path.join(replica.dir, SYNCED_MARKER)), { timeoutMs: 30_000, what: 'the replica marked as holding the data' });
+    // As an older openrs left it: no marker, and a master that never persisted (its files removed here).
+    const proxy = await proxyPid(t1.dataDir);
+    await t1.stop();
+    fs.rmSync(path.join(replica.dir, SYNCED_MARKER));
+    for (const f of ['appendonlydir', 'dump.rdb']) fs.rmSync(path.join(master.dir, f), { recursive: true, force: true });
+    kill9([...[master.dir, replica.dir].map((d) => pidOf(d)).filter((x): x is number => x !== undefined), proxy]);
+    const t2 = await node(t1.dataDir);
+    await waitStatus(t2, bdb.uid, 'active', 30_000);
+    expect(await keysBack(port)).toBe(1000);
   }, 120_000);
 });
