@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { SYNCED_MARKER } from '../../src/controller/persistence-handover.js';
-import { ProxyClient } from '../../src/proxy/control.js';
 import { client, createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { trackedNodes, type TestNode } from '../helpers/test-node.js';
+import { kill9, proxyPid } from '../helpers/crash.js';
 import { waitFor } from '../helpers/wait-for.js';
 import path from 'node:path';
 
@@ -29,35 +29,13 @@ async function fill(port: number): Promise<void> {
   c.disconnect();
 }
 
-async function proxyPid(dataDir: string): Promise<number> {
-  const run = path.join(dataDir, 'run');
-  const px = new ProxyClient({ socketPath: path.join(run, 'proxy.sock'), stateFile: path.join(run, 'proxy-state.json'), logFile: path.join(dataDir, 'logs', 'proxy.log') });
-  try {
-    return (await px.ping()).pid;
-  } finally {
-    px.close();
-  }
-}
-
-function kill9(pids: number[]): void {
-  for (const pid of pids) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
 /** Stop the manager, kill -9 every shard process of the database and the proxy; start a new manager on the same data. */
 async function crashAll(t1: TestNode, bdbUid: number, extraDirs: string[] = []): Promise<TestNode> {
   const dirs = [...(await shardsOf(t1, bdbUid)).map((s) => s.dir), ...extraDirs];
   const proxy = await proxyPid(t1.dataDir);
   await t1.stop();
   const pids = [...dirs.map((d) => pidOf(d)).filter((p): p is number => p !== undefined), proxy];
-  kill9(pids);
+  await kill9(pids);
   return node(t1.dataDir);
 }
 
@@ -138,7 +116,7 @@ describe('persistence moved by a replication change survives a crash of everythi
     await t1.stop();
     fs.rmSync(path.join(replica.dir, SYNCED_MARKER));
     for (const f of ['appendonlydir', 'dump.rdb']) fs.rmSync(path.join(master.dir, f), { recursive: true, force: true });
-    kill9([...[master.dir, replica.dir].map((d) => pidOf(d)).filter((x): x is number => x !== undefined), proxy]);
+    await kill9([...[master.dir, replica.dir].map((d) => pidOf(d)).filter((x): x is number => x !== undefined), proxy]);
     const t2 = await node(t1.dataDir);
     await waitStatus(t2, bdb.uid, 'active', 30_000);
     expect(await keysBack(port)).toBe(1000);

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ProxyClient } from '../../src/proxy/control.js';
 import { processExists } from '../../src/redis/proc.js';
 import { createBdb, pidOf, shardsOf, waitStatus } from '../helpers/bdb.js';
 import { freePort } from '../helpers/ports.js';
 import { trackedNodes, type TestNode } from '../helpers/test-node.js';
+import { gone, kill9, proxyPid } from '../helpers/crash.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connected, waitAction } from './backup-helpers.js';
 
@@ -35,38 +35,6 @@ async function readBack(port: number, n: number, prefix = 'key'): Promise<void> 
       c.disconnect();
     }
   }, { timeoutMs: 20_000, what: `${n} keys back on port ${port}` });
-}
-
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-async function kill9(pids: number[]): Promise<void> {
-  for (const pid of pids) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  await waitFor(() => pids.every(gone), { what: 'processes gone' });
-}
-
-async function proxyPid(dataDir: string): Promise<number> {
-  const run = path.join(dataDir, 'run');
-  const px = new ProxyClient({ socketPath: path.join(run, 'proxy.sock'), stateFile: path.join(run, 'proxy-state.json'), logFile: path.join(dataDir, 'logs', 'proxy.log') });
-  try {
-    return (await px.ping()).pid;
-  } finally {
-    px.close();
-  }
 }
 
 const AOF = { data_persistence: 'aof', aof_policy: 'appendfsync-always' };
