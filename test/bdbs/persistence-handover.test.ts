@@ -57,7 +57,8 @@ async function keysBack(port: number): Promise<number> {
 describe('persistence moved by a replication change survives a crash of everything', () => {
   it('replication turned on, everything killed as soon as the replica runs: the master\'s AOF brings the keys back', async () => {
     const t1 = await node();
-    const bdb = await createBdb(t1, { name: 'handover-on', data_persistence: 'aof', memory_size: 512 * 1024 * 1024 });
+    // appendfsync always: every acknowledged write is in the master's AOF (every-sec may hold back up to 2 s on a busy host).
+    const bdb = await createBdb(t1, { name: 'handover-on', data_persistence: 'aof', aof_policy: 'appendfsync-always', memory_size: 512 * 1024 * 1024 });
     const port = bdb.endpoints[0].port;
     await fill(port);
     const r = await t1.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { replication: true } });
@@ -99,13 +100,15 @@ describe('persistence moved by a replication change survives a crash of everythi
 
   it('replicas from before the synced marker: with no file on the master, a crash of everything restarts from the replica', async () => {
     const t1 = await node();
-    const bdb = await createBdb(t1, { name: 'handover-legacy', data_persistence: 'aof', replication: true });
+    // appendfsync always: what the replica acknowledged (WAIT) is in its AOF, whatever the host's load.
+    const bdb = await createBdb(t1, { name: 'handover-legacy', data_persistence: 'aof', aof_policy: 'appendfsync-always', replication: true });
     const port = bdb.endpoints[0].port;
     const c = client(port);
     await c.connect();
     const p = c.pipeline();
     for (let i = 0; i < 1000; i++) p.set(`l:${i}`, `v${i}`);
     await p.exec();
+    expect(await c.call('WAIT', '1', '10000')).toBe(1);
     c.disconnect();
     const shards = await shardsOf(t1, bdb.uid);
     const master = shards.find((x) => x.role === 'master')!;
