@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { ProxyClient } from '../src/proxy/control.js';
+import { processCpuSeconds } from '../src/redis/proc.js';
 import { freePort } from '../test/helpers/ports.js';
 
 const run = promisify(execFile);
@@ -44,12 +45,6 @@ async function waitPing(cli: string, port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`redis-server on ${port} did not answer`);
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14 and 15), in clock ticks of 1/100 s
 }
 
 /** ops/s per test name from `redis-benchmark -q` output. */
@@ -108,14 +103,14 @@ async function main(): Promise<void> {
       for (const pipeline of [1, 16]) {
         for (const [name, port] of Object.entries(paths)) {
           const server = name === 'direct' ? redis.pid! : proxyPid!;
-          const before = cpuSeconds(server);
+          const before = processCpuSeconds(server)!;
           for (const [test, ops] of Object.entries(await bench(benchBin, port, pipeline))) {
             const key = `${pipeline}|${name}|${test}`;
             samples.set(key, [...(samples.get(key) ?? []), ops]);
           }
           const millions = (2 * Number(pipeline > 1 ? REQUESTS_PIPELINED : REQUESTS)) / 1e6;
           const key = `${pipeline}|${name}`;
-          cpu.set(key, [...(cpu.get(key) ?? []), (cpuSeconds(server) - before) / millions]);
+          cpu.set(key, [...(cpu.get(key) ?? []), (processCpuSeconds(server)! - before) / millions]);
         }
       }
     }

@@ -53,9 +53,9 @@ export function composeBackups(o: {
       portRange: o.config.shard_ports,
       takenPorts: async () => new Set((await o.shards.all()).map((s) => s.port).filter((p): p is number => p !== undefined)),
       scratchDir: path.join(path.resolve(o.config.data_dir), 'tmp'),
-      privateRoots,
       admin: o.admin,
     },
+    privateRoots,
     enqueueBdb: (uid) => o.manager.queue.add(bdbKey(uid)),
     autoRecovery: async () => (await o.kv.get<{ auto_recovery?: boolean }>(POLICY_KEY))?.value.auto_recovery === true,
     startRecovery: async (uid) => {

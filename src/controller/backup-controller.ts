@@ -40,7 +40,9 @@ export interface BackupControllerDeps {
   events: EventLog;
   log: Logger;
   clock: Clock;
-  importDeps: Omit<ImportDeps, 'plane' | 'log'>;
+  importDeps: Omit<ImportDeps, 'plane' | 'log' | 'privateRoots' | 'currentMaster'>;
+  /** The node's own storage, where no export, backup or import location may be (backup-files.ts assertOutsidePrivate). */
+  privateRoots?: () => Promise<readonly string[]>;
   /** Make the bdb reconciler look at a database now (after a recover prepared it). */
   enqueueBdb(uid: number): void;
   /** How often schedules and shard liveness are checked (ms). Default 500. */
@@ -237,6 +239,7 @@ export class BackupController {
 
   private async run(rec: BdbRecord, op: DataOp): Promise<void> {
     const shards = await this.d.shards.ofBdb(rec.uid);
+    const privateRoots = (await this.d.privateRoots?.()) ?? [];
     if (op.kind === 'export' || op.kind === 'backup') {
       const kind = op.kind;
       const at = this.d.clock.now();
@@ -245,7 +248,6 @@ export class BackupController {
         throw new DataOpError('wrong-file-path', op.location?.type === 'mount_point' ? 'mount_point location: a path is required' : `${op.location?.type ?? 'no'} location: only mount_point is supported`);
       }
       const report = this.reporter(rec.uid, op, kind);
-      const privateRoots = (await this.d.importDeps.privateRoots?.()) ?? [];
       const files = await exportDataset({ plane: this.d.plane, log: this.d.log, privateRoots }, rec, shards, dir, kind, at, (p) => report({ status: 'exporting', progress: p }));
       if (kind === 'backup') this.pruneBackups(rec, dir, at);
       await this.finish(rec.uid, op, (r) => withStatus(r, kind, { status: 'succeeded', progress: 100, reason: '', last: rsTime(at) }));
@@ -261,7 +263,7 @@ export class BackupController {
         const m = (await this.d.shards.ofBdb(rec.uid)).find((s) => s.role === 'master');
         return m?.port !== undefined && m.dir !== undefined && (await this.d.plane.supervisor.ping({ uid: m.uid, port: m.port, dir: m.dir })) ? m : undefined;
       };
-      await importDataset({ ...this.d.importDeps, plane: this.d.plane, log: this.d.log, currentMaster }, rec, master, op.sources ?? [], op.action_uid.slice(0, 8),
+      await importDataset({ ...this.d.importDeps, plane: this.d.plane, log: this.d.log, currentMaster, privateRoots }, rec, master, op.sources ?? [], op.action_uid.slice(0, 8),
         (phase, p) => report({ status: phase, progress: p }));
       await this.finish(rec.uid, op, (r) => ({ ...withStatus(r, 'import', { status: 'succeeded', progress: 100, reason: '' }), status: r.status === 'import-pending' ? 'active' : r.status }));
       await this.d.actions.transition(op.action_uid, 'completed', { state: 'done' });

@@ -32,8 +32,8 @@ export interface ImportDeps {
   takenPorts: () => Promise<Set<number>>;
   /** Scratch space (the node's ephemeral path). */
   scratchDir: string;
-  /** The node's own storage, where no import source may be (assertOutsidePrivate); read at each import. */
-  privateRoots?: () => Promise<readonly string[]>;
+  /** The node's own storage, where no import source may be (assertOutsidePrivate). */
+  privateRoots?: readonly string[];
   admin?: AdminCredentials;
   log: Logger;
   /**
@@ -101,14 +101,13 @@ export async function importDataset(
   try {
     // 1. Fetch (copy / gunzip) every file and let a scratch redis-server load it.
     const taken = await d.takenPorts();
-    const privateRoots = (await d.privateRoots?.()) ?? [];
     let dataset = 0;
     let staged = 0;
     const counts: Map<number, number>[] = [];
     for (const [i, src] of sources.entries()) {
       const dir = path.join(stage, `source-${i + 1}`);
       fs.mkdirSync(dir, { mode: 0o700 });
-      staged += await stageRdb(sourcePath(src), path.join(dir, 'dump.rdb'), { limit: rec.memory_size ?? 0, used: staged }, privateRoots);
+      staged += await stageRdb(sourcePath(src), path.join(dir, 'dump.rdb'), { limit: rec.memory_size ?? 0, used: staged }, d.privateRoots);
       await progress('initializing', ((i + 0.5) / sources.length) * 10);
       const port = await d.ports.allocate(d.portRange, taken);
       if (port === undefined) throw new DataOpError('general-error', 'no free port for the import');

@@ -12,7 +12,7 @@ import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
 import { CLIENT_CONFIG_COMMANDS, configDrift, dbPersistence, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
 import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
-import type { Directives, ShardSpec } from '../redis/supervisor.js';
+import type { Directives, ShardHandle, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
 import { isDataAction } from '../services/bdb-data-ops.js';
 import type { BdbRecord } from '../services/bdb-view.js';
@@ -21,6 +21,7 @@ import type { ShardInventory, ShardSummary } from '../services/shard-inventory.j
 import type { EventLog } from '../events/event-log.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
+import { orUndefinedAfter } from '../util/deadline.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { discardPersistence, removePersistence } from './backup-files.js';
 import { recoveryPlan } from './backup-recovery.js';
@@ -627,7 +628,7 @@ export class BdbController {
         // The clients go on with the old master first; then the handover is called off (a master
         // stopped meanwhile answers neither: the watchdog deals with it).
         await release();
-        await Promise.race([plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+        await orUndefinedAfter(plane.admin(master).command('FAILOVER', ['ABORT']).catch(() => undefined), 1000);
       }
     } catch (e) {
       why = `Redis refused the handover: ${(e as Error).message}`;
@@ -879,17 +880,15 @@ export class BdbController {
     return admin.command(command, args);
   }
 
-  /** Stop processes of shards this manager runs for the bdb that are no longer in its layout. */
-  /** Shard processes of the database that its shard records no longer list. */
-  private removedShards(bdbUid: number, shards: ShardSummary[]): number[] {
+  /** Shard processes this manager runs for the bdb that its shard records no longer list: [shard uid, handle]. */
+  private removedShards(bdbUid: number, shards: ShardSummary[]): [number, ShardHandle][] {
     const wanted = new Set(shards.map((s) => s.uid));
-    return [...this.d.plane.handles].filter(([suid, h]) => !wanted.has(suid) && h.dir.includes(`/bdb-${bdbUid}/`)).map(([suid]) => suid);
+    return [...this.d.plane.handles].filter(([suid, h]) => !wanted.has(suid) && h.dir.includes(`/bdb-${bdbUid}/`));
   }
 
+  /** Stop the removedShards processes and remove their directories. */
   private async stopRemovedShards(bdbUid: number, shards: ShardSummary[]): Promise<void> {
-    const removed = new Set(this.removedShards(bdbUid, shards));
-    for (const [suid, h] of [...this.d.plane.handles]) {
-      if (!removed.has(suid)) continue;
+    for (const [suid, h] of this.removedShards(bdbUid, shards)) {
       await this.d.plane.supervisor.stop(h, { save: false });
       this.d.plane.forget(suid);
       fs.rmSync(h.dir, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import type { ShardProbe, ShardRef } from '../redis/supervisor.js';
 import type { ShardSummary } from '../services/shard-inventory.js';
 import type { KvBackend } from '../store/kv.js';
 import type { Clock } from '../util/clock.js';
+import { failAfter } from '../util/deadline.js';
 
 /** Databases in these states run their shards; the others have none running by design (pending, recovery, being deleted...). */
 const RUNNING_STATUSES = new Set(['active', 'active-change-pending', 'import-pending']);
@@ -62,15 +63,6 @@ export interface NodeCheckDeps {
   timeoutMs?: number;
 }
 
-/** `fn`, or a rejection once `ms` have passed (the pending work is left to finish on its own). */
-function within<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_res, rej) => {
-    timer = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer));
-}
-
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const notResponding = (process: string, why: string) => `process ${process} is not running or not responding (${why})`;
 const MIB = 1024 * 1024;
@@ -107,10 +99,10 @@ export class NodeChecks {
 
   private async services(): Promise<string | undefined> {
     try {
-      await within(this.timeoutMs, 'ccs', async () => {
+      await failAfter((async () => {
         await this.d.kv.revision();
         await this.d.kv.get('/cluster');
-      });
+      })(), this.timeoutMs, 'ccs');
     } catch (e) {
       return notResponding('ccs', message(e));
     }
@@ -122,7 +114,7 @@ export class NodeChecks {
     }
     if (bdbs.length) {
       try {
-        await within(this.timeoutMs, 'proxy control socket', () => this.d.pingProxy());
+        await failAfter(this.d.pingProxy(), this.timeoutMs, 'proxy control socket');
       } catch (e) {
         return notResponding('proxy', message(e));
       }
@@ -161,14 +153,15 @@ export class NodeChecks {
   private async sockets(): Promise<string | undefined> {
     const file = this.d.configSocket;
     try {
-      await within(this.timeoutMs, 'config socket', () => new Promise<void>((resolve, reject) => {
+      const connected = new Promise<void>((resolve, reject) => {
         const sock = net.connect(file);
         sock.once('error', reject);
         sock.once('connect', () => {
           sock.destroy();
           resolve();
         });
-      }));
+      });
+      await failAfter(connected, this.timeoutMs, 'config socket');
       return undefined;
     } catch (e) {
       return `socket ${file} of the cluster manager does not accept connections (${message(e)})`;

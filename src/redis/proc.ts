@@ -17,8 +17,11 @@ export function readPidFile(file: string): number | undefined {
   return Number.isInteger(pid) && pid > 1 ? pid : undefined;
 }
 
-/** The state letter from /proc/<pid>/stat (R, S, D, T stopped, Z zombie...), undefined if there is no such process. */
-export function processState(pid: number): string | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name, from the state on (index 0 is field 3 of proc(5)),
+ * undefined if there is no such process.
+ */
+function statFields(pid: number): string[] | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -26,8 +29,18 @@ export function processState(pid: number): string | undefined {
     return undefined;
   }
   // "pid (comm) S ...": comm may contain spaces and parentheses, so the state follows the last ')'.
-  const end = stat.lastIndexOf(')');
-  return stat.slice(end + 2, end + 3);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The state letter from /proc/<pid>/stat (R, S, D, T stopped, Z zombie...), undefined if there is no such process. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}
+
+/** CPU seconds (user + system, proc(5) utime and stime, in 1/100 s ticks) the process has used; undefined without it. */
+export function processCpuSeconds(pid: number): number | undefined {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : undefined;
 }
 
 /** Running (or stopped by a signal): it exists and is not a zombie waiting to be reaped. */

@@ -15,6 +15,7 @@ import type { KvBackend } from '../store/kv.js';
 import type { BdbRecord } from './bdb-view.js';
 import { endpointMaxConnections, endpointUid } from '../controller/endpoint-spec.js';
 import { defaultProxySettings, proxyKey, type ProxySettings } from './proxy-settings.js';
+import { orUndefinedAfter } from '../util/deadline.js';
 
 /** How long a PUT waits for the proxy to apply the settings (the page's 504 after it). */
 const ACK_TIMEOUT_MS = 10_000;
@@ -22,12 +23,6 @@ const ACK_TIMEOUT_MS = 10_000;
 const PING_MS = 2_000;
 /** The fields a PUT changes; the others may only repeat their value. */
 const HONOURED = new Set(['uid', 'client_keepidle', 'ignore_bdb_cconn_limit']);
-
-/** `p`'s value, or undefined once `ms` have passed (a stopped proxy never answers). */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, ms))))]).finally(() => clearTimeout(timer));
-}
 
 /** Node's listen backlog (net.Server.listen without `backlog`). */
 const NODE_BACKLOG = 511;
@@ -103,13 +98,13 @@ export class ProxyService {
   }
 
   async list(): Promise<Proxy[]> {
-    const pid = (await within(this.d.ping(), PING_MS))?.pid;
+    const pid = (await orUndefinedAfter(this.d.ping(), PING_MS))?.pid;
     return Promise.all((await this.d.nodeUids()).map(async (uid) => this.view(await this.settings(uid), pid)));
   }
 
   async get(uid: number): Promise<Proxy> {
     await this.known(uid);
-    return this.view(await this.settings(uid), (await within(this.d.ping(), PING_MS))?.pid);
+    return this.view(await this.settings(uid), (await orUndefinedAfter(this.d.ping(), PING_MS))?.pid);
   }
 
   /** PUT /v1/proxies/{uid} (`uid` given) or PUT /v1/proxies (every proxy). */
@@ -120,7 +115,7 @@ export class ProxyService {
     if (change.uid !== undefined && uid !== undefined && change.uid !== uid) throw RsError.custom('invalid_param', 400, `proxy.uid ${change.uid} is not ${uid}`);
     // The proxy is asked (for `conns`) only when the request repeats fields it does not change.
     const fixed = Object.keys(change).some((f) => !HONOURED.has(f));
-    const pid = fixed ? (await within(this.d.ping(), PING_MS))?.pid : undefined;
+    const pid = fixed ? (await orUndefinedAfter(this.d.ping(), PING_MS))?.pid : undefined;
     const next: ProxySettings[] = [];
     for (const u of uids) {
       const cur = await this.settings(u);
@@ -153,7 +148,7 @@ export class ProxyService {
     const deadline = Date.now() + ACK_TIMEOUT_MS;
     for (;;) {
       const s = await this.settings(uid);
-      const eps = await within(this.d.endpoints().catch(() => undefined), deadline - Date.now());
+      const eps = await orUndefinedAfter(this.d.endpoints().catch(() => undefined), deadline - Date.now());
       const applied = eps?.every((e) => {
         const bdb = bdbs.find((b) => endpointUid(b.uid) === e.uid);
         return e.client_keepidle === s.client_keepidle && (!bdb || e.max_connections === endpointMaxConnections(bdb, s));
