@@ -614,7 +614,7 @@ export class BdbController {
       if (Date.now() > onlineBy) return 'the master does not count the replica online';
       await new Promise((r) => setTimeout(r, 20));
     }
-    const { release } = await this.holdEndpoint(bdbUid, HOLD_TIMEOUT_MS, 'failover');
+    const { release } = await this.holdEndpoint(bdbUid, HOLD_TIMEOUT_MS, 'failover', replica);
     let switched = false;
     let why = `the replica did not take over within ${GRACEFUL_FAILOVER_MS} ms`;
     try {
@@ -747,11 +747,14 @@ export class BdbController {
    * `timeoutMs`). `held` false: the proxy could not hold (replies still owed after HOLD_DRAIN_MS, or no answer),
    * and clients go on as they are. `release(to)` ends the hold once, moving the clients to `to` when given.
    */
-  private async holdEndpoint(bdbUid: number, timeoutMs: number, why: string): Promise<{ held: boolean; release: (to?: ShardSummary) => Promise<void> }> {
+  private async holdEndpoint(bdbUid: number, timeoutMs: number, why: string, successor?: ShardSummary): Promise<{ held: boolean; release: (to?: ShardSummary) => Promise<void> }> {
     const { plane } = this.d;
     const uid = endpointUid(bdbUid);
     await plane.ensureProxy();
-    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs }).then((r) => r.drained, (e: unknown) => {
+    // If this manager dies before the release, the hold ends by itself on the successor once it is master.
+    const creds = plane.supervisor.adminCredentials;
+    const next = successor ? { target: shardTarget(successor), user: creds?.user ?? 'default', password: creds?.password ?? '' } : undefined;
+    const held = await plane.proxy.hold(uid, { drainMs: HOLD_DRAIN_MS, timeoutMs, ...(next ? { successor: next } : {}) }).then((r) => r.drained, (e: unknown) => {
       this.d.log.warn({ bdb: bdbUid, err: String(e) }, `endpoint not held for the ${why}`);
       return false;
     });

@@ -2,7 +2,7 @@
  * What the reconcilers drive: the shard supervisor (redis-server processes), one admin client
  * per shard, and the node's proxy. Nothing else in openrs touches these.
  */
-import type { EndpointInfo, EndpointSpec, PingResult, ProbeResult, Target } from '../proxy/protocol.js';
+import type { EndpointInfo, EndpointSpec, PingResult, ProbeResult, Successor, Target } from '../proxy/protocol.js';
 import type { ShardAdmin } from '../redis/admin.js';
 import { killGroup, processExists, processState } from '../redis/proc.js';
 import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
@@ -20,7 +20,7 @@ export interface EndpointProxy {
   removeEndpoint(uid: string): Promise<unknown>;
   setTarget(uid: string, target: Target): Promise<unknown>;
   /** Hold the endpoint's traffic for a planned master switch (proxy op `hold`). */
-  hold(uid: string, o: { drainMs: number; timeoutMs: number }): Promise<{ drained: boolean }>;
+  hold(uid: string, o: { drainMs: number; timeoutMs: number; successor?: Successor }): Promise<{ drained: boolean }>;
   /** End a hold; with a target, the held clients move there without losing their connections. */
   release(uid: string, target?: Target): Promise<unknown>;
   list(): Promise<EndpointInfo[]>;

@@ -149,7 +149,7 @@ export class ControlServer {
       }
       case 'hold': {
         const a = checkArgs(op, raw);
-        return table.hold(a.uid, a.drain_ms, a.timeout_ms);
+        return table.hold(a.uid, a.drain_ms, a.timeout_ms, a.successor);
       }
       case 'release': {
         const a = checkArgs(op, raw);

@@ -15,7 +15,7 @@ import { ensureDir } from '../util/fs.js';
 import { readLines } from './lines.js';
 import {
   MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError,
-  type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type Op, type OpArgs, type OpResults, type PingResult, type ProbeResult, type ProxyResponse, type Target,
+  type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type Op, type OpArgs, type OpResults, type PingResult, type ProbeResult, type ProxyResponse, type Successor, type Target,
 } from './protocol.js';
 
 export { ProxyError } from './protocol.js';
@@ -109,8 +109,8 @@ export class ProxyClient {
     return this.request('set_target', { uid, target });
   }
   /** Hold the endpoint's traffic for a master switch (Endpoint.hold); `release` ends it. */
-  hold(uid: string, o: { drainMs: number; timeoutMs: number }): Promise<{ drained: boolean }> {
-    return this.request('hold', { uid, drain_ms: o.drainMs, timeout_ms: o.timeoutMs });
+  hold(uid: string, o: { drainMs: number; timeoutMs: number; successor?: Successor }): Promise<{ drained: boolean }> {
+    return this.request('hold', { uid, drain_ms: o.drainMs, timeout_ms: o.timeoutMs, ...(o.successor ? { successor: o.successor } : {}) });
   }
   /** End a hold; with a target, the held clients move to it without being disconnected. */
   release(uid: string, target?: Target): Promise<EndpointInfo> {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { Endpoint, resolveSpec, type ResolvedSpec } from './endpoint.js';
-import { ProxyError, type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type ProbeResult, type Target, type Traffic } from './protocol.js';
+import { ProxyError, type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type ProbeResult, type Successor, type Target, type Traffic } from './protocol.js';
 import { loadState, saveState } from './state-file.js';
 
 /** How often endpoints that could not bind (e.g. a port still held after a restart) retry. */
@@ -77,8 +77,9 @@ export class EndpointTable {
     return ep.info();
   }
 
-  hold(uid: string, drainMs: number, timeoutMs: number): Promise<{ drained: boolean }> {
-    return this.get(uid).hold(drainMs, timeoutMs);
+  hold(uid: string, drainMs: number, timeoutMs: number, successor?: Successor): Promise<{ drained: boolean }> {
+    // A hold that ends by itself on the successor changes the target: kept as a release would keep it.
+    return this.get(uid).hold(drainMs, timeoutMs, successor, () => this.persist());
   }
 
   release(uid: string, target?: Target): EndpointInfo {

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { ConfigLink } from './config-link.js';
 import { endNow, whenSent } from './fin-gate.js';
 import { MAX_HANDSHAKE_BYTES, NOPROTO, peekCommand } from './handshake.js';
-import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Target, type Traffic } from './protocol.js';
+import { ProxyError, sameTarget, tlsDigest, type EndpointInfo, type EndpointSpec, type EndpointStats, type EndpointTls, type ProbeResult, type RequestClass, type Successor, type Target, type Traffic } from './protocol.js';
 import { encode, Pool, skipBlank, type CommandCounter, type Credentials, type MuxHost, type Proto, type SchedPolicy } from './mux.js';
 import { LONG_NAME, ReplyScanner, RequestScanner } from './resp-scan.js';
 
@@ -431,15 +431,13 @@ export class Endpoint {
    * are retired now (retire()), before the switch could answer them -READONLY. Resolves when every
    * reply in flight on the shared connections was handed on and the dedicated connections not parked
    * are closed (`drained`), or after `drainMs` (then the hold ends at once: `drained: false`).
-   * Unless release() comes first, the hold ends by itself after `timeoutMs`, on the same target: a
-   * manager that died mid-switch never leaves the endpoint frozen.
+   * Unless release() comes first, the hold ends by itself after `timeoutMs` (holdExpired()): a manager
+   * that died mid-switch never leaves the endpoint frozen.
    */
-  async hold(drainMs: number, timeoutMs: number): Promise<{ drained: boolean }> {
+  async hold(drainMs: number, timeoutMs: number, successor?: Successor, moved?: () => void): Promise<{ drained: boolean }> {
     this.clearHoldTimer();
-    this.holdTimer = setTimeout(() => {
-      this.log.warn({ uid: this.uid }, 'hold not released in time: traffic resumes on the same target');
-      this.release();
-    }, timeoutMs);
+    const hold = this.holds;
+    this.holdTimer = setTimeout(() => void this.holdExpired(hold, successor, moved), timeoutMs);
     if (this.dedicated.size) this.log.info({ uid: this.uid, connections: this.dedicated.size }, 'closing dedicated connections: master switch');
     for (const [up, d] of this.dedicated) this.retire(up, d);
     this.pool.hold();
@@ -524,9 +522,32 @@ export class Endpoint {
     this.unpark(false);
   }
 
+  /**
+   * A hold nobody released: the manager died between the switch and its release. The clients go on with
+   * the successor if it has become master (Redis's FAILOVER ran to its end without the manager), else
+   * with the same target (the switch did not happen, or was aborted: the old master kept its role).
+   */
+  private async holdExpired(hold: number, successor: Successor | undefined, moved: (() => void) | undefined): Promise<void> {
+    this.holdTimer = undefined;
+    const role = successor ? await roleOf(successor, ROLE_PROBE_MS) : undefined;
+    // Released, retargeted, closed or held again meanwhile: that decision is newer than this one.
+    if (hold !== this.holds || !this.pool.holding) return;
+    if (successor && role === 'master') {
+      this.log.warn({ uid: this.uid, target: successor.target }, 'hold not released in time: the successor is master, traffic moves to it');
+      this.release(successor.target);
+      moved?.();
+      return;
+    }
+    this.log.warn({ uid: this.uid, ...(successor ? { successor_role: role } : {}) }, 'hold not released in time: traffic resumes on the same target');
+    this.release();
+  }
+  /** Bumped whenever a hold begins or ends, so that a hold's expiry acts on that hold only. */
+  private holds = 0;
+
   private clearHoldTimer(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
+    this.holds++;
   }
 
   /** 'off' refuses new connections and drops the open ones; 'on' accepts again. */
@@ -907,6 +928,37 @@ export class Endpoint {
     });
     return srv;
   }
+}
+
+/** How long a hold that ended by itself waits for the successor's ROLE. */
+const ROLE_PROBE_MS = 1000;
+
+/**
+ * The first element of ROLE (`master`, `slave`, `sentinel`) from the shard at `s.target`, signed in as
+ * `s.user`; undefined if it does not say in `timeoutMs` (down, refused, hung).
+ */
+export function roleOf(s: Successor, timeoutMs: number): Promise<string | undefined> {
+  const { host, port, socket } = s.target;
+  return new Promise((resolve) => {
+    const c = socket ? net.connect({ path: socket }) : net.connect({ host, port });
+    const done = (role: string | undefined) => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(role);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    let text = '';
+    c.on('error', () => done(undefined));
+    c.on('close', () => done(undefined));
+    c.on('connect', () => c.write(Buffer.concat([encode(['AUTH', s.user, s.password]), encode(['ROLE'])])));
+    c.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.startsWith('-')) return done(undefined);
+      const m = /^\+OK\r\n\*\d+\r\n\$\d+\r\n([a-z]+)\r\n/.exec(text);
+      if (m) done(m[1]);
+      else if (text.length > 4096) done(undefined);
+    });
+  });
 }
 
 function copyTarget(t: Target): Target {

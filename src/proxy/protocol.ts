@@ -30,6 +30,7 @@ export const Target = Type.Object(
   { additionalProperties: false },
 );
 export type Target = Static<typeof Target>;
+export type Successor = NonNullable<Static<typeof OP_ARGS.hold>['successor']>;
 
 /** TLS termination on the endpoint; client certificates are enforced only with `ca` + `requestClientCert`. */
 export const EndpointTls = Type.Object(
@@ -169,8 +170,14 @@ export const OP_ARGS = {
     uid: Type.String({ minLength: 1 }),
     /** How long to wait for the replies in flight; the hold ends at once if they are not all in by then. */
     drain_ms: Type.Integer({ minimum: 1, maximum: 60_000 }),
-    /** The hold ends by itself (same target) this long after it began, unless released. */
+    /** The hold ends by itself this long after it began, unless released: on the same target, or on `successor`. */
     timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    /**
+     * The shard that takes over if the switch happens. A hold that ends by itself asks it for its ROLE
+     * (signed in as `user`) and moves the clients to it if it has become master: a manager that died
+     * between the switch and its release leaves the clients on the new master, not on a demoted one.
+     */
+    successor: Type.Optional(Type.Object({ target: Target, user: Type.String({ minLength: 1 }), password: Type.String() }, strict)),
   }, strict),
   release: Type.Object({ uid: Type.String({ minLength: 1 }), target: Type.Optional(Target) }, strict),
   stop_traffic: Uid,

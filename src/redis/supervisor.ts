@@ -325,6 +325,11 @@ export class ShardSupervisor {
     return cwd !== undefined && sameDir(cwd, dir) ? pid : undefined;
   }
 
+  /** The internal admin user's credentials (none in tests that run shards with an open `default`). */
+  get adminCredentials(): AdminCredentials | undefined {
+    return this.opts.admin;
+  }
+
   /** An admin client for the shard, authenticated as the internal admin user. The caller closes it. */
   admin(target: { port: number }, timeoutMs?: number): ShardAdmin {
     const t = timeoutMs ?? this.pingTimeoutMs * 2;

@@ -271,6 +271,42 @@ describe('a hold that ends without a new target', () => {
     expect(info.target.port).toBe(t.port);
   });
 
+  it('with a successor that has become master (the manager died after the switch), moves the clients to it', async () => {
+    const { master, replica } = await pair([['app', 'on', '>app-pw', '~app:*', '+@all']]);
+    const port = await endpoint('hold:6', master);
+    const anon = redis(port);
+    const app = redis(port, { username: 'app', password: 'app-pw' });
+    const w = writer(anon, 'anon:n');
+    await waitFor(() => w.ok > 20, { what: 'writer running' });
+    expect(await app.set('app:1', 'x')).toBe('OK');
+    await px.hold('hold:6', { drainMs: 2000, timeoutMs: 5000, successor: { target: target(replica), user: 'root', password: 'rootpw' } });
+    await failover(master, replica);
+    // Nobody releases: the hold ends by itself, on the new master (before: on the demoted one, -READONLY).
+    await waitFor(async () => (await px.list()).find((e) => e.uid === 'hold:6')?.target.port === replica.port, { what: 'endpoint retargeted' });
+    expect(await app.set('app:2', 'y')).toBe('OK');
+    await waitFor(() => w.ok > 100 || w.errors.length > 0, { what: 'writer going on' });
+    w.stop = true;
+    await w.done;
+    expect(w.errors).toEqual([]);
+    expect(w.closes).toBe(0);
+    const n = root(replica);
+    expect(await n.get('app:2')).toBe('y');
+    expect(Number(await n.get('anon:n'))).toBe(w.ok);
+  });
+
+  it('with a successor still a replica (no switch), or one that refuses the credentials, stays on the same target', async () => {
+    for (const [uid, password] of [['hold:7', 'rootpw'], ['hold:8', 'wrong']] as const) {
+      const { master, replica } = await pair();
+      const port = await endpoint(uid, master);
+      const c = redis(port);
+      expect(await c.ping()).toBe('PONG');
+      await px.hold(uid, { drainMs: 1000, timeoutMs: 300, successor: { target: target(replica), user: 'root', password } });
+      expect(await c.set('after-hold', 'v')).toBe('OK');
+      expect(await root(master).get('after-hold')).toBe('v');
+      expect((await px.list()).find((e) => e.uid === uid)?.target.port).toBe(master.port);
+    }
+  });
+
   it('validates its arguments and names an unknown endpoint', async () => {
     await expect(px.hold('nope', { drainMs: 100, timeoutMs: 100 })).rejects.toMatchObject({ code: 'not_found' });
     await expect(px.release('nope')).rejects.toMatchObject({ code: 'not_found' });
