@@ -9,10 +9,14 @@ import type { ShardHandle, ShardSupervisor } from '../redis/supervisor.js';
 
 export type { Target };
 
-/** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
 /** Watchdog checks (~100 ms apart) that find the proxy stopped before it is replaced (about 3 s). */
 const PROXY_STOPPED_CHECKS = 30;
+/** A running proxy that answered no control ping for this long (its event loop stuck) is replaced. */
+const PROXY_SILENCE_MS = 15_000;
+/** Control pings to the proxy, at most one in flight, this far apart (from the watchdog's checks). */
+const PROXY_PING_EVERY_MS = 1_000;
 
+/** The manager's view of the proxy process (implemented by proxy/control.ts's ProxyClient). */
 export interface EndpointProxy {
   /** Adopt the running proxy or start one; its pid. */
   ensureRunning(): Promise<{ pid: number }>;
@@ -40,7 +44,11 @@ export class DataPlane {
   /** The pid of the proxy this manager started or adopted, once known. */
   private proxyPid: number | undefined;
 
-  constructor(readonly supervisor: ShardSupervisor, readonly proxy: EndpointProxy) {}
+  constructor(
+    readonly supervisor: ShardSupervisor,
+    readonly proxy: EndpointProxy,
+    private readonly opts: { proxySilenceMs?: number; proxyPingEveryMs?: number } = {},
+  ) {}
 
   /** A cached admin connection to a shard; dropped by `forget` when the shard goes away. */
   admin(shard: { uid: number; port?: number }): ShardAdmin {
@@ -67,6 +75,7 @@ export class DataPlane {
     this.proxyReady ??= this.proxy.ensureRunning().then(
       (p) => {
         this.proxyPid = p.pid;
+        this.proxyAnsweredAt = Date.now();
         return p;
       },
       (e: unknown) => {
@@ -78,27 +87,51 @@ export class DataPlane {
   }
 
   /**
-   * Whether the proxy this manager started or adopted has exited (killed, crashed) or was stopped too long (then
-   * killed). It is then
+   * Whether the proxy this manager started or adopted has exited (killed, crashed), was stopped too long, or
+   * runs but has answered no control ping for PROXY_SILENCE_MS (the last two are killed). It is then
    * forgotten, so that the next ensureProxy starts a new one (which restores its endpoints from its
    * state file); the caller reconciles the databases so that each endpoint is checked.
    */
-  proxyLost(): boolean {
+  proxyLost(): { why: string } | undefined {
     const pid = this.proxyPid;
-    if (pid === undefined) return false;
+    if (pid === undefined) return undefined;
+    let why = 'the proxy process exited';
     if (processExists(pid)) {
       // A stopped proxy (SIGSTOP, state T) serves no client and answers no control request, and nothing else
       // would end it: after PROXY_STOPPED_CHECKS checks in a row it is killed and replaced, as a stopped shard is.
+      // One that runs but answers nothing (an event loop that never returns) serves no client either.
       this.proxyStops = processState(pid) === 'T' ? this.proxyStops + 1 : 0;
-      if (this.proxyStops < PROXY_STOPPED_CHECKS) return false;
+      const silentMs = this.pingProxy(pid);
+      if (this.proxyStops >= PROXY_STOPPED_CHECKS) why = 'the proxy process was stopped (SIGSTOP)';
+      else if (silentMs >= (this.opts.proxySilenceMs ?? PROXY_SILENCE_MS)) why = `the proxy answered no control request for ${Math.round(silentMs / 1000)} s`;
+      else return undefined;
       killGroup(pid);
     }
     this.proxyStops = 0;
     this.proxyPid = undefined;
     this.proxyReady = undefined;
-    return true;
+    return { why };
   }
   private proxyStops = 0;
+
+  /** How long the proxy `pid` has answered no control ping; sends the next one when due. */
+  private pingProxy(pid: number): number {
+    const now = Date.now();
+    if (!this.proxyPinging && now - this.proxyPingedAt >= (this.opts.proxyPingEveryMs ?? PROXY_PING_EVERY_MS)) {
+      this.proxyPinging = true;
+      this.proxyPingedAt = now;
+      this.proxy.ping().then(
+        (p) => {
+          if (p.pid === pid) this.proxyAnsweredAt = Date.now();
+        },
+        () => undefined,
+      ).finally(() => (this.proxyPinging = false));
+    }
+    return now - this.proxyAnsweredAt;
+  }
+  private proxyPinging = false;
+  private proxyPingedAt = 0;
+  private proxyAnsweredAt = 0;
 
   /** Stop the proxy if this manager started or adopted it. */
   async stopProxy(): Promise<void> {

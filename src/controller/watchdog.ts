@@ -120,9 +120,10 @@ export class Watchdog {
     this.running = true;
     try {
       const all = await this.shards.all();
-      if (this.plane.proxyLost()) {
+      const lost = this.plane.proxyLost();
+      if (lost) {
         // Every endpoint of the node went with it: a new proxy, then each database's endpoint again.
-        this.log.error('the proxy process exited: starting a new one');
+        this.log.error(`${lost.why}: starting a new one`);
         for (const bdb of new Set(all.map((s) => s.bdb_uid))) this.enqueue(bdb);
       }
       // Shards not (yet) started by this manager are the reconciler's; records of the others go.
