@@ -152,6 +152,7 @@ export function checkCreate(body: BdbCreate, ctx: BdbRulesContext): Partial<Bdb>
   for (const f of ['version', 'redis_version'] as const) if (b[f] !== undefined) checkVersion(f, b[f], ctx.redisVersion);
   if (b.port !== undefined) checkPort(b.port, ctx);
   const eff = { ...bdbDefaults(), ...b } as Rec;
+  syncSsl(eff, new Set(Object.keys(b)), b);
   checkConfig(eff, new Set(Object.keys(b)), 'create', ctx, undefined);
   return eff;
 }
@@ -183,8 +184,24 @@ export function checkUpdate(current: Partial<Bdb>, patch: BdbUpdate, ctx: BdbRul
   }
   if (changed.has('sharding') && p.sharding === true && cur.crdt && !cur.sharding) fail('crdt_sharding_violation');
   const eff = { ...cur, ...p } as Rec;
+  syncSsl(eff, changed, p);
   checkConfig(eff, changed, 'update', ctx, cur);
   return eff;
+}
+
+/**
+ * Keeps the deprecated `ssl` and `tls_mode` saying the same thing (`ssl: true` ⇔ `tls_mode: 'enabled'`), as RS's
+ * own database objects do. The one the request changes wins (tls_mode when both change); a request that sends
+ * tls_mode unchanged (a GET body sent back) sets ssl from it. Before, each was stored as sent and TLS was on when
+ * either said so: `{"tls_mode": "disabled"}` could not turn off TLS set with `ssl: true` (GET showed
+ * tls_mode disabled while plain clients were refused), and `tls_mode: 'enabled'` showed `ssl: false`.
+ */
+function syncSsl(eff: Rec, changed: Set<string>, body: Rec): void {
+  if (changed.has('tls_mode') || (!changed.has('ssl') && body.tls_mode !== undefined)) {
+    if (eff.tls_mode !== undefined) eff.ssl = eff.tls_mode === 'enabled';
+  } else if (changed.has('ssl') && typeof eff.ssl === 'boolean') {
+    eff.tls_mode = eff.ssl ? 'enabled' : 'disabled';
+  }
 }
 
 /**

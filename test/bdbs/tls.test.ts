@@ -89,9 +89,16 @@ describe('tls_mode', () => {
     back.disconnect();
   });
 
-  it('the deprecated ssl: true also means TLS', async () => {
+  it('the deprecated ssl: true also means TLS, shows as tls_mode enabled, and tls_mode disabled turns it off', async () => {
     const bdb = await createBdb(t, { name: 'db-ssl', ssl: true });
-    expect(await tlsPing(bdb.endpoints[0].port)).toBe('PONG');
+    const port = bdb.endpoints[0].port;
+    expect(await tlsPing(port)).toBe('PONG');
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ ssl: true, tls_mode: 'enabled' });
+    // Before, ssl stayed true under tls_mode 'disabled': GET said disabled while plain clients were refused.
+    expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { tls_mode: 'disabled' } })).status).toBe(200);
+    await waitStatus(t, bdb.uid);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ ssl: false, tls_mode: 'disabled' });
+    await waitFor(async () => (await ping(client(port))) === 'PONG', { what: 'plain TCP again' });
   });
 
   it('rotating the proxy certificate re-applies it to TLS endpoints', async () => {

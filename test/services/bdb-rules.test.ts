@@ -187,6 +187,20 @@ describe('checkCreate', () => {
     expect(() => checkCreate(create({ tls_mode: 'enabled', enforce_client_authentication: 'disabled' }), ctx())).not.toThrow();
   });
 
+  it('the deprecated ssl and tls_mode always say the same thing; the one the request changes wins', () => {
+    const tls = (r: Partial<Bdb>) => ({ tls_mode: r.tls_mode, ssl: r.ssl });
+    expect(tls(checkCreate(create({ tls_mode: 'enabled' }), ctx()))).toEqual({ tls_mode: 'enabled', ssl: true });
+    expect(tls(checkCreate(create({ ssl: true }), ctx()))).toEqual({ tls_mode: 'enabled', ssl: true });
+    expect(tls(checkCreate(create(), ctx()))).toEqual({ tls_mode: 'disabled', ssl: false });
+    const on = current({ tls_mode: 'enabled', ssl: true });
+    expect(tls(checkUpdate(on, { tls_mode: 'disabled' }, ctx()))).toEqual({ tls_mode: 'disabled', ssl: false });
+    expect(tls(checkUpdate(on, { ssl: false }, ctx()))).toEqual({ tls_mode: 'disabled', ssl: false });
+    // A GET body sent back with only ssl flipped: ssl wins over the unchanged tls_mode.
+    expect(tls(checkUpdate(current(), { ssl: true, tls_mode: 'disabled' }, ctx()))).toEqual({ tls_mode: 'enabled', ssl: true });
+    // A record stored before the two were kept in step (ssl: true, tls_mode: 'disabled'): tls_mode sent turns TLS off.
+    expect(tls(checkUpdate(current({ ssl: true, tls_mode: 'disabled' }), { tls_mode: 'disabled' }, ctx()))).toEqual({ tls_mode: 'disabled', ssl: false });
+  });
+
   it('invalid_oss_cluster_configuration', () => {
     rejects(() => checkCreate(create({ oss_cluster: true }), ctx()), 'invalid_oss_cluster_configuration');
     rejects(() => checkCreate(create({ oss_cluster: true, proxy_policy: 'all-master-shards', hash_slots_policy: 'legacy' }), ctx()), 'invalid_oss_cluster_configuration');
