@@ -11,10 +11,16 @@ import type { CertificateRecord } from '../services/certificate-service.js';
 import { defaultProxySettings, proxyKey, type ProxySettings } from '../services/proxy-settings.js';
 import type { KvBackend, WatchEvent } from '../store/kv.js';
 import type { AccessReader, PasswordRemovalPolicy } from './bdb-controller.js';
+import type { DataTlsPolicy } from './endpoint-spec.js';
 
 export const PROXY_CERT_KEY = '/certificates/proxy';
 export const POLICY_KEY = '/cluster_policy';
-const CLUSTER_KEY = '/cluster';
+export const CLUSTER_KEY = '/cluster';
+
+/** The cluster fields that make the data-plane TLS policy (every TLS endpoint's spec). */
+export function dataTlsPolicyOf(c: DataTlsPolicy | undefined): DataTlsPolicy {
+  return { min_data_TLS_version: c?.min_data_TLS_version, data_cipher_list: c?.data_cipher_list, data_cipher_suites_tls_1_3: c?.data_cipher_suites_tls_1_3 };
+}
 
 /** Changes under these keys re-apply database users (users, roles, ACLs, pub/sub default). */
 export const ACCESS_WATCHES = [USERS_PREFIX, ROLES_PREFIX, REDIS_ACLS_PREFIX, POLICY_KEY] as const;
@@ -59,6 +65,10 @@ export class KvAccessReader implements AccessReader {
 
   async clusterPasswordRemoval(): Promise<PasswordRemovalPolicy> {
     return (await this.kv.get<{ disconnect_clients_on_password_removal?: PasswordRemovalPolicy }>(CLUSTER_KEY))?.value.disconnect_clients_on_password_removal ?? 'auto';
+  }
+
+  async dataTlsPolicy(): Promise<DataTlsPolicy> {
+    return dataTlsPolicyOf((await this.kv.get<DataTlsPolicy>(CLUSTER_KEY))?.value);
   }
 
   async proxyCertificate(): Promise<CertificateRecord | undefined> {

@@ -28,7 +28,7 @@ import { recoveryPlan } from './backup-recovery.js';
 import { hasSynced, markSynced, masterHoldsData, replicaHoldsData } from './persistence-handover.js';
 import type { DataPlane } from './data-plane.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
-import { endpointSpec, endpointUid, type CertPair } from './endpoint-spec.js';
+import { endpointSpec, endpointUid, type CertPair, type DataTlsPolicy } from './endpoint-spec.js';
 import { TerminalError, type ReconcileResult } from './queue.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -75,6 +75,8 @@ export interface RestartOptions {
 export interface AccessReader {
   dbUsersInput(): Promise<Omit<DbUsersInput, 'reserved'>>;
   proxyCertificate(): Promise<CertPair | undefined>;
+  /** The cluster's data-plane TLS policy (min_data_TLS_version, data_cipher_list, data_cipher_suites_tls_1_3). */
+  dataTlsPolicy?(): Promise<DataTlsPolicy>;
   /** The cluster's disconnect_clients_on_password_removal. */
   clusterPasswordRemoval(): Promise<PasswordRemovalPolicy>;
   /** The settings of the proxy of node `nodeUid` (/v1/proxies). */
@@ -380,6 +382,7 @@ export class BdbController {
       addr: this.d.endpointAddr,
       master: shardTarget(master),
       proxyCert: await this.d.access.proxyCertificate(),
+      dataTls: await this.d.access.dataTlsPolicy?.(),
       configSocket: this.d.configSocket,
       proxy: await this.d.access.proxySettings(master.node_uid),
     }));

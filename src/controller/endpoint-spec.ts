@@ -13,6 +13,22 @@ export interface CertPair {
   key?: string;
 }
 
+/** The cluster's data-plane TLS policy (objects/cluster, security/encryption/tls): applied on every TLS endpoint. */
+export interface DataTlsPolicy {
+  min_data_TLS_version?: '1.2' | '1.3';
+  data_cipher_list?: string;
+  data_cipher_suites_tls_1_3?: string[];
+}
+
+/** The endpoint TLS options the policy gives: minVersion, and one cipher string with the TLS 1.3 suites appended. */
+export function dataTlsOptions(policy: DataTlsPolicy | undefined): Pick<EndpointTls, 'minVersion' | 'ciphers'> {
+  const ciphers = [policy?.data_cipher_list, ...(policy?.data_cipher_suites_tls_1_3 ?? [])].filter((c) => !!c?.trim()).join(':');
+  return {
+    ...(policy?.min_data_TLS_version ? { minVersion: policy.min_data_TLS_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2' } : {}),
+    ...(ciphers ? { ciphers } : {}),
+  };
+}
+
 export const endpointUid = (bdbUid: number) => `${bdbUid}:1`;
 
 /** tls_mode 'enabled', or the deprecated `ssl: true`. */
@@ -21,7 +37,7 @@ export function tlsEnabled(rec: Pick<BdbRecord, 'tls_mode' | 'ssl'>): boolean {
 }
 
 /** The endpoint's TLS settings; null for plain TCP. Throws when TLS is on and there is no usable proxy certificate. */
-export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): EndpointTls | null {
+export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined, policy?: DataTlsPolicy): EndpointTls | null {
   if (!tlsEnabled(rec)) return null;
   if (!proxyCert?.key) throw new Error('tls_mode is enabled but the cluster has no proxy certificate with a key');
   const clientCerts = (rec.authentication_ssl_client_certs ?? []).map((c) => c.client_cert.trim()).filter(Boolean);
@@ -31,6 +47,7 @@ export function endpointTls(rec: BdbRecord, proxyCert: CertPair | undefined): En
     cert: proxyCert.certificate,
     key: proxyCert.key,
     ...(enforce ? { ca: clientCerts.join('\n'), requestClientCert: true } : {}),
+    ...dataTlsOptions(policy),
   };
 }
 
@@ -39,7 +56,7 @@ export function endpointMaxConnections(rec: Pick<BdbRecord, 'max_connections'>, 
   return proxy?.ignore_bdb_cconn_limit ? 0 : rec.max_connections ?? 0;
 }
 
-export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair; configSocket?: string; proxy?: ProxySettings }): EndpointSpec {
+export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: string; port: number; socket?: string }; proxyCert?: CertPair; dataTls?: DataTlsPolicy; configSocket?: string; proxy?: ProxySettings }): EndpointSpec {
   return {
     uid: endpointUid(rec.uid),
     port: rec.endpoint_port,
@@ -54,7 +71,7 @@ export function endpointSpec(rec: BdbRecord, o: { addr: string; master: { host: 
     ...(rec.max_client_pipeline !== undefined ? { max_client_pipeline: rec.max_client_pipeline } : {}),
     ...(rec.max_pipelined !== undefined ? { max_pipelined: rec.max_pipelined } : {}),
     ...(rec.sched_policy !== undefined ? { sched_policy: rec.sched_policy } : {}),
-    tls: endpointTls(rec, o.proxyCert),
+    tls: endpointTls(rec, o.proxyCert, o.dataTls),
     ...(o.configSocket ? { config_socket: o.configSocket } : {}),
   };
 }

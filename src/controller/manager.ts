@@ -9,9 +9,9 @@ import { PROXIES_PREFIX } from '../services/proxy-settings.js';
 import { SHARDS_PREFIX, type ShardInventory } from '../services/shard-inventory.js';
 import type { Collection } from '../store/object-store.js';
 import type { BdbRecord } from '../services/bdb-view.js';
-import { ACCESS_WATCHES, AccessChanges, PROXY_CERT_KEY } from './access-reader.js';
+import { ACCESS_WATCHES, AccessChanges, CLUSTER_KEY, dataTlsPolicyOf, PROXY_CERT_KEY } from './access-reader.js';
 import { bdbKey, type BdbController } from './bdb-controller.js';
-import { tlsEnabled } from './endpoint-spec.js';
+import { tlsEnabled, type DataTlsPolicy } from './endpoint-spec.js';
 import type { DataPlane } from './data-plane.js';
 import { WorkQueue } from './queue.js';
 import { Watchdog, type ShardState, type WatchdogOptions } from './watchdog.js';
@@ -67,6 +67,17 @@ export class ControllerManager {
       }));
     }
     this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
+    // The data-plane TLS policy (min_data_TLS_version, cipher lists) is in every TLS endpoint's spec; the
+    // cluster record changes for many other reasons, so only a change of those fields re-applies them.
+    let dataTls: string | undefined;
+    this.unwatch.push(this.kv.watch(CLUSTER_KEY, rev, (evs) => {
+      const ev = evs.filter((e) => e.key === CLUSTER_KEY).at(-1);
+      if (!ev) return;
+      const print = JSON.stringify(dataTlsPolicyOf(ev.value as DataTlsPolicy | undefined));
+      if (print === dataTls) return;
+      dataTls = print;
+      void this.enqueueWhere(tlsEnabled);
+    }));
     // Proxy settings are in every endpoint's spec.
     this.unwatch.push(this.kv.watch(PROXIES_PREFIX, rev, () => void this.enqueueWhere(() => true)));
     this.watchdog.start();

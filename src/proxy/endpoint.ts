@@ -916,6 +916,8 @@ export class Endpoint {
       srv = tls.createServer({
         cert: t.cert, key: t.key, ca: t.ca,
         requestCert: !!t.requestClientCert, rejectUnauthorized: enforce,
+        ...(t.minVersion ? { minVersion: t.minVersion } : {}),
+        ...(t.ciphers ? { ciphers: t.ciphers } : {}),
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS, allowHalfOpen: true,
       });
     } catch (err) {

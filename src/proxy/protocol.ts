@@ -39,6 +39,10 @@ export const EndpointTls = Type.Object(
     key: Type.String({ minLength: 1, description: 'PEM private key' }),
     ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA(s) client certificates must chain to' })),
     requestClientCert: Type.Optional(Type.Boolean()),
+    /** The lowest TLS version accepted (cluster min_data_TLS_version); absent: Node's default (TLSv1.2). */
+    minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')])),
+    /** OpenSSL cipher string, TLS 1.3 suites (`TLS_...`) included (cluster data_cipher_list, data_cipher_suites_tls_1_3). */
+    ciphers: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
   },
   { additionalProperties: false },
 );
@@ -240,7 +244,7 @@ export function checkArgs<O extends Op>(op: O, value: unknown): OpArgs<O> {
 /** Stable digest of a TLS spec, so the manager can tell whether the proxy holds the cert it wants. */
 export function tlsDigest(tls: EndpointTls): string {
   const h = createHash('sha256');
-  for (const part of [tls.cert, tls.key, tls.ca ?? '', String(tls.requestClientCert ?? false)]) h.update(part).update('\0');
+  for (const part of [tls.cert, tls.key, tls.ca ?? '', String(tls.requestClientCert ?? false), tls.minVersion ?? '', tls.ciphers ?? '']) h.update(part).update('\0');
   return h.digest('hex');
 }
 

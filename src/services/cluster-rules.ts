@@ -33,8 +33,8 @@ export const CLUSTER_FIELD_HANDLING: Record<keyof typeof clusterWritable, Handli
   crdb_coordinator_port: 'fixed',
   crdt_rest_client_retries: 'fixed', // no Active-Active
   crdt_rest_client_timeout: 'fixed',
-  data_cipher_list: 'stored',
-  data_cipher_suites_tls_1_3: 'stored',
+  data_cipher_list: 'applied', // on every TLS database endpoint (endpoint-spec.ts dataTlsOptions)
+  data_cipher_suites_tls_1_3: 'applied',
   debuginfo_path: 'stored',
   disconnect_clients_on_password_removal: 'stored',
   dmc_external_authentication: 'fixed',
@@ -54,7 +54,7 @@ export const CLUSTER_FIELD_HANDLING: Record<keyof typeof clusterWritable, Handli
   mask_bdb_credentials: 'stored',
   metrics_auth: 'applied', // read by the metrics exporter at each scrape (metrics/metrics-auth.ts)
   min_control_TLS_version: 'applied',
-  min_data_TLS_version: 'stored',
+  min_data_TLS_version: 'applied',
   min_sentinel_TLS_version: 'fixed', // no discovery (sentinel) service
   mtls_authorized_subjects: 'fixed',
   mtls_certificate_authentication: 'fixed',
@@ -117,6 +117,18 @@ export function applyClusterUpdate(current: Cluster, update: ClusterUpdate): Clu
       tls.createSecureContext({ ciphers: update.data_cipher_list });
     } catch (e) {
       throw new RsError('invalid_schema', `data_cipher_list: ${(e as Error).message}`);
+    }
+  }
+  if (update.data_cipher_suites_tls_1_3 !== undefined) {
+    // Applied with data_cipher_list as one cipher string; a name OpenSSL does not know would make the endpoints refuse it.
+    const bad = update.data_cipher_suites_tls_1_3.filter((s) => !/^TLS_[A-Z0-9_]+$/.test(s));
+    if (bad.length) throw new RsError('invalid_schema', `data_cipher_suites_tls_1_3: not TLS 1.3 cipher suite names: ${bad.join(', ')}`);
+    if (update.data_cipher_suites_tls_1_3.length) {
+      try {
+        tls.createSecureContext({ ciphers: update.data_cipher_suites_tls_1_3.join(':') });
+      } catch (e) {
+        throw new RsError('invalid_schema', `data_cipher_suites_tls_1_3: ${(e as Error).message}`);
+      }
     }
   }
   if (update.debuginfo_path !== undefined) {

@@ -249,6 +249,15 @@ describe('PUT /v1/cluster', () => {
     expect((await t.req('GET', '/v1/cluster')).json.data_cipher_list).toMatch(/^DEFAULT:/);
   });
 
+  it('a bad data_cipher_suites_tls_1_3 name → 400 (the endpoints apply the list), and it is not stored', async () => {
+    for (const bad of [['NOT-A-SUITE'], ['TLS_NO_SUCH_SUITE'], ['ECDHE-RSA-AES128-GCM-SHA256']]) {
+      expectRsError(await t.req('PUT', '/v1/cluster', { body: { data_cipher_suites_tls_1_3: bad } }), 400, 'invalid_schema');
+    }
+    expect((await t.req('GET', '/v1/cluster')).json.data_cipher_suites_tls_1_3).toEqual([]);
+    expect((await t.req('PUT', '/v1/cluster', { body: { data_cipher_suites_tls_1_3: ['TLS_AES_256_GCM_SHA384'] } })).status).toBe(200);
+    expect((await t.req('PUT', '/v1/cluster', { body: { data_cipher_suites_tls_1_3: [] } })).status).toBe(200);
+  });
+
   it('min_control_TLS_version "1.3" takes effect without a restart', async () => {
     // TLS 1.2 works before, so the refusal below is the change's doing.
     expect((await t.req('GET', '/v1/cluster', { tls: TLS12 })).status).toBe(200);

@@ -114,6 +114,42 @@ describe('tls_mode', () => {
   });
 });
 
+describe('cluster data-plane TLS policy', () => {
+  /** The protocol version the endpoint negotiates with a client limited to `max`, or the error. */
+  function negotiated(port: number, opts: tls.ConnectionOptions): Promise<string> {
+    return new Promise((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts }, () => {
+        resolve(s.getProtocol() ?? 'none');
+        s.destroy();
+      });
+      s.on('error', (e) => resolve(`error: ${e.message}`));
+    });
+  }
+
+  it('min_data_TLS_version and data_cipher_list apply to TLS endpoints, new connections only', async () => {
+    const bdb = await createBdb(t, { name: 'db-policy', tls_mode: 'enabled' });
+    const port = bdb.endpoints[0].port;
+    expect(await negotiated(port, { maxVersion: 'TLSv1.2' })).toBe('TLSv1.2');
+    const open = tlsClient(port, { maxVersion: 'TLSv1.2' });
+    await open.connect();
+    try {
+      // Before, the value was stored and shown but every endpoint still accepted TLS 1.2.
+      expect((await t.req('PUT', '/v1/cluster', { body: { min_data_TLS_version: '1.3' } })).status).toBe(200);
+      await waitFor(async () => (await negotiated(port, { maxVersion: 'TLSv1.2' })).startsWith('error'), { what: 'TLS 1.2 refused' });
+      expect(await negotiated(port, {})).toBe('TLSv1.3');
+      expect(await open.ping()).toBe('PONG'); // an open session is kept
+
+      expect((await t.req('PUT', '/v1/cluster', { body: { min_data_TLS_version: '1.2', data_cipher_list: 'ECDHE-RSA-AES256-GCM-SHA384' } })).status).toBe(200);
+      await waitFor(async () => (await negotiated(port, { maxVersion: 'TLSv1.2' })) === 'TLSv1.2', { what: 'TLS 1.2 again' });
+      expect(await negotiated(port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })).toMatch(/^error/);
+      expect(await negotiated(port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' })).toBe('TLSv1.2');
+    } finally {
+      open.disconnect();
+      await t.req('PUT', '/v1/cluster', { body: { min_data_TLS_version: '1.2', data_cipher_list: 'DEFAULT:!3DES' } });
+    }
+  });
+});
+
 describe('client certificates', () => {
   it('enforce_client_authentication with authentication_ssl_client_certs: only listed certificates get in', async () => {
     const bdb = await createBdb(t, {
