@@ -74,6 +74,7 @@ export async function composeDataPlane(o: {
     stateFile: path.join(runDir, 'proxy-state.json'),
     logFile: path.join(path.resolve(config.data_dir), 'logs', 'proxy.log'),
     logLevel: config.log_level === 'silent' ? 'warn' : config.log_level,
+    onReplace: (why) => log.warn({ why }, 'replacing the running proxy with this build\'s: its client connections drop'),
   });
   const plane = new DataPlane(supervisor, proxy);
   const configSocket = path.join(runDir, 'manager.sock');

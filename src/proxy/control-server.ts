@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { EndpointTable } from './endpoint-table.js';
 import { readLines } from './lines.js';
 import {
-  checkArgs, isOp, MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError,
+  checkArgs, isOp, MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError, SCHEMA_DIGEST,
   type Op, type OpResults, type ProxyResponse,
 } from './protocol.js';
 
@@ -135,7 +135,7 @@ export class ControlServer {
     switch (op) {
       case 'ping':
         checkArgs(op, raw);
-        return { pid: process.pid, version: this.opts.version, protocol: PROTOCOL_VERSION, uptime_ms: Date.now() - this.startedAt };
+        return { pid: process.pid, version: this.opts.version, protocol: PROTOCOL_VERSION, uptime_ms: Date.now() - this.startedAt, schema: SCHEMA_DIGEST };
       case 'list':
         checkArgs(op, raw);
         return { endpoints: table.list() };

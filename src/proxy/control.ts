@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureDir } from '../util/fs.js';
 import { readLines } from './lines.js';
 import {
-  MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError,
+  MAX_LINE_CHARS, PROTOCOL_VERSION, ProxyError, SCHEMA_DIGEST,
   type EndpointInfo, type EndpointSpec, type EndpointStats, type RequestClass, type Op, type OpArgs, type OpResults, type PingResult, type ProbeResult, type ProxyResponse, type Successor, type Target,
 } from './protocol.js';
 
@@ -33,6 +33,8 @@ export interface ProxyClientOpts {
   startTimeoutMs?: number;
   /** Per-request timeout (default 10 s). */
   requestTimeoutMs?: number;
+  /** Told when an older proxy build is replaced by this one's (its clients' connections drop). */
+  onReplace?: (why: string) => void;
 }
 
 interface Pending {
@@ -44,7 +46,7 @@ interface Pending {
 const POLL_MS = 25;
 
 export class ProxyClient {
-  private readonly opts: Required<Omit<ProxyClientOpts, 'entry'>> & { entry: string };
+  private readonly opts: Required<Omit<ProxyClientOpts, 'entry' | 'onReplace'>> & Pick<ProxyClientOpts, 'onReplace'> & { entry: string };
   private sock: net.Socket | undefined;
   private connecting: Promise<net.Socket> | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -59,13 +61,19 @@ export class ProxyClient {
       logLevel: opts.logLevel ?? 'info',
       startTimeoutMs: opts.startTimeoutMs ?? 15_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
+      onReplace: opts.onReplace,
     };
   }
 
   /** Adopt the running proxy, or start one and wait (polling ping) until it answers. */
   async ensureRunning(): Promise<{ pid: number; adopted: boolean }> {
     const live = await this.ping().catch(() => undefined);
-    if (live) return { pid: checkProtocol(live).pid, adopted: true };
+    if (live?.protocol === PROTOCOL_VERSION) return { pid: live.pid, adopted: true };
+    if (live) {
+      // An older build that speaks another control protocol: it cannot be driven, so it is replaced.
+      this.opts.onReplace?.(`proxy ${live.pid} speaks control protocol ${live.protocol}, this build ${PROTOCOL_VERSION}`);
+      await this.shutdown();
+    }
 
     const { socketPath, stateFile, logFile, entry, logLevel } = this.opts;
     for (const f of [socketPath, stateFile, logFile]) ensureDir(path.dirname(f));
@@ -154,6 +162,22 @@ export class ProxyClient {
   }
 
   private async request<O extends Op>(op: O, args: OpArgs<O>, retry = true): Promise<OpResults[O]> {
+    try {
+      return await this.sendOnce(op, args, retry);
+    } catch (err) {
+      if (!retry || !(err instanceof ProxyError) || (err.code !== 'invalid_args' && err.code !== 'unknown_op')) throw err;
+      // Refused: a wrong request, or a proxy from an older build that outlived a manager upgrade and does not
+      // know what this build asks. The latter is replaced (its clients' connections drop: the only way it learns).
+      const live = await this.send('ping', {}).catch(() => undefined);
+      if (!live || live.schema === SCHEMA_DIGEST) throw err;
+      this.opts.onReplace?.(`proxy ${live.pid} (an older build) refused ${op}: ${err.message}`);
+      await this.shutdown();
+      await this.ensureRunning();
+      return this.send(op, args);
+    }
+  }
+
+  private async sendOnce<O extends Op>(op: O, args: OpArgs<O>, retry: boolean): Promise<OpResults[O]> {
     try {
       return await this.send(op, args);
     } catch (err) {

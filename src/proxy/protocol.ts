@@ -158,6 +158,8 @@ export interface PingResult {
   version: string;
   protocol: number;
   uptime_ms: number;
+  /** SCHEMA_DIGEST of the proxy's build; absent in builds before it existed. */
+  schema?: string;
 }
 
 const strict = { additionalProperties: false } as const;
@@ -195,6 +197,12 @@ export const OP_ARGS = {
   shutdown: Type.Object({}, strict),
 } satisfies Record<string, TSchema>;
 export type Op = keyof typeof OP_ARGS;
+/**
+ * A digest of the control arguments this build accepts. A proxy keeps running through a manager upgrade; when it
+ * refuses a request the new manager makes (a field or op it does not know) and reports another digest, it is an
+ * older build, and the manager replaces it (ProxyClient.request).
+ */
+export const SCHEMA_DIGEST = createHash('sha256').update(JSON.stringify(OP_ARGS)).digest('hex').slice(0, 16);
 export type OpArgs<O extends Op> = Static<(typeof OP_ARGS)[O]>;
 
 export interface OpResults {

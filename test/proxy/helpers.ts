@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ProxyClient } from '../../src/proxy/control.js';
+import { ProxyClient, type ProxyClientOpts } from '../../src/proxy/control.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -70,8 +70,8 @@ export function tempDir(): string {
   return d;
 }
 
-export function proxyClient(dir: string): ProxyClient {
-  const c = new ProxyClient({ socketPath: path.join(dir, 'proxy.sock'), stateFile: path.join(dir, 'endpoints.json'), logFile: path.join(dir, 'proxy.log'), logLevel: 'debug' });
+export function proxyClient(dir: string, extra: Partial<ProxyClientOpts> = {}): ProxyClient {
+  const c = new ProxyClient({ socketPath: path.join(dir, 'proxy.sock'), stateFile: path.join(dir, 'endpoints.json'), logFile: path.join(dir, 'proxy.log'), logLevel: 'debug', ...extra });
   clients.add(c);
   return c;
 }

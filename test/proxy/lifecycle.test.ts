@@ -212,3 +212,68 @@ describe('control channel robustness', () => {
     expect((await px.ping()).pid).toBeGreaterThan(0);
   });
 });
+
+/**
+ * A stand-in for a proxy of an older build that outlived a manager upgrade: it answers ping without a schema
+ * digest (or with another protocol), refuses every other request as invalid (as an older build refuses a field it
+ * does not know), and exits on shutdown.
+ */
+function olderProxy(socketPath: string, protocol = 1): Promise<number> {
+  const script = `
+    const net = require('node:net'); const fs = require('node:fs');
+    const srv = net.createServer((s) => {
+      let buf = '';
+      s.on('data', (d) => {
+        buf += d; let i;
+        while ((i = buf.indexOf('\\n')) >= 0) {
+          const req = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
+          const answer = (o) => s.write(JSON.stringify({ id: req.id, ...o }) + '\\n');
+          if (req.op === 'ping') answer({ ok: true, result: { pid: process.pid, version: 'old', protocol: ${protocol}, uptime_ms: 1 } });
+          else if (req.op === 'shutdown') { answer({ ok: true, result: { pid: process.pid } }); fs.rmSync(process.argv[1], { force: true }); setTimeout(() => process.exit(0), 20); }
+          else answer({ ok: false, error: { code: 'invalid_args', message: req.op + ': /tls unknown property' } });
+        }
+      });
+    });
+    srv.listen(process.argv[1], () => console.log('ready'));`;
+  const child = spawn(process.execPath, ['-e', script, socketPath], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  trackProxy(child.pid!);
+  return new Promise((resolve) => child.stdout!.once('data', () => resolve(child.pid!)));
+}
+
+describe('an older proxy build left running by a manager upgrade', () => {
+  it('is replaced when it refuses a request this build makes, and the request then succeeds', async () => {
+    const dir = tempDir();
+    const old = await olderProxy(path.join(dir, 'proxy.sock'));
+    const reasons: string[] = [];
+    const px = proxyClient(dir, { onReplace: (w) => reasons.push(w) });
+    expect((await px.ensureRunning()).pid).toBe(old);
+    const port = await freePort();
+    const info = await px.setEndpoint({ uid: '9:1', port, addr: '127.0.0.1', target: target() });
+    expect(info.listening).toBe(true);
+    const now = trackProxy((await px.ping()).pid);
+    expect(now).not.toBe(old);
+    expect(isAlive(old)).toBe(false);
+    expect(reasons).toEqual([expect.stringMatching(new RegExp(`proxy ${old} \\(an older build\\) refused set_endpoint`))]);
+    expect(await exchange(port, 'PING\r\n', /\r\n/)).toEqual({ text: '+PONG\r\n', closed: false });
+  });
+
+  it('one that speaks another control protocol is replaced on adoption', async () => {
+    const dir = tempDir();
+    const old = await olderProxy(path.join(dir, 'proxy.sock'), 0);
+    const px = proxyClient(dir);
+    const { pid, adopted } = await px.ensureRunning();
+    trackProxy(pid);
+    expect(adopted).toBe(false);
+    expect(pid).not.toBe(old);
+    expect(isAlive(old)).toBe(false);
+  });
+
+  it('a request the current build refuses is not a reason to replace it', async () => {
+    const dir = tempDir();
+    const px = proxyClient(dir);
+    const { pid } = await px.ensureRunning();
+    trackProxy(pid);
+    await expect(px.hold('nope', { drainMs: 0, timeoutMs: 100 })).rejects.toMatchObject({ code: 'invalid_args' });
+    expect((await px.ping()).pid).toBe(pid);
+  });
+});
