@@ -147,6 +147,14 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     }
   });
 
+  // After the permission check, before the schemas: a JSON number beyond 2^53 has already lost digits in
+  // JSON.parse (99999999999999999999 is read as 100000000000000000000), so storing it would store another
+  // value than the one sent. Refused for every field at once (QA, session 10: max_connections).
+  app.addHook('preValidation', async (req) => {
+    const at = unsafeNumberAt(req.body, 'body');
+    if (at) throw new RsError('invalid_schema', `${at}: must be between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
+  });
+
   app.addHook('preSerialization', async (req: FastifyRequest<{ Querystring: { fields?: string | string[] } }>, reply, payload) => {
     // Scoped callers see only their databases (before `fields=` may drop the field that tells).
     const rule = req.routeOptions.config?.bdbScope;
@@ -286,4 +294,22 @@ export function describeValidation(issues: ValidationIssue[], context: string, f
   const consts = issues.filter((i) => i.keyword === 'const' && i.instancePath === first.instancePath).map((i) => i.params?.allowedValue);
   if (consts.length > 1) return `${where(first)}: must be one of ${consts.map((v) => JSON.stringify(v)).join(', ')}`;
   return `${where(first)}: ${first.message ?? fallback}`;
+}
+
+/** The path of the first number in `v` that JSON cannot carry exactly (beyond ±2^53-1), if any. */
+export function unsafeNumberAt(v: unknown, path: string, depth = 0): string | undefined {
+  if (typeof v === 'number') return Math.abs(v) > Number.MAX_SAFE_INTEGER ? path : undefined;
+  if (v === null || typeof v !== 'object' || depth > 64) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const at = unsafeNumberAt(v[i], `${path}[${i}]`, depth + 1);
+      if (at) return at;
+    }
+    return undefined;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const at = unsafeNumberAt(x, `${path}.${k}`, depth + 1);
+    if (at) return at;
+  }
+  return undefined;
 }

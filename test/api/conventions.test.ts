@@ -1,7 +1,7 @@
 /** The REST conventions of rest-api/_index.md, checked through real HTTPS on a real node. */
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerConventions } from '../../src/api/conventions.js';
+import { registerConventions, unsafeNumberAt } from '../../src/api/conventions.js';
 import { hashPassword } from '../../src/auth/password.js';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { request } from '../helpers/https-client.js';
@@ -55,6 +55,7 @@ describe('permissions', () => {
     // An invalid body still gets 403, not 400: permission is checked first.
     expectRsError(await t.req('PUT', '/v1/cluster', { auth: viewer, body: { nonsense: 1 } }), 403);
     expectRsError(await t.req('PUT', '/v1/license', { auth: viewer, body: { license: 'x' } }), 403);
+    expectRsError(await t.req('PUT', '/v1/cluster', { auth: viewer, rawBody: '{"password_expiration_duration": 1e300}', headers: { 'content-type': 'application/json' } }), 403);
   });
 
   it("role 'none' may not even read", async () => {
@@ -117,6 +118,20 @@ describe('request bodies', () => {
     expectRsError(await t.req('PUT', '/v1/cluster', { body: { not_a_field: 1 } }), 400, 'invalid_schema');
     expectRsError(await t.req('PUT', '/v1/cluster', { body: { password_min_length: 3 } }), 400, 'invalid_schema');
     expectRsError(await t.req('PUT', '/v1/cluster', { body: [1, 2] }), 400, 'invalid_schema');
+  });
+
+  it('a number JSON cannot carry exactly (beyond 2^53) → 400 invalid_schema naming the field, and nothing changes', async () => {
+    // JSON.parse reads 99999999999999999999 as 100000000000000000000: storing it would store another value.
+    const r = await t.req('PUT', '/v1/cluster', { rawBody: '{"password_expiration_duration": 99999999999999999999}', headers: { 'content-type': 'application/json' } });
+    expectRsError(r, 400, 'invalid_schema');
+    expect(r.json.description).toMatch(/^body\.password_expiration_duration: must be between/);
+    expect((await t.req('GET', '/v1/cluster')).json.password_expiration_duration).toBe(0);
+    // 2^53-1 itself passes this check (the field's own schema decides about it).
+    expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: Number.MAX_SAFE_INTEGER } })).status).toBe(200);
+    expect((await t.req('PUT', '/v1/cluster', { body: { password_expiration_duration: 0 } })).status).toBe(200);
+    // Nested and in arrays too; permission still comes first.
+    expect(unsafeNumberAt({ a: [1, { b: -1e300 }] }, 'body')).toBe('body.a[1].b');
+    expect(unsafeNumberAt({ a: [1, 2.5, Number.MAX_SAFE_INTEGER] }, 'body')).toBeUndefined();
   });
 
   it('accepts application/json with a charset', async () => {
