@@ -12,7 +12,7 @@ import { shardFiles } from '../redis/conf-file.js';
 import { canBind } from '../redis/ports.js';
 import { CLIENT_CONFIG_COMMANDS, configDrift, dbPersistence, defaultUserRules, directivesFor, persists, RS_UNSUPPORTED_COMMANDS } from '../redis/config-map.js';
 import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
-import type { Directives, ShardHandle, ShardSpec } from '../redis/supervisor.js';
+import type { Directives, ShardHandle, ShardRef, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
 import { isDataAction } from '../services/bdb-data-ops.js';
 import type { BdbRecord } from '../services/bdb-view.js';
@@ -886,15 +886,27 @@ export class BdbController {
     return admin.command(command, args);
   }
 
-  /** Shard processes this manager runs for the bdb that its shard records no longer list: [shard uid, handle]. */
-  private removedShards(bdbUid: number, shards: ShardSummary[]): [number, ShardHandle][] {
+  /**
+   * Shards of the bdb that its shard records no longer list: [shard uid, handle or where it is]. Those this
+   * manager runs, and those whose directory is still in the bdb's directory: a manager that stopped (SIGTERM,
+   * a crash) after a change removed a shard record (replication turned off) but before its pass stopped the
+   * shard left the process running, and the next manager, which knows only the shards of the store, would
+   * never stop it (QA: a replica holding the whole dataset ran on, even after the database was deleted).
+   */
+  private removedShards(bdbUid: number, shards: ShardSummary[], bdbDir = bdbDirOf(shards)): [number, ShardHandle | ShardRef][] {
     const wanted = new Set(shards.map((s) => s.uid));
-    return [...this.d.plane.handles].filter(([suid, h]) => !wanted.has(suid) && h.dir.includes(`/bdb-${bdbUid}/`));
+    const removed = new Map<number, ShardHandle | ShardRef>(
+      [...this.d.plane.handles].filter(([suid, h]) => !wanted.has(suid) && h.dir.includes(`/bdb-${bdbUid}/`)),
+    );
+    for (const [suid, dir] of shardDirsIn(bdbDir)) {
+      if (!wanted.has(suid) && !removed.has(suid)) removed.set(suid, { uid: suid, port: confPort(dir) ?? 0, dir });
+    }
+    return [...removed];
   }
 
   /** Stop the removedShards processes and remove their directories. */
-  private async stopRemovedShards(bdbUid: number, shards: ShardSummary[]): Promise<void> {
-    for (const [suid, h] of this.removedShards(bdbUid, shards)) {
+  private async stopRemovedShards(bdbUid: number, shards: ShardSummary[], bdbDir?: string): Promise<void> {
+    for (const [suid, h] of this.removedShards(bdbUid, shards, bdbDir)) {
       await this.d.plane.supervisor.stop(h, { save: false });
       this.d.plane.forget(suid);
       fs.rmSync(h.dir, { recursive: true, force: true });
@@ -911,9 +923,40 @@ export class BdbController {
       plane.forget(s.uid);
       if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
     }
-    await this.stopRemovedShards(bdbUid, []);
-    const bdbDir = shards[0]?.dir?.replace(/\/shard-[0-9]+$/, '');
+    const bdbDir = bdbDirOf(shards);
+    await this.stopRemovedShards(bdbUid, [], bdbDir);
     if (bdbDir) fs.rmSync(bdbDir, { recursive: true, force: true });
+  }
+}
+
+/** The directory of a bdb's shard directories (`<persistent path>/bdb-<uid>`), from one of its shards. */
+function bdbDirOf(shards: ShardSummary[]): string | undefined {
+  const dir = shards.find((s) => s.dir)?.dir;
+  return dir && /\/shard-[0-9]+$/.test(dir) ? path.dirname(dir) : undefined;
+}
+
+/** The `shard-<uid>` directories in a bdb's directory: [shard uid, path]. */
+function shardDirsIn(bdbDir: string | undefined): [number, string][] {
+  if (!bdbDir) return [];
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(bdbDir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const m = /^shard-([0-9]+)$/.exec(n);
+    return m ? [[Number(m[1]), path.join(bdbDir, n)] as [number, string]] : [];
+  });
+}
+
+/** The port a shard's redis.conf names (the supervisor writes it at every start); undefined without one. */
+function confPort(dir: string): number | undefined {
+  try {
+    const m = /^port ([0-9]+)$/m.exec(fs.readFileSync(shardFiles(dir).conf, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

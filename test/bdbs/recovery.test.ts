@@ -86,6 +86,28 @@ describe('restart', () => {
     expect(r.status, r.text).toBe(200);
   });
 
+  it('replication turned off, the manager stopped before its pass: the next manager stops the replica the store no longer lists', async () => {
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-repl-off-cut', replication: true, ...AOF });
+    const port = bdb.endpoints[0].port;
+    await writeKeys(port, 100);
+    const replica = (await shardsOf(t1, bdb.uid)).find((s) => s.role === 'slave')!;
+    const replicaPid = pidOf(replica.dir)!;
+    // The PUT is committed but no pass runs it: as when the manager ends (SIGTERM, a crash) right after answering.
+    await t1.node.composed.services.controllers.stop();
+    const r = await t1.req('PUT', `/v1/bdbs/${bdb.uid}`, { body: { replication: false } });
+    expect(r.status, r.text).toBe(200);
+    await t1.stop();
+    expect(gone(replicaPid)).toBe(false);
+
+    const t2 = await node(t1.dataDir);
+    await waitStatus(t2, bdb.uid);
+    expect((await shardsOf(t2, bdb.uid)).map((s) => s.role)).toEqual(['master']);
+    await waitFor(() => gone(replicaPid), { timeoutMs: 10_000, what: 'the removed replica stopped' });
+    expect(fs.existsSync(replica.dir)).toBe(false);
+    await readBack(port, 100);
+  });
+
   it('the proxy killed while the manager runs: a new proxy serves every endpoint again', async () => {
     const t1 = await node();
     const a = await createBdb(t1, { name: 'db-proxy-a', ...AOF });
