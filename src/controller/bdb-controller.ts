@@ -182,8 +182,14 @@ export class BdbController {
       }
       if (rec.status === 'delete-pending') {
         await this.teardown(uid, shards);
-        await this.d.kv.txn([], [this.d.bdbs.deleteOp(uid), ...shards.map((s) => this.d.shardsStore.deleteOp(s.uid))]);
-        if (action) await this.d.actions.transition(action.action_uid, 'completed');
+        // The records go and the action completes in ONE transaction: once the record is gone no pass runs for
+        // this database again (a new manager does not even enqueue it), so an action left open here (the manager
+        // stopped, a store error) would stay `active` for ever.
+        const done = action ? await this.d.actions.transitionOp(action.action_uid, 'completed') : undefined;
+        const res = await this.d.kv.txn(done ? [done.compare] : [], [
+          this.d.bdbs.deleteOp(uid), ...shards.map((s) => this.d.shardsStore.deleteOp(s.uid)), ...(done ? [done.op] : []),
+        ]);
+        if (!res.succeeded) throw new Error(`database ${uid}: its delete action changed while the database was being removed; again`);
         this.attempts.delete(uid);
         return;
       }

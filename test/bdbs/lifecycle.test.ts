@@ -466,6 +466,29 @@ describe('delete', () => {
   });
 });
 
+describe('delete, the action and the records', () => {
+  it('complete together: a failure after the records are gone cannot leave the delete action open for ever', async () => {
+    const bdb = await createBdb(t, { name: 'db-delete-atomic' });
+    const actions = t.node.composed.services.actions;
+    const transition = actions.transition.bind(actions);
+    let failed = 0;
+    // As when the manager ends (or the store fails) between removing the database and completing its action.
+    actions.transition = async (uid, status, patch) => {
+      const a = await actions.get(uid);
+      if (a?.name === 'SMDeleteBDB' && status === 'completed' && failed++ === 0) throw new Error('store unavailable');
+      return transition(uid, status, patch);
+    };
+    try {
+      const r = await t.req('DELETE', `/v1/bdbs/${bdb.uid}`);
+      expect(r.status).toBe(200);
+      await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}`)).status === 404, { what: 'bdb gone' });
+      expect(await waitAction(t, r.json.action_uid, 10_000)).toMatchObject({ status: 'completed', progress: 100 });
+    } finally {
+      actions.transition = transition;
+    }
+  });
+});
+
 describe('a shard port taken by another program', () => {
   it('is noticed when the shard must start again, and the shard moves to a free port', async () => {
     const n = await startTestNode();
