@@ -32,6 +32,7 @@ import { ClientConfig } from './client-config.js';
 import { ConfigSocket } from './config-socket.js';
 import { composeBackups } from './backup-compose.js';
 import type { BdbBackupService } from '../services/bdb-backup-service.js';
+import { openFilesLimit } from '../host/host-facts.js';
 import { DataPlane } from './data-plane.js';
 import { ControllerManager } from './manager.js';
 import type { WatchdogOptions } from './watchdog.js';
@@ -95,7 +96,7 @@ export async function composeDataPlane(o: {
   const bdbs = new BdbService({
     kv, bdbs: bdbStore, shardsStore, shards: o.shards, cluster: o.cluster, policy: o.policy, nodes: o.nodes, actions,
     ports: new PortAllocator(config.api_addr), config, clock: o.clock, events: o.eventLog,
-    redisVersion: () => o.redis?.version, totalMemory: () => os.totalmem(),
+    redisVersion: () => o.redis?.version, totalMemory: () => os.totalmem(), openFilesHard: () => openFilesLimit()?.hard ?? Infinity,
     runCommand: (uid, cmd, args) => controller.runCommand(uid, cmd, args),
     restartShards: (uid, opts, step) => controller.restartShards(uid, opts, step),
   });

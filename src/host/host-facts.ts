@@ -8,7 +8,7 @@
  *
  * Only `node:` built-ins are used; file paths are injectable for tests.
  */
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -313,4 +313,22 @@ export async function hostFacts(opts: { persistentPath: string; ephemeralPath: s
     uptime: uptimeSeconds(),
     default_addr: defaultAddress(available_addresses),
   };
+}
+
+/**
+ * The open-files limit of this process, which the shards it starts inherit (`Max open files` in /proc/self/limits;
+ * Infinity for `unlimited`); undefined when it cannot be read.
+ */
+export function openFilesLimit(limitsPath = '/proc/self/limits'): { soft: number; hard: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(limitsPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
+  if (!m) return undefined;
+  const num = (v: string) => (v === 'unlimited' ? Infinity : Number(v));
+  const [soft, hard] = [num(m[1]!), num(m[2]!)];
+  return Number.isNaN(soft) || Number.isNaN(hard) ? undefined : { soft, hard };
 }

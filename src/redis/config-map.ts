@@ -54,6 +54,17 @@ export interface DirectiveRule {
 const AOF_FSYNC: Record<string, string> = { 'appendfsync-every-sec': 'everysec', 'appendfsync-always': 'always' };
 /** Connections a shard keeps beyond bdb.maxclients: proxy pools, the admin client, replicas, stats. */
 export const RESERVED_CLIENTS = 32;
+/** Descriptors redis-server keeps beyond maxclients for itself (server.h CONFIG_MIN_RESERVED_FDS). */
+const REDIS_RESERVED_FDS = 32;
+
+/**
+ * The largest bdb maxclients a shard can run with under an open-files hard limit: redis-server needs its maxclients
+ * (ours plus RESERVED_CLIENTS) plus 32 descriptors, and lowers maxclients at start when the limit is smaller (then
+ * refuses the CONFIG SET that would restore it).
+ */
+export function maxClientsWithin(openFilesHard: number): number {
+  return openFilesHard - REDIS_RESERVED_FDS - RESERVED_CLIENTS;
+}
 /** `snapshot` persistence without a snapshot_policy (openrs choice): every hour if anything changed. */
 export const DEFAULT_SNAPSHOT_POLICY = [{ secs: 3600, writes: 1 }];
 

@@ -117,6 +117,8 @@ export interface BdbRulesContext {
   nodeUids?: number[];
   roleUids?: number[];
   redisAclUids?: number[];
+  /** The largest maxclients the node's shards can run with (its open-files limit); unchecked when absent. */
+  maxClients?: number;
 }
 
 /** Database names: 1-63 letters, digits and hyphens, starting and ending with a letter or digit. */
@@ -332,6 +334,12 @@ function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesCo
     fail('invalid_param', `backup_interval_offset (${offset}) must be less than backup_interval (${eff.backup_interval})`);
   }
 
+  // redis-server lowers maxclients to what the open-files limit allows, then refuses to raise it again: the database
+  // would fail to start (creation-failed) or to change. The default counts on create too.
+  const clients = (eff.maxclients as number | undefined) ?? bdbDefaults().maxclients ?? 10000;
+  if ((mode === 'create' || changed.has('maxclients')) && ctx.maxClients !== undefined && clients > ctx.maxClients) {
+    fail('invalid_param', `maxclients ${clients} is more than this node's open-files limit allows: at most ${Math.max(0, ctx.maxClients)} (raise the hard limit, ulimit -Hn, of the openrs process, or set a lower maxclients)`);
+  }
   // redis-server raises a smaller backlog to its minimum: the database would report a size it does not run with.
   if (changed.has('repl_backlog_size') && /^[0-9]+$/.test(String(eff.repl_backlog_size)) && Number(eff.repl_backlog_size) < MIN_REPL_BACKLOG_BYTES) {
     fail('invalid_param', `repl_backlog_size ${eff.repl_backlog_size} is below Redis's minimum of ${MIN_REPL_BACKLOG_BYTES} bytes ('auto' for the default)`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RsError } from '../errors.js';
 import type { Config } from '../config.js';
 import { expandReserved, type PortAllocator } from '../redis/ports.js';
-import { dbPersistence, perShardMemory } from '../redis/config-map.js';
+import { dbPersistence, maxClientsWithin, perShardMemory } from '../redis/config-map.js';
 import type { RestartOptions } from '../controller/bdb-controller.js';
 import type { UpgradeRequest } from '../schemas/bdb-actions.js';
 import type { Bdb, BdbCreate, BdbUpdate, ShardsBlueprint } from '../schemas/bdb.js';
@@ -43,6 +43,8 @@ export interface BdbServiceDeps {
   events: EventLog;
   redisVersion: () => string | undefined;
   totalMemory: () => number;
+  /** The open-files hard limit the shards inherit (host-facts openFilesLimit); unchecked when absent. */
+  openFilesHard?: () => number;
   /** Runs a command on the master shard (the controller owns shard connections). */
   runCommand: (bdbUid: number, command: string, args: (string | number)[]) => Promise<unknown>;
   /** Restarts the database's shards on the installed redis-server (the controller's restartShards); the shards restarted. */
@@ -133,6 +135,7 @@ export class BdbService {
       nodeUids: (await this.d.nodes.list()).map((n) => n.uid),
       roleUids: (await this.roles.list()).map((r) => r.uid),
       redisAclUids: (await this.redisAcls.list()).map((a) => a.uid),
+      ...(this.d.openFilesHard ? { maxClients: maxClientsWithin(this.d.openFilesHard()) } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import {
   hostFacts,
   isPrivateAddress,
   memoryFacts,
+  openFilesLimit,
   osInfo,
   parseOsRelease,
   storageFacts,
@@ -252,5 +253,18 @@ describe('hostFacts', () => {
     expect(typeof f.os_version).toBe('string');
     expect(f.available_addresses).toEqual(availableAddresses());
     expect(f.default_addr).toBe(defaultAddress(f.available_addresses));
+  });
+});
+
+describe('openFilesLimit', () => {
+  it('reads Max open files from a limits file (unlimited as Infinity) and this process\'s own', async () => {
+    const f = path.join(tmp, 'limits');
+    await writeFile(f, 'Limit                     Soft Limit           Hard Limit           Units\nMax processes             63474                63474                processes\nMax open files            1024                 4096                 files\n');
+    expect(openFilesLimit(f)).toEqual({ soft: 1024, hard: 4096 });
+    await writeFile(f, 'Max open files            unlimited            unlimited            files\n');
+    expect(openFilesLimit(f)).toEqual({ soft: Infinity, hard: Infinity });
+    expect(openFilesLimit(path.join(tmp, 'missing'))).toBeUndefined();
+    const own = openFilesLimit()!;
+    expect(own.hard).toBeGreaterThanOrEqual(own.soft);
   });
 });

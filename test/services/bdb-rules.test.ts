@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import { RsError } from '../../src/errors.js';
+import { maxClientsWithin } from '../../src/redis/config-map.js';
 import { type Bdb, type BdbCreate, BdbUpdate, bdbDefaults, BDB_CREATE_ONLY_FIELDS, BDB_WRITABLE_FIELDS } from '../../src/schemas/bdb.js';
 import {
   BDB_ERRORS, BDB_FIELD_RULES, type BdbErrorCode, BdbRuleError, type BdbRulesContext, checkCreate, checkCreateV2,
@@ -337,6 +338,23 @@ describe('repl_backlog_size', () => {
     expect(() => checkUpdate(cur, { repl_backlog_size: '16383' }, ctx())).toThrow(/16384/);
     expect(checkUpdate(cur, { repl_backlog_size: '16384' }, ctx()).repl_backlog_size).toBe('16384');
     expect(checkUpdate(cur, { repl_backlog_size: 'auto' }, ctx()).repl_backlog_size).toBe('auto');
+  });
+});
+
+describe('maxclients and the open-files limit', () => {
+  it("above what the node's limit allows is refused (406 invalid_param), the default on create too; within it is taken", () => {
+    // A hard limit of 4096: redis-server keeps 32 descriptors, openrs 32 connections, so 4032 clients at most.
+    const low = ctx({ maxClients: maxClientsWithin(4096) });
+    expect(() => checkCreate({ name: 'db', memory_size: 1 << 30 } as BdbCreate, low)).toThrow(expect.objectContaining({ error_code: 'invalid_param', status: 406 }));
+    expect(() => checkCreate({ name: 'db', memory_size: 1 << 30, maxclients: 4033 } as BdbCreate, low)).toThrow(/at most 4032 .*ulimit -Hn/);
+    expect(checkCreate({ name: 'db', memory_size: 1 << 30, maxclients: 4032 } as BdbCreate, low).maxclients).toBe(4032);
+    const cur = { ...bdbDefaults(), maxclients: 100 };
+    expect(() => checkUpdate(cur, { maxclients: 5000 }, low)).toThrow(/maxclients 5000/);
+    expect(checkUpdate(cur, { maxclients: 4000 }, low).maxclients).toBe(4000);
+    // A change of something else does not trip over a value stored before the limit was lowered.
+    expect(checkUpdate({ ...bdbDefaults(), maxclients: 10000 }, { eviction_policy: 'allkeys-lru' }, low).eviction_policy).toBe('allkeys-lru');
+    // Unchecked without a known limit.
+    expect(checkCreate({ name: 'db', memory_size: 1 << 30, maxclients: 1_000_000 } as BdbCreate, ctx()).maxclients).toBe(1_000_000);
   });
 });
 
