@@ -383,8 +383,10 @@ describe('non-replicated shard failure', () => {
     expect(await c.dbsize()).toBe(300);
     c.disconnect();
     // As visible in the event log as a hung shard's restart (QA: a crash left no trace).
-    const events = (await t.req('GET', '/v1/logs')).json as any[];
-    expect(events.filter((e) => e.type === 'shard_restarted' && e.shard_uid === String(shard!.uid))).toEqual([
+    // Waited for: the test may read the log between the restart and the pass's event write (seen once in a full run).
+    const restarted = async () => ((await t.req('GET', '/v1/logs')).json as any[]).filter((e) => e.type === 'shard_restarted' && e.shard_uid === String(shard!.uid));
+    await waitFor(async () => ((await restarted()).length ? true : undefined), { what: 'shard_restarted event', timeoutMs: 5_000 });
+    expect(await restarted()).toEqual([
       expect.objectContaining({ severity: 'WARNING', bdb_uid: String(bdb.uid), reason: 'the shard process had exited (crash or kill)' }),
     ]);
   });
