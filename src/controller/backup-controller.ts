@@ -331,7 +331,7 @@ export class BackupController {
   /** Delete this database's backups older than backup_history days (0 keeps all). */
   private pruneBackups(rec: BdbRecord, dir: string, now: Date): void {
     try {
-      for (const name of expiredBackups(fs.readdirSync(dir), rec.name, rec.backup_history ?? 0, now)) {
+      for (const name of expiredBackups(fs.readdirSync(dir), rec.name, rec.uid, rec.backup_history ?? 0, now)) {
         fs.rmSync(path.join(dir, name), { force: true });
         this.d.log.info({ bdb: rec.uid, file: path.join(dir, name) }, 'old backup removed (backup_history)');
       }

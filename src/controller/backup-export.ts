@@ -79,7 +79,7 @@ export async function exportDataset(
     await step(0.5);
     const cfg = await admin.configGetAll('dir', 'dbfilename');
     const rdb = path.join(cfg.dir ?? shard.dir!, cfg.dbfilename ?? 'dump.rdb');
-    const name = dataFileName(kind, at, rec.name, i + 1, masters.length);
+    const name = dataFileName(kind, at, rec.name, rec.uid, i + 1, masters.length);
     const size = await gzipInto(rdb, dir, name);
     if (persists(rec, shard.role) !== 'snapshot') fs.rmSync(rdb, { force: true });
     d.log.info({ bdb: rec.uid, shard: shard.uid, file: path.join(dir, name), size }, `${kind} written`);

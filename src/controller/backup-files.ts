@@ -32,17 +32,20 @@ export function fileStamp(d: Date): string {
 }
 
 /**
- * One file per master shard: `<kind>_<stamp>_<name>_<n>-of-<N>.rdb.gz` (gzipped RDB, as RS
+ * One file per master shard: `<kind>_<stamp>_<name>_db<uid>_<n>-of-<N>.rdb.gz` (gzipped RDB, as RS
  * backups are). The database name has only letters, digits and hyphens, so `_` separates fields.
+ * The uid is there because only 30 characters of the name are: two databases whose names start
+ * alike and that back up to one location at the same second would otherwise write the same file
+ * (one backup lost), and the retention of one would delete the other's backups.
  */
-export function dataFileName(kind: 'export' | 'backup', at: Date, bdbName: string, n: number, of: number): string {
-  return `${kind}_${fileStamp(at)}_${bdbName.slice(0, NAME_CHARS_IN_FILES)}_${n}-of-${of}.rdb.gz`;
+export function dataFileName(kind: 'export' | 'backup', at: Date, bdbName: string, bdbUid: number, n: number, of: number): string {
+  return `${kind}_${fileStamp(at)}_${bdbName.slice(0, NAME_CHARS_IN_FILES)}_db${bdbUid}_${n}-of-${of}.rdb.gz`;
 }
 
-/** The backups of this database in a directory listing, with the time in their names. */
-export function backupFilesOf(names: readonly string[], bdbName: string): { name: string; at: Date }[] {
+/** The backups of this database (name and uid) in a directory listing, with the time in their names. */
+export function backupFilesOf(names: readonly string[], bdbName: string, bdbUid: number): { name: string; at: Date }[] {
   const esc = bdbName.slice(0, NAME_CHARS_IN_FILES).replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-  const re = new RegExp(`^backup_(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d)-(\\d\\d)-(\\d\\d)Z_${esc}_\\d+-of-\\d+\\.rdb\\.gz$`);
+  const re = new RegExp(`^backup_(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d)-(\\d\\d)-(\\d\\d)Z_${esc}_db${bdbUid}_\\d+-of-\\d+\\.rdb\\.gz$`);
   const out: { name: string; at: Date }[] = [];
   for (const name of names) {
     const m = re.exec(name);
@@ -52,10 +55,10 @@ export function backupFilesOf(names: readonly string[], bdbName: string): { name
 }
 
 /** backup_history is a number of days (0 keeps everything): the backups older than that. */
-export function expiredBackups(names: readonly string[], bdbName: string, historyDays: number, now: Date): string[] {
+export function expiredBackups(names: readonly string[], bdbName: string, bdbUid: number, historyDays: number, now: Date): string[] {
   if (!historyDays || historyDays <= 0) return [];
   const cutoff = now.getTime() - historyDays * 86_400_000;
-  return backupFilesOf(names, bdbName).filter((f) => f.at.getTime() < cutoff).map((f) => f.name);
+  return backupFilesOf(names, bdbName, bdbUid).filter((f) => f.at.getTime() < cutoff).map((f) => f.name);
 }
 
 function reasonOf(e: unknown): WriteFailure {

@@ -23,24 +23,39 @@ const reasonOf = async (p: Promise<unknown> | (() => unknown)): Promise<string |
 describe('file names and retention', () => {
   it('names one gzipped RDB per shard with a colon-free timestamp and at most 30 characters of the name', () => {
     const at = new Date('2024-05-01T12:34:56.789Z');
-    expect(dataFileName('export', at, 'db1', 1, 1)).toBe('export_2024-05-01T12-34-56Z_db1_1-of-1.rdb.gz');
+    expect(dataFileName('export', at, 'db1', 1, 1, 1)).toBe('export_2024-05-01T12-34-56Z_db1_db1_1-of-1.rdb.gz');
     const long = 'a'.repeat(40);
-    expect(dataFileName('backup', at, long, 2, 3)).toBe(`backup_2024-05-01T12-34-56Z_${'a'.repeat(30)}_2-of-3.rdb.gz`);
+    expect(dataFileName('backup', at, long, 7, 2, 3)).toBe(`backup_2024-05-01T12-34-56Z_${'a'.repeat(30)}_db7_2-of-3.rdb.gz`);
+  });
+
+  it('two databases whose names share their first 30 characters never get the same file name nor prune each other', () => {
+    // QA: 'customer-orders-production-east-1' and '-east-2' backing up to one location every 10 s:
+    // one backup overwrote the other's file of the same second, or both failed (EEXIST / ENOENT).
+    const at = new Date('2024-05-01T12:00:00Z');
+    const a = 'customer-orders-production-east-1';
+    const b = 'customer-orders-production-east-2';
+    expect(dataFileName('backup', at, a, 3, 1, 1)).not.toBe(dataFileName('backup', at, b, 4, 1, 1));
+    expect(dataFileName('export', at, a, 3, 1, 1)).not.toBe(dataFileName('export', at, b, 4, 1, 1));
+    const names = [dataFileName('backup', at, a, 3, 1, 1), dataFileName('backup', at, b, 4, 1, 1)];
+    const now = new Date('2024-05-10T00:00:00Z');
+    expect(expiredBackups(names, a, 3, 1, now)).toEqual([names[0]]);
+    expect(expiredBackups(names, b, 4, 1, now)).toEqual([names[1]]);
   });
 
   it('backup_history keeps N days of this database\'s backups and never touches other files', () => {
     const now = new Date('2024-05-10T00:00:00Z');
     const names = [
-      'backup_2024-05-01T00-00-00Z_db1_1-of-1.rdb.gz',
-      'backup_2024-05-09T12-00-00Z_db1_1-of-1.rdb.gz',
-      'backup_2024-05-01T00-00-00Z_db10_1-of-1.rdb.gz',
-      'export_2024-05-01T00-00-00Z_db1_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db1_db5_1-of-1.rdb.gz',
+      'backup_2024-05-09T12-00-00Z_db1_db5_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db10_db6_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db1_db55_1-of-1.rdb.gz',
+      'export_2024-05-01T00-00-00Z_db1_db5_1-of-1.rdb.gz',
       'notes.txt',
     ];
-    expect(backupFilesOf(names, 'db1').map((f) => f.name)).toEqual([names[0], names[1]]);
-    expect(expiredBackups(names, 'db1', 1, now)).toEqual([names[0]]);
-    expect(expiredBackups(names, 'db1', 30, now)).toEqual([]);
-    expect(expiredBackups(names, 'db1', 0, now)).toEqual([]); // 0 is forever
+    expect(backupFilesOf(names, 'db1', 5).map((f) => f.name)).toEqual([names[0], names[1]]);
+    expect(expiredBackups(names, 'db1', 5, 1, now)).toEqual([names[0]]);
+    expect(expiredBackups(names, 'db1', 5, 30, now)).toEqual([]);
+    expect(expiredBackups(names, 'db1', 5, 0, now)).toEqual([]); // 0 is forever
   });
 });
 

@@ -77,7 +77,7 @@ describe('export', () => {
 
     const files = fs.readdirSync(dir);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^export_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_db-export_1-of-1\.rdb\.gz$/);
+    expect(files[0]).toMatch(new RegExp(`^export_\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ_db-export_db${bdb.uid}_1-of-1\\.rdb\\.gz$`));
     const loaded = await loadRdb(path.join(dir, files[0]!));
     try {
       await expectSeeded(loaded.redis);
@@ -382,18 +382,18 @@ describe('permissions and conflicts', () => {
 describe('scheduled backups', () => {
   it('backup + backup_interval write timestamped backups into the location, prune by backup_history and report status', async () => {
     const dir = fs.mkdtempSync(path.join(loc, 'sched-'));
-    const old = 'backup_2000-01-01T00-00-00Z_db-sched_1-of-1.rdb.gz';
-    fs.writeFileSync(path.join(dir, old), 'an old backup');
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a backup of this database');
     const bdb = await createBdb(t, {
       name: 'db-sched', backup: true, backup_interval: 1, backup_history: 1, backup_location: { type: 'mount_point', path: dir },
     });
+    const old = `backup_2000-01-01T00-00-00Z_db-sched_db${bdb.uid}_1-of-1.rdb.gz`;
+    fs.writeFileSync(path.join(dir, old), 'an old backup');
     const c = await connected(bdb.endpoints[0].port);
     await seed(c);
     c.disconnect();
     const seededAt = Date.now();
 
-    const ours = () => fs.readdirSync(dir).filter((n) => /^backup_.*_db-sched_1-of-1\.rdb\.gz$/.test(n) && n !== old).sort();
+    const ours = () => fs.readdirSync(dir).filter((n) => new RegExp(`^backup_.*_db-sched_db${bdb.uid}_1-of-1\\.rdb\\.gz$`).test(n) && n !== old).sort();
     const stampOf = (n: string) => Date.parse(n.split('_')[1]!.replace(/T(\d\d)-(\d\d)-(\d\d)Z/, 'T$1:$2:$3Z'));
     await waitFor(() => ours().filter((n) => stampOf(n) >= seededAt).length >= 2, { timeoutMs: 15_000, what: 'two scheduled backups after seeding' });
     expect(new Set(ours()).size).toBe(ours().length);
