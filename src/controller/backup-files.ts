@@ -235,6 +235,28 @@ export function persistenceFiles(shardDir: string): { aof: PersistenceFile[]; rd
   return { aof, ...(rdb ? { rdb } : {}) };
 }
 
+/**
+ * The shard's AOF is at least as new as its `dump.rdb` (and exists). A replicated AOF database whose
+ * shard is started from such files (a replica promoted after a crash of everything) loads the AOF.
+ */
+export function aofIsNewest(shardDir: string): boolean {
+  const mt = (p: string): number => {
+    try {
+      return fs.statSync(p).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(path.join(shardDir, 'appendonlydir'));
+  } catch {
+    return false;
+  }
+  const aof = Math.max(0, ...names.map((f) => mt(path.join(shardDir, 'appendonlydir', f))));
+  return aof > 0 && aof >= mt(path.join(shardDir, 'dump.rdb'));
+}
+
 /** What a shard directory holds of its data: the AOF directory and the RDB snapshot. */
 const PERSISTENCE = ['appendonlydir', 'dump.rdb'];
 

@@ -5,7 +5,7 @@
 import { dbPersistence, persists } from '../redis/config-map.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 import type { ShardSummary } from '../services/shard-inventory.js';
-import { persistenceFiles, type PersistenceFile } from './backup-files.js';
+import { aofIsNewest, persistenceFiles, type PersistenceFile } from './backup-files.js';
 
 export interface PlanFile {
   filename: string;
@@ -24,13 +24,22 @@ export interface RecoveryPlan {
 }
 
 /**
- * The files redis-server would load when this shard starts: its AOF when it persists with AOF
- * (appendonly yes), else `dump.rdb` if there is one.
+ * The shard starts with appendonly yes, so redis-server loads its AOF: it persists with AOF in its
+ * role, or (replicated AOF database) its AOF is its newest file, as on a replica promoted after a
+ * crash of everything (the reconciler starts it so, bdb-controller's spec()).
+ */
+export function startsFromAof(rec: BdbRecord, role: ShardSummary['role'], dir: string): boolean {
+  return persists(rec, role) === 'aof' || (!!rec.replication && rec.data_persistence === 'aof' && aofIsNewest(dir));
+}
+
+/**
+ * The files redis-server would load when this shard starts: its AOF when it starts with appendonly
+ * yes (startsFromAof), else `dump.rdb` if there is one.
  */
 export function filesToLoad(rec: BdbRecord, shard: ShardSummary): PersistenceFile[] {
   if (!shard.dir) return [];
   const found = persistenceFiles(shard.dir);
-  if (persists(rec, shard.role) === 'aof') return found.aof;
+  if (startsFromAof(rec, shard.role, shard.dir)) return found.aof;
   return found.rdb ? [found.rdb] : [];
 }
 

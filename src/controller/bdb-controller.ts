@@ -24,7 +24,7 @@ import type { Collection } from '../store/object-store.js';
 import { orUndefinedAfter } from '../util/deadline.js';
 import { KeyedLock } from '../util/keyed-lock.js';
 import { discardPersistence, removePersistence } from './backup-files.js';
-import { recoveryPlan } from './backup-recovery.js';
+import { recoveryPlan, startsFromAof } from './backup-recovery.js';
 import { hasSynced, markSynced, masterHoldsData, replicaHoldsData } from './persistence-handover.js';
 import type { DataPlane } from './data-plane.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
@@ -275,7 +275,7 @@ export class BdbController {
     // A shard whose newest data is its AOF (a replica promoted after a crash of everything) must
     // load it: redis-server reads the AOF only with appendonly yes. The reconcile that follows
     // sets the role's own setting live.
-    if (rec.replication && rec.data_persistence === 'aof' && directives.appendonly === 'no' && aofIsNewest(s.dir!)) directives.appendonly = 'yes';
+    if (directives.appendonly === 'no' && startsFromAof(rec, s.role, s.dir!)) directives.appendonly = 'yes';
     return { uid: s.uid, port: s.port!, dir: s.dir!, directives, aclFile: true };
   }
 
@@ -991,11 +991,6 @@ function aofAt(dir: string): number {
     return 0;
   }
   return Math.max(0, ...names.map((f) => mtime(path.join(aof, f))));
-}
-
-function aofIsNewest(dir: string): boolean {
-  const aof = aofAt(dir);
-  return aof > 0 && aof >= mtime(path.join(dir, 'dump.rdb'));
 }
 
 function mtime(file: string): number {

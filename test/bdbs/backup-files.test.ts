@@ -144,4 +144,39 @@ describe('recovery plan', () => {
     expect(recoveryPlan(rec, shards).status).toBe('missing-files');
     expect(recoveryPlan({ ...rec, data_persistence: 'disabled' }, shards).status).toBe('ready');
   });
+
+  it('lists the AOF of a master whose AOF is its newest file: it starts with appendonly yes and loads that', () => {
+    // QA: every shard of a replicated AOF database killed: the reconciler made the replica with the
+    // newest AOF the master (appendonly yes to load it; its AOF was damaged, so: recovery), but the plan
+    // listed that shard's dump.rdb from an older full sync, not the AOF it loads and fails on; with no
+    // dump.rdb it listed nothing for the shard that holds the data.
+    const m = path.join(tmp, 'plan2', 'shard-1');
+    const r = path.join(tmp, 'plan2', 'shard-2');
+    fs.mkdirSync(path.join(m, 'appendonlydir'), { recursive: true });
+    fs.mkdirSync(r, { recursive: true });
+    fs.writeFileSync(path.join(m, 'appendonlydir', 'appendonly.aof.manifest'),
+      'file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n');
+    fs.writeFileSync(path.join(m, 'appendonlydir', 'appendonly.aof.1.base.rdb'), 'REDIS');
+    fs.writeFileSync(path.join(m, 'appendonlydir', 'appendonly.aof.1.incr.aof'), '');
+    const shards = [
+      { uid: 1, node_uid: 1, bdb_uid: 1, role: 'master' as const, dir: m, assigned_slots: '0-16383' },
+      { uid: 2, node_uid: 1, bdb_uid: 1, role: 'slave' as const, dir: r, assigned_slots: '0-16383' },
+    ];
+    const rec = { uid: 1, name: 'db', endpoint_port: 1, passwords: [], traffic: 'on' as const, replication: true, data_persistence: 'aof' as const };
+    const aofFiles = [['1', 'master', 'appendonly.aof.manifest'], ['1', 'master', 'appendonly.aof.1.base.rdb'], ['1', 'master', 'appendonly.aof.1.incr.aof']];
+    let plan = recoveryPlan(rec, shards);
+    expect(plan.status).toBe('ready');
+    expect(plan.data_files.map((f) => [f.shard_uid, f.shard_role, f.filename])).toEqual(aofFiles);
+    // An older dump.rdb (a full sync from before) is not what it loads.
+    const old = new Date(Date.now() - 60_000);
+    fs.writeFileSync(path.join(m, 'dump.rdb'), 'REDIS');
+    fs.utimesSync(path.join(m, 'dump.rdb'), old, old);
+    plan = recoveryPlan(rec, shards);
+    expect(plan.data_files.map((f) => [f.shard_uid, f.shard_role, f.filename])).toEqual(aofFiles);
+    // A newer dump.rdb is (the shard starts with appendonly no).
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(m, 'dump.rdb'), later, later);
+    plan = recoveryPlan(rec, shards);
+    expect(plan.data_files.map((f) => [f.shard_uid, f.shard_role, f.filename])).toEqual([['1', 'master', 'dump.rdb']]);
+  });
 });
