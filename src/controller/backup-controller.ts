@@ -248,7 +248,7 @@ export class BackupController {
         throw new DataOpError('wrong-file-path', op.location?.type === 'mount_point' ? 'mount_point location: a path is required' : `${op.location?.type ?? 'no'} location: only mount_point is supported`);
       }
       const report = this.reporter(rec.uid, op, kind);
-      const files = await exportDataset({ plane: this.d.plane, log: this.d.log, privateRoots }, rec, shards, dir, kind, at, (p) => report({ status: 'exporting', progress: p }));
+      const files = await exportDataset({ plane: this.d.plane, log: this.d.log, privateRoots }, rec, shards, dir, kind, at, (p) => report({ status: 'exporting', progress: p }), op.action_uid);
       if (kind === 'backup') this.pruneBackups(rec, dir, at);
       await this.finish(rec.uid, op, (r) => withStatus(r, kind, { status: 'succeeded', progress: 100, reason: '', last: rsTime(at) }));
       await this.d.actions.transition(op.action_uid, 'completed', { state: 'done' });

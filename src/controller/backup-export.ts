@@ -13,7 +13,7 @@ import { isReplyError, type ShardAdmin } from '../redis/admin.js';
 import { persists } from '../redis/config-map.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 import type { ShardSummary } from '../services/shard-inventory.js';
-import { checkWritableDir, dataFileName, DataOpError, gzipInto } from './backup-files.js';
+import { checkWritableDir, dataFileName, DataOpError, gzipInto, opTempName, removeOpTemps } from './backup-files.js';
 import type { DataPlane } from './data-plane.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,13 +56,18 @@ export interface ExportDeps {
 
 /**
  * Write one gzipped RDB per master shard into `dir`; returns the file names. `progress` gets
- * 0-100. Throws DataOpError with the documented failure reason.
+ * 0-100. Throws DataOpError with the documented failure reason. `opId` (the action uid) names the
+ * temporary files; those an earlier, cut-off run of the same operation left are removed first.
  */
 export async function exportDataset(
   d: ExportDeps, rec: BdbRecord, shards: ShardSummary[], dir: string, kind: 'export' | 'backup', at: Date,
-  progress: (p: number) => Promise<void>,
+  progress: (p: number) => Promise<void>, opId?: string,
 ): Promise<string[]> {
   checkWritableDir(dir, d.privateRoots);
+  if (opId) {
+    const stale = removeOpTemps(dir, kind, opId);
+    if (stale.length) d.log.info({ bdb: rec.uid, dir, files: stale }, `partial ${kind} files of an interrupted run removed`);
+  }
   const masters = shards.filter((s) => s.role === 'master').sort((a, b) => a.uid - b.uid);
   if (!masters.length) throw new DataOpError('general-error', `database ${rec.uid} has no master shard`);
   const files: string[] = [];
@@ -80,7 +85,7 @@ export async function exportDataset(
     const cfg = await admin.configGetAll('dir', 'dbfilename');
     const rdb = path.join(cfg.dir ?? shard.dir!, cfg.dbfilename ?? 'dump.rdb');
     const name = dataFileName(kind, at, rec.name, rec.uid, i + 1, masters.length);
-    const size = await gzipInto(rdb, dir, name);
+    const size = await gzipInto(rdb, dir, name, opId ? opTempName(kind, opId, i + 1) : undefined);
     if (persists(rec, shard.role) !== 'snapshot') fs.rmSync(rdb, { force: true });
     d.log.info({ bdb: rec.uid, shard: shard.uid, file: path.join(dir, name), size }, `${kind} written`);
     files.push(name);

@@ -118,10 +118,39 @@ export function checkWritableDir(dir: string, privateRoots: readonly string[] = 
   }
 }
 
+/**
+ * The temporary file an operation writes its n-th file through: hidden, named after the operation
+ * (its action uid) so that a run of the same operation after a manager crash finds and removes
+ * what the cut-off run left (removeOpTemps); otherwise each crash mid-copy left a partial file of
+ * up to the whole dataset in the location, matched by no retention.
+ */
+export function opTempName(kind: 'export' | 'backup', opId: string, n: number): string {
+  return `.${kind}-${opId}-${n}.tmp`;
+}
+
+/** Remove the temporary files an earlier run of this operation left in `dir` (a crash mid-copy). */
+export function removeOpTemps(dir: string, kind: 'export' | 'backup', opId: string): string[] {
+  const prefix = `.${kind}-${opId}-`;
+  const removed: string[] = [];
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    if (n.startsWith(prefix) && n.endsWith('.tmp')) {
+      fs.rmSync(path.join(dir, n), { force: true });
+      removed.push(n);
+    }
+  }
+  return removed;
+}
+
 /** Gzip `src` into `dir/name` through a temporary file renamed at the end (no half file on failure). */
-export async function gzipInto(src: string, dir: string, name: string): Promise<number> {
+export async function gzipInto(src: string, dir: string, name: string, tmpName = `${name}.tmp-${process.pid}`): Promise<number> {
   const dest = path.join(dir, name);
-  const tmp = `${dest}.tmp-${process.pid}`;
+  const tmp = path.join(dir, tmpName);
   try {
     await pipeline(fs.createReadStream(src), zlib.createGzip({ level: 6 }), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o640 }));
     fs.renameSync(tmp, dest);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backupFilesOf, checkWritableDir, dataFileName, DataOpError, expiredBackups, stageRdb } from '../../src/controller/backup-files.js';
+import { exportDataset } from '../../src/controller/backup-export.js';
 import { recoveryPlan } from '../../src/controller/backup-recovery.js';
 import { backupDue } from '../../src/services/bdb-data-ops.js';
 
@@ -56,6 +57,35 @@ describe('file names and retention', () => {
     expect(expiredBackups(names, 'db1', 5, 1, now)).toEqual([names[0]]);
     expect(expiredBackups(names, 'db1', 5, 30, now)).toEqual([]);
     expect(expiredBackups(names, 'db1', 5, 0, now)).toEqual([]); // 0 is forever
+  });
+});
+
+describe('export files', () => {
+  it('a run of an operation removes the partial file an earlier, cut-off run of it left in the location', async () => {
+    // QA: the manager SIGKILLed while gzipping an export: `<file>.rdb.gz.tmp-<pid>` (19 MB) stayed in
+    // the location for good (the next run writes under another pid and name; no retention matches it).
+    const shardDir = fs.mkdtempSync(path.join(tmp, 'shard-'));
+    const loc = fs.mkdtempSync(path.join(tmp, 'loc-'));
+    fs.writeFileSync(path.join(shardDir, 'dump.rdb'), 'REDIS0009 an rdb');
+    let saves = 0;
+    const admin = {
+      port: 1,
+      info: async () => ({ persistence: { rdb_bgsave_in_progress: '0', rdb_saves: String(saves), rdb_last_save_time: '0', rdb_last_bgsave_status: 'ok' } }),
+      bgsave: async () => { saves++; },
+      configGetAll: async () => ({ dir: shardDir, dbfilename: 'dump.rdb' }),
+    };
+    const deps = { plane: { admin: () => admin }, log: { info: () => undefined } } as any;
+    const rec = { uid: 3, name: 'db', endpoint_port: 1, passwords: [], traffic: 'on' as const, data_persistence: 'snapshot' as const };
+    const shards = [{ uid: 1, node_uid: 1, bdb_uid: 3, role: 'master' as const, dir: shardDir, assigned_slots: '0-16383' }];
+    const opId = '0b6c5a3e-1111-4222-8333-944445555666';
+    // What the cut-off run left (same operation), and another operation's file, which stays.
+    const partial = `.backup-${opId}-1.tmp`;
+    const other = '.backup-ffffffff-1111-4222-8333-944445555666-1.tmp';
+    fs.writeFileSync(path.join(loc, partial), 'half a gzip');
+    fs.writeFileSync(path.join(loc, other), 'another run, still writing');
+    const written = await exportDataset(deps, rec, shards as any, loc, 'backup', new Date('2024-05-01T00:00:00Z'), async () => undefined, opId);
+    expect(fs.readdirSync(loc).sort()).toEqual([other, ...written].sort());
+    expect(zlib.gunzipSync(fs.readFileSync(path.join(loc, written[0]!))).toString()).toBe('REDIS0009 an rdb');
   });
 });
 
