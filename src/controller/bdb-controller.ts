@@ -296,7 +296,7 @@ export class BdbController {
       // is back. Any other master would come back empty (or from an older snapshot) and its replica
       // would then sync the data away: the replica is waited for.
       if (persists(rec, 'master') !== 'aof') return { requeueAfterMs: 500 };
-      this.d.log.warn({ bdb: rec.uid, shard: master.uid }, 'master not running and no replica answers: restarting the master from its AOF');
+      this.d.log.warn({ bdb: rec.uid, shard: master.uid }, 'master not running and no replica can take over: restarting the master from its AOF');
     }
     // Nothing runs (a crash of the whole node): the shard with the newest persistence files
     // starts as the master, so the others resync from the data rather than from an empty master.
@@ -544,6 +544,16 @@ export class BdbController {
     return Object.entries(info).some(([k, v]) => /^slave\d+$/.test(k) && v.split(',').includes(`port=${replica.port}`) && v.split(',').includes('state=online'));
   }
 
+  /**
+   * The replica has had no completed sync with a master since it started: its link is not up and
+   * Redis reports `master_link_down_since_seconds:-1` ("never connected"; a link that was up and
+   * went down reports the seconds since).
+   */
+  private async neverSynced(r: ShardSummary): Promise<boolean> {
+    const repl = (await this.d.plane.admin(r).info('replication').catch(() => undefined))?.replication;
+    return repl !== undefined && repl.master_link_status !== 'up' && repl.master_link_down_since_seconds === '-1';
+  }
+
   /** The replica's link to its master is up (INFO replication). */
   private async linkUp(r: ShardSummary): Promise<boolean> {
     return (await this.d.plane.admin(r).info('replication').catch(() => undefined))?.replication?.master_link_status === 'up';
@@ -570,6 +580,20 @@ export class BdbController {
     if (!master) return { done: false, why: 'the database has no master shard' };
     const replica = await this.answeringReplica(shards.filter((s) => s.role === 'slave'));
     if (!replica) return { done: false, why: 'no replica answers' };
+    // A master whose process is gone and that persists with its own AOF (master_persistence) holds
+    // everything it acknowledged; a replica that has not completed a sync with it since the replica
+    // itself (re)started holds only what its own files had. Promoting that replica lost every write
+    // of the moments between the two crashes (QA: 570 acknowledged keys, with appendfsync-always on
+    // the master), and the old master then resynced from it. The master is restarted from its AOF
+    // instead (the reconcile does that when no failover is made) and the replica syncs from it.
+    // Only for a master whose process is gone: a hung or stopped one would not restart by itself.
+    const masterPid = this.pidOf(master);
+    if (mode === 'auto' && (masterPid === undefined || !processExists(masterPid))) {
+      const rec = (await this.d.bdbs.get(bdbUid))?.value;
+      if (rec && persists(rec, 'master') === 'aof' && (await this.neverSynced(replica))) {
+        return { done: false, why: 'the replica has not synced with the master since it started; the master restarts from its own AOF' };
+      }
+    }
     // A master that answers keeps its role unless the handover works: promoting a replica that may
     // lag behind a live master would lose acknowledged writes.
     let graceful: boolean;

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionCompleted, client, createBdb, pidOf, seed, shardAdmin, shardsOf, waitAction } from '../helpers/bdb.js';
 import { signal } from '../helpers/reap.js';
-import { shardClient, waitInSync } from '../helpers/replication.js';
+import { replicationInfo, shardClient, waitInSync } from '../helpers/replication.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { expectRsError } from '../helpers/rs-error.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -359,6 +359,47 @@ describe('master dead while its replica hangs', () => {
     const rc = shardClient(after.replica.port);
     await rc.connect();
     expect(await rc.dbsize()).toBe(200);
+    rc.disconnect();
+  });
+});
+
+describe('master dead while its replica has not synced since it restarted', () => {
+  it('a master with its own AOF is restarted from it, not failed over to the replica that lacks the latest writes', async () => {
+    // QA: master_persistence + appendfsync-always, a writer through the endpoint, the replica killed and
+    // restarted, the master killed 0.4 s later: the watchdog promoted the replica (its AOF ended at its
+    // own crash) and 570 acknowledged keys were gone; the old master then resynced from it.
+    const bdb = await createBdb(t, {
+      name: 'db-unsynced-replica', replication: true, data_persistence: 'aof', aof_policy: 'appendfsync-always', master_persistence: true,
+    });
+    const port = bdb.endpoints[0].port;
+    await seed(port, 200);
+    const { master, replica } = await waitInSync(t, bdb.uid);
+    // The master delays every full sync, so the restarted replica stays unsynced while the master lives.
+    const ma = await shardAdmin(t, master.port);
+    await ma.config('SET', 'repl-diskless-sync-delay', '60');
+    ma.disconnect();
+    const replicaPid = pidOf(replica.dir)!;
+    signal(replicaPid, 'SIGKILL');
+    // Acknowledged by the master (and its AOF) while the replica is down.
+    const c = client(port);
+    await c.connect();
+    for (let i = 0; i < 100; i++) await c.set(`late:${i}`, `v${i}`);
+    c.disconnect();
+    // The replica is back (restarted by the manager), answering, and not in sync.
+    await waitFor(async () => {
+      const pid = pidOf(replica.dir);
+      if (pid === undefined || pid === replicaPid) return false;
+      const r = await replicationInfo(replica.port).catch(() => undefined);
+      return r?.role === 'slave' && r.master_link_status !== 'up';
+    }, { what: 'the replica restarted, not in sync', timeoutMs: 15_000 });
+    const masterPid = pidOf(master.dir)!;
+    signal(masterPid, 'SIGKILL');
+    await waitFor(async () => (await readThrough(port, 'late:99')) === 'v99', { what: 'the late writes served again', timeoutMs: 20_000 });
+    expect((await shardsOf(t, bdb.uid)).find((s) => s.role === 'master')!.uid).toBe(master.uid);
+    const after = await waitInSync(t, bdb.uid, 20_000);
+    const rc = shardClient(after.replica.port);
+    await rc.connect();
+    expect(await rc.dbsize()).toBe(300);
     rc.disconnect();
   });
 });
