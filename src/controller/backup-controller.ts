@@ -312,12 +312,19 @@ export class BackupController {
     this.d.events.write('bdb_recovered', { bdb_uid: String(rec.uid), bdb_name: rec.name });
   }
 
-  /** Throttled progress for one operation: the bdb's fields and the action. Throws Interrupted when stopping. */
+  /**
+   * Throttled progress for one operation: the bdb's fields and the action. Throws Interrupted when
+   * stopping, except for the report of an export or backup at 100%: its files are written then, and
+   * an interrupted run would be made again by the next manager (a second full copy in the location).
+   */
   private reporter(uid: number, op: DataOp, kind: StatusKind): (s: { status: string; progress: number }) => Promise<void> {
     let last = 0;
     let lastKey = '';
     return async (s) => {
-      if (this.stopping) throw new Interrupted();
+      if (this.stopping) {
+        if ((kind === 'export' || kind === 'backup') && s.progress >= 100) return;
+        throw new Interrupted();
+      }
       const k = `${s.status}:${Math.round(s.progress)}`;
       const now = Date.now();
       if (k === lastKey || (now - last < PROGRESS_EVERY_MS && s.status === lastKey.split(':')[0])) return;

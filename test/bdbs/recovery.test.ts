@@ -67,6 +67,36 @@ describe('restart', () => {
     expect(pidOf(shard!.dir)).toBe(pid);
   });
 
+  it('the manager stopped while an export writes its file: the export ends there, no second copy on the next start', async () => {
+    // QA: SIGTERM of the manager mid-gzip: the run finished its file, then stopped at its last progress
+    // report, so the next manager ran the export again: two full copies (45 MB each) in the location.
+    const t1 = await node();
+    const bdb = await createBdb(t1, { name: 'db-export-stop', memory_size: 200 * 1024 * 1024 });
+    const c = await connected(bdb.endpoints[0].port);
+    const blob = (i: number) => Buffer.concat(Array.from({ length: 32 }, (_, j) => Buffer.from(`${i}:${j}:${Math.random()}`.padEnd(32, 'x'))));
+    for (let b = 0; b < 40; b++) {
+      const p = c.pipeline();
+      for (let i = 0; i < 1000; i++) p.set(`big:${b * 1000 + i}`, blob(b * 1000 + i));
+      await p.exec();
+    }
+    c.disconnect();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openrs-export-stop-'));
+    try {
+      const r = await t1.req('POST', `/v1/bdbs/${bdb.uid}/actions/export`, { body: { export_location: { type: 'mount_point', path: dir } } });
+      expect(r.status, r.text).toBe(200);
+      await waitFor(() => fs.readdirSync(dir).some((n) => n.endsWith('.tmp')), { intervalMs: 5, what: 'the export writing its file' });
+      await t1.stop();
+      const t2 = await node(t1.dataDir);
+      await waitFor(async () => (await t2.req('GET', `/v1/bdbs/${bdb.uid}`)).json.export_status === 'succeeded', { timeoutMs: 30_000, what: 'export succeeded' });
+      // Give a rerun (the defect) time to show.
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(fs.readdirSync(dir).filter((n) => n.startsWith('export_'))).toHaveLength(1);
+      expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a shard failover cut short by the manager\'s end is failed when a manager starts again, and blocks nothing', async () => {
     const t1 = await node();
     const bdb = await createBdb(t1, { name: 'db-fo-cut', replication: true });
