@@ -207,6 +207,11 @@ function parseNode(block: string): NodeX509Certificate {
   }
 }
 
+/** Every certificate of a PEM bundle, each described as parseCertificate describes a leaf. */
+export function parseCertificates(pem: string): ParsedCertificate[] {
+  return certificateBlocks(pem).map((block) => parseCertificate(block));
+}
+
 /**
  * Parses the leaf (first) certificate of a PEM bundle into the fields the API
  * reports (expiry, fingerprint, SANs). Uploaded certificates may carry the

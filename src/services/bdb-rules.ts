@@ -15,7 +15,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { REDIS_7_0_COMMANDS, REDIS_COMMANDS } from '../auth/redis-commands.js';
-import { CertificateError, parseCertificate } from '../certs/x509.js';
+import { CertificateError, parseCertificates, type ParsedCertificate } from '../certs/x509.js';
 import { disabledCommandProblems } from '../redis/config-map.js';
 import { ERROR_CATALOG, RsError } from '../errors.js';
 import {
@@ -361,7 +361,7 @@ function checkConfig(eff: Rec, changed: Set<string>, mode: Mode, ctx: BdbRulesCo
     if (dup !== undefined) fail('invalid_bdb_tags', `Tag key '${dup}' appears more than once`);
   }
   if (any('authentication_ssl_client_certs', 'authentication_ssl_crdt_certs', 'tls_mode', 'ssl', 'enforce_client_authentication')) {
-    checkCerts(eff, changed, ctx.now ?? new Date());
+    checkCerts(eff, changed, ctx.now ?? new Date(), cur);
   }
   if (eff.oss_cluster && any('oss_cluster', 'hash_slots_policy', 'proxy_policy', 'shard_key_regex', 'module_list')) checkOssCluster(eff, modules);
 
@@ -390,27 +390,39 @@ function checkMemory(eff: Rec, ctx: BdbRulesContext): void {
   }
 }
 
-function checkCerts(eff: Rec, changed: Set<string>, now: Date): void {
+/** The certificates of a bdb's client certificate lists; each entry may hold a bundle (every one is trusted). */
+function clientCerts(rec: Rec | undefined): ParsedCertificate[] {
   const entries = [
-    ...((eff.authentication_ssl_client_certs ?? []) as { client_cert: string }[]),
-    ...((eff.authentication_ssl_crdt_certs ?? []) as { client_cert: string }[]),
+    ...((rec?.authentication_ssl_client_certs ?? []) as { client_cert: string }[]),
+    ...((rec?.authentication_ssl_crdt_certs ?? []) as { client_cert: string }[]),
   ];
-  const seen = new Set<string>();
-  for (const { client_cert } of entries) {
-    let parsed;
+  return entries.flatMap(({ client_cert }) => {
     try {
-      parsed = parseCertificate(client_cert);
+      return parseCertificates(client_cert);
     } catch (e) {
       if (e instanceof CertificateError) fail('invalid_certificate', `Malformed client certificate: ${e.message}`);
       throw e;
     }
-    if (Date.parse(parsed.not_after) < now.getTime()) fail('certificate_expired', `Client certificate ${parsed.subject} expired on ${parsed.not_after}`);
+  });
+}
+
+function checkCerts(eff: Rec, changed: Set<string>, now: Date, cur: Rec | undefined): void {
+  const certs = clientCerts(eff);
+  // Expiry is judged for certificates the request adds: one already stored that has since expired merely stops
+  // authenticating anyone (TLS refuses it), and must not block every later change of the database (QA).
+  let stored = new Set<string>();
+  try {
+    stored = new Set(clientCerts(cur).map((c) => c.fingerprint_sha256));
+  } catch { /* a stored list that no longer parses: judge every certificate */ }
+  const seen = new Set<string>();
+  for (const parsed of certs) {
+    if (!stored.has(parsed.fingerprint_sha256) && Date.parse(parsed.not_after) < now.getTime()) fail('certificate_expired', `Client certificate ${parsed.subject} expired on ${parsed.not_after}`);
     if (seen.has(parsed.fingerprint_sha256)) fail('duplicated_certs', `Client certificate ${parsed.subject} appears more than once`);
     seen.add(parsed.fingerprint_sha256);
   }
   // "If set to 'enabled', a certificate should be provided": enforced when the request asks for it.
   const tls = eff.tls_mode === 'enabled' || eff.ssl === true;
-  if (tls && changed.has('enforce_client_authentication') && eff.enforce_client_authentication === 'enabled' && !entries.length) {
+  if (tls && changed.has('enforce_client_authentication') && eff.enforce_client_authentication === 'enabled' && !certs.length) {
     fail('invalid_certificate', 'enforce_client_authentication is enabled but no client certificate is configured');
   }
 }

@@ -188,6 +188,19 @@ describe('checkCreate', () => {
     expect(() => checkCreate(create({ tls_mode: 'enabled', enforce_client_authentication: 'disabled' }), ctx())).not.toThrow();
   });
 
+  it('client certificates: every certificate of a bundle entry is checked; one stored that has expired since does not block later changes', () => {
+    const later = ctx({ now: new Date(Date.now() + 3 * 86_400_000) });
+    // A bundle entry: both are trusted, so both are checked (before, only its first).
+    rejects(() => checkCreate(create({ tls_mode: 'enabled', authentication_ssl_client_certs: [{ client_cert: certB }, { client_cert: `${certA}\n${certB}` }] }), ctx()), 'duplicated_certs');
+    rejects(() => checkCreate(create({ tls_mode: 'enabled', authentication_ssl_client_certs: [{ client_cert: `${certB}\n${certA}` }] }), later), 'certificate_expired');
+    // Stored while valid, expired since: an unrelated change, or the same list sent back, goes through ...
+    const stored = current({ tls_mode: 'enabled', ssl: true, authentication_ssl_client_certs: [{ client_cert: certA }] });
+    expect(checkUpdate(stored, { eviction_policy: 'allkeys-lru', tls_mode: 'enabled' }, later).eviction_policy).toBe('allkeys-lru');
+    expect(() => checkUpdate(stored, { authentication_ssl_client_certs: [{ client_cert: certA }] }, later)).not.toThrow();
+    // ... an expired certificate the request adds does not.
+    rejects(() => checkUpdate(stored, { authentication_ssl_client_certs: [{ client_cert: certA }, { client_cert: certB }] }, later), 'certificate_expired');
+  });
+
   it('the deprecated ssl and tls_mode always say the same thing; the one the request changes wins', () => {
     const tls = (r: Partial<Bdb>) => ({ tls_mode: r.tls_mode, ssl: r.ssl });
     expect(tls(checkCreate(create({ tls_mode: 'enabled' }), ctx()))).toEqual({ tls_mode: 'enabled', ssl: true });
