@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Compare, KvBackend, Op } from '../store/kv.js';
+import { BdbRuleError } from './bdb-rules.js';
 import type { Clock } from '../util/clock.js';
 
 export type SmStatus = 'pending' | 'active' | 'completed' | 'failed';
@@ -69,6 +70,14 @@ export class ActionService {
   }
 
   /** The unfinished action on an object, if any (a second change must wait: 409). */
+  /** 409 `busy` when `objectName` (e.g. "bdb:1") has an action pending or running, naming that action. */
+  async ensureIdle(objectName: string): Promise<void> {
+    const open = await this.openFor(objectName);
+    if (open) {
+      throw new BdbRuleError('busy', `${objectName.replace(/^bdb:/, 'Database ')} is busy: action ${open.name} (${open.action_uid}) is ${open.status}; retry once it ends`);
+    }
+  }
+
   async openFor(objectName: string): Promise<ActionRecord | undefined> {
     return (await this.list()).find((a) => a.object_name === objectName && (a.status === 'pending' || a.status === 'active'));
   }

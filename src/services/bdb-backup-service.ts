@@ -92,7 +92,7 @@ export class BdbBackupService {
    */
   async recover(uid: number, body: RecoverRequest | undefined): Promise<{ action_uid: string }> {
     const cur = (await this.rec(uid)).value;
-    if (await this.d.actions.openFor(`bdb:${uid}`)) throw new BdbRuleError('busy', `Database ${uid} is busy with another action`);
+    await this.d.actions.ensureIdle(`bdb:${uid}`);
     const down = ['active', 'active-change-pending', 'import-pending'].includes(cur.status ?? '') && !(await this.d.anyShardRunning(uid));
     if (cur.status !== 'recovery' && !down) {
       throw RsError.custom('not_recoverable', 409, `Database ${uid} is '${cur.status}' with running shards: it is not in a recoverable state`);
@@ -120,7 +120,7 @@ export class BdbBackupService {
     for (let i = 0; i < 20; i++) {
       const cur = await this.rec(uid);
       if (!statuses.includes(cur.value.status ?? '')) throw new BdbRuleError('busy', `Database ${uid} is '${cur.value.status}'`);
-      if (await this.d.actions.openFor(`bdb:${uid}`)) throw new BdbRuleError('busy', `Database ${uid} is busy with another action`);
+      await this.d.actions.ensureIdle(`bdb:${uid}`);
       const ops = await this.d.ops.get(uid);
       if (ops?.value.op) throw new BdbRuleError('busy', `Database ${uid} is busy with a ${ops.value.op.kind}`);
       const { action, op: actionOp } = this.d.actions.create(DATA_ACTION_NAMES[fields.kind], `bdb:${uid}`);

@@ -221,10 +221,8 @@ export class BdbService {
     return ops;
   }
 
-  private async ensureIdle(uid: number): Promise<void> {
-    if (await this.d.actions.openFor(`bdb:${uid}`)) {
-      throw new BdbRuleError('busy', `Database ${uid} is busy with another configuration change; retry later`);
-    }
+  private ensureIdle(uid: number): Promise<void> {
+    return this.d.actions.ensureIdle(`bdb:${uid}`);
   }
 
   /**
