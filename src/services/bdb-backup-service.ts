@@ -65,7 +65,7 @@ export class BdbBackupService {
       (r) => ({ ...withStatus(r, 'import', { status: 'initializing', progress: 0, reason: '' }), status: 'import-pending' }));
   }
 
-  /** `*_reset_status`: back to idle and no failure reason, unless that operation is running (409). */
+  /** `*_reset_status`: back to idle, progress 0 and no failure reason, unless that operation is running (409). */
   async resetStatus(uid: number, kind: StatusKind): Promise<Record<string, never>> {
     for (let i = 0; i < 20; i++) {
       const cur = await this.rec(uid);
@@ -73,7 +73,8 @@ export class BdbBackupService {
       if (opRunning(cur.value, kind) || open?.name === DATA_ACTION_NAMES[kind]) {
         throw new BdbRuleError('busy', `A ${kind} of database ${uid} is in progress`);
       }
-      const next = withStatus(cur.value, kind, { status: IDLE_STATUS[kind], reason: '' });
+      // Progress too: an idle status beside the last run's progress (idle at 5 %) reads as a run stuck at 5 % (QA).
+      const next = withStatus(cur.value, kind, { status: IDLE_STATUS[kind], progress: 0, reason: '' });
       const res = await this.d.kv.txn([{ key: this.d.bdbs.key(uid), modRevision: cur.modRevision }], [this.d.bdbs.putOp(next)]);
       if (res.succeeded) return {};
     }

@@ -88,7 +88,7 @@ describe('export', () => {
     // export_reset_status: back to idle ('' as in the capture) and no reason.
     const reset = await t.req('PUT', `/v1/bdbs/${bdb.uid}/actions/export_reset_status`);
     expect(reset.status).toBe(200);
-    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ export_status: '', export_failure_reason: '' });
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ export_status: '', export_progress: 0, export_failure_reason: '' });
   });
 
   it('bad locations: the export fails with the documented reason and the data stays; other location types are refused', async () => {
@@ -213,7 +213,7 @@ describe('import', () => {
     }, { what: 'imported keys after the restart' });
 
     expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}/actions/import_reset_status`)).status).toBe(200);
-    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ import_status: 'idle', import_failure_reason: '' });
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}`)).json).toMatchObject({ import_status: 'idle', import_progress: 0, import_failure_reason: '' });
   });
 
   it('into a replicated database: the replica gets the imported keys too', async () => {
