@@ -71,7 +71,12 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
-    defaultJson(req, body as string, done);
+    defaultJson(req, body as string, (err, value) => {
+      // Fastify refuses `__proto__` and `constructor.prototype` keys (prototype poisoning) with the same words as
+      // broken JSON; say which it is (QA: "Body is not valid JSON" for valid JSON).
+      if (err && isJson(body as string)) return done(new RsError('invalid_json_body', 'The body names a forbidden property (__proto__, or constructor.prototype)'), undefined);
+      done(err, value);
+    });
   });
 
   app.addHook('onRequest', async (req) => {
@@ -312,4 +317,13 @@ export function unsafeNumberAt(v: unknown, path: string, depth = 0): string | un
     if (at) return at;
   }
   return undefined;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

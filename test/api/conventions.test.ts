@@ -110,6 +110,10 @@ describe('request bodies', () => {
 
   it('malformed JSON → 400 invalid_json_body, and nothing changes', async () => {
     expectRsError(await t.req('PUT', '/v1/cluster', { rawBody: '{"email_alerts": tru', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json_body');
+    // Valid JSON naming __proto__ is refused too (prototype poisoning), saying so.
+    const proto = await t.req('PUT', '/v1/cluster', { rawBody: '{"__proto__": {"email_alerts": true}}', headers: { 'content-type': 'application/json' } });
+    expectRsError(proto, 400, 'invalid_json_body');
+    expect(proto.json.description).toMatch(/forbidden property \(__proto__/);
     expect((await t.req('GET', '/v1/cluster')).json.email_alerts).toBe(false);
   });
 
