@@ -30,6 +30,8 @@ const FailoverBody = Type.Object({
   dead_uids: Type.Optional(Type.Array(ShardUid)),
   ...failoverOptions,
 }, { additionalProperties: false });
+// No body is a request without fields: its missing list is the page's 404 shard_uids_required.
+const FailoverBodyOrNone = Type.Union([FailoverBody, Type.Null()]);
 
 /** The single-shard call's body: `dead_uid` in the singular, no shard list. */
 const ShardFailoverBody = Type.Object({
@@ -60,8 +62,8 @@ export const shardRoutes = (s: Services): FastifyPluginAsyncTypebox => async (ap
     (req) => s.shardViews.list(undefined, extraInfoKeys(req.query)));
   app.get('/v1/shards/:uid', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams, querystring: ExtraInfoQuery } },
     (req) => s.shardViews.get(parseUid(req.params.uid, 'shard_not_exist'), extraInfoKeys(req.query)));
-  app.post('/v1/shards/actions/failover', { config: { permission: 'failover_shard' }, schema: { body: FailoverBody } },
-    (req) => s.shardViews.failover(req.body.shard_uids?.map(String), options(req.body, req.body.dead_uids?.map(String))));
+  app.post('/v1/shards/actions/failover', { config: { permission: 'failover_shard' }, schema: { body: FailoverBodyOrNone } },
+    (req) => s.shardViews.failover(req.body?.shard_uids?.map(String), options(req.body, req.body?.dead_uids?.map(String))));
   app.post('/v1/shards/:uid/actions/failover', { config: { permission: 'failover_shard' }, schema: { params: UidParams, body: ShardFailoverBodyOrNone } },
     (req) => s.shardViews.failover([String(parseUid(req.params.uid, 'shard_not_exist'))], options(req.body, req.body?.dead_uid === undefined ? undefined : [String(req.body.dead_uid)])));
   app.post('/v1/shards/actions/migrate', { config: { permission: 'migrate_shard' }, schema: { body: MigrateBody } },
