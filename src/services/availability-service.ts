@@ -21,6 +21,12 @@ export interface AvailabilityQuery {
 /** Statuses the monitoring page lists as not available whatever the processes say. */
 const DOWN_STATUSES = new Set(['creation-failed', 'recovery']);
 const DEFAULT_LAG_TOLERANCE_MS = 100;
+/**
+ * After stop_traffic the endpoint keeps its port (proxy.md) but closes every client connection:
+ * nothing can read or write, which is what these checks answer for load balancers and monitors
+ * (monitoring/db-availability.md), so the database is unavailable until resume_traffic.
+ */
+const trafficStopped = (rec: BdbRecord): boolean => rec.traffic === 'off';
 
 export class AvailabilityService {
   constructor(
@@ -33,6 +39,7 @@ export class AvailabilityService {
   async database(uid: number, q: AvailabilityQuery): Promise<Record<string, never>> {
     const { rec, lag } = await this.prepare(uid, q);
     if (DOWN_STATUSES.has(rec.status ?? '')) throw RsError.custom('bdb_unavailable', 503, `Database ${uid} is '${rec.status}'`);
+    if (trafficStopped(rec)) throw RsError.custom('bdb_unavailable', 503, `Database ${uid} does not accept traffic: it was stopped with stop_traffic (resume_traffic starts it again)`);
     const r = await this.probe.check(uid, { from: 'manager', lagToleranceMs: lag });
     if (!r.reasons.length) return {};
     throw RsError.custom(`bdb_unavailable_${r.reasons.join('_')}`, 503, `Endpoint error status: ${r.reasons.map((x) => x.replace('_', ' ')).join(', ')} (${r.details.join('; ')})`);
@@ -41,6 +48,7 @@ export class AvailabilityService {
   async endpoint(uid: number, q: AvailabilityQuery): Promise<Record<string, never>> {
     const { rec, lag } = await this.prepare(uid, q);
     if (DOWN_STATUSES.has(rec.status ?? '')) throw new RsError('bdb_endpoint_unavailable', `Database ${uid} is '${rec.status}'`);
+    if (trafficStopped(rec)) throw new RsError('bdb_endpoint_unavailable', `Local database endpoint is not available: traffic to database ${uid} was stopped with stop_traffic`);
     const r = await this.probe.check(uid, { from: 'endpoint', lagToleranceMs: lag });
     if (!r.reasons.length) return {};
     throw new RsError('bdb_endpoint_unavailable', `Local database endpoint is not available: ${r.details.join('; ')}`);

@@ -153,4 +153,20 @@ describe('availability', () => {
     }
     await waitFor(async () => (await t.req('GET', `/v1/bdbs/${bdb.uid}/availability`)).status === 200, { what: 'available again' });
   });
+
+  it('503 while traffic is stopped (stop_traffic): the endpoint refuses every client; 200 again after resume_traffic', async () => {
+    const bdb = await createBdb(t, { name: 'db-avail-stopped' });
+    const paths = [`/v1/bdbs/${bdb.uid}/availability`, `/v1/local/bdbs/${bdb.uid}/endpoint/availability`];
+    for (const p of paths) expect((await t.req('GET', p)).status).toBe(200);
+    expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/stop_traffic`)).status).toBe(200);
+    await waitStatus(t, bdb.uid, 'active');
+    const r = await t.req('GET', paths[0]!);
+    expect([r.status, r.json.error_code]).toEqual([503, 'bdb_unavailable']);
+    expect(r.json.description).toMatch(/stop_traffic/);
+    const local = await t.req('GET', paths[1]!);
+    expect([local.status, local.json.error_code]).toEqual([503, 'bdb_endpoint_unavailable']);
+    expect((await t.req('POST', `/v1/bdbs/${bdb.uid}/actions/resume_traffic`)).status).toBe(200);
+    await waitStatus(t, bdb.uid, 'active');
+    for (const p of paths) await waitFor(async () => (await t.req('GET', p)).status === 200, { what: `${p} available again` });
+  });
 });
