@@ -7,6 +7,7 @@ import { BdbCreate, BdbCreateV2, BdbUpdate } from '../schemas/bdb.js';
 import { StrEnum } from '../schemas/common.js';
 import { UpgradeRequest } from '../schemas/bdb-actions.js';
 import type { Services } from '../compose.js';
+import { BDB_UPDATE_ACTIONS } from '../services/bdb-service.js';
 import { DryRunQuery, ExtraInfoQuery, extraInfoKeys, FieldsParam, flagSet, isDryRun, parseUid, UidParams } from './params.js';
 
 const PasswordBody = Type.Object({ password: Type.String() }, { additionalProperties: false });
@@ -52,7 +53,7 @@ export const bdbRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app)
   app.put('/v1/bdbs/:uid', { config: { permission: 'update_bdb' }, schema: { params: UidParams, querystring: DryRunQuery, body: BdbUpdate } },
     (req) => s.bdbs.update(dbUid(req.params.uid), req.body, { dryRun: isDryRun(req.query), stateId: stateIdOf(req) }));
   app.put('/v1/bdbs/:uid/:action', {
-    config: { permission: 'update_bdb_with_action' },
+    config: { permission: 'update_bdb_with_action', verbs: BDB_UPDATE_ACTIONS },
     schema: { params: Type.Object({ uid: Type.String(), action: Type.String() }), querystring: DryRunQuery, body: Type.Optional(BdbUpdate) },
   }, (req) => s.bdbs.updateWithAction(dbUid(req.params.uid), req.body ?? {}, req.params.action, { dryRun: isDryRun(req.query) }));
   app.delete('/v1/bdbs/:uid', { config: { permission: 'delete_bdb' }, schema: { params: UidParams } }, (req) => s.bdbs.delete(dbUid(req.params.uid)));

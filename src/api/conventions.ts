@@ -52,9 +52,14 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     if (!opts.config?.permission && opts.config?.access !== 'bootstrap') {
       throw new Error(`route ${methods.join(',')} ${opts.url} declares no permission`);
     }
-    const source = opts.url
-      .split('/')
-      .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const segs = opts.url.split('/');
+    const source = segs
+      .map((seg, i) => {
+        if (!seg.startsWith(':')) return escape(seg);
+        const verbs = i === segs.length - 1 ? opts.config?.verbs : undefined;
+        return verbs ? `(?:${verbs.map(escape).join('|')})` : '[^/]+';
+      })
       .join('/');
     routes.push({ methods, pattern: new RegExp(`^${source}/?$`) });
     if (opts.config && opts.config.bdbScope === undefined) {

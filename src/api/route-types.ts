@@ -49,6 +49,12 @@ declare module 'fastify' {
      * (role.md `resources`). Inferred from the URL by auth/bdb-scope.ts when not given.
      */
     bdbScope?: BdbScopeRule;
+    /**
+     * A route whose last path segment is a parameter naming an action (PUT /v1/bdbs/{uid}/{action}): the actions it
+     * knows. Any value still reaches the route (which answers the page's error for an unknown one), but only these
+     * make the path a known resource, for the 405 + Allow answer to another method; others are 404 (QA).
+     */
+    verbs?: readonly string[];
   }
   interface FastifyRequest {
     caller?: Caller;

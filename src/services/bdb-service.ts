@@ -64,6 +64,10 @@ export interface ViewOptions {
   hidePasswords?: boolean;
 }
 
+/** The actions of PUT /v1/bdbs/{uid}/{action} (requests/bdbs "Update database and perform action"). */
+export const BDB_UPDATE_ACTIONS = ['flush', 'reset_admin_pass'] as const;
+const isUpdateAction = (a: string): a is (typeof BDB_UPDATE_ACTIONS)[number] => (BDB_UPDATE_ACTIONS as readonly string[]).includes(a);
+
 export class BdbService {
   /** Read for roles_permissions references only (uids). */
   private readonly roles: Collection<{ uid: number }>;
@@ -281,8 +285,8 @@ export class BdbService {
    * follow) or `reset_admin_pass` (a new authentication_admin_pass, written with the update).
    */
   async updateWithAction(uid: number, patch: BdbUpdate, action: string, opts: { dryRun: boolean }): Promise<WithAction<Bdb> | Bdb> {
-    if (action !== 'flush' && action !== 'reset_admin_pass') {
-      throw new RsError('unsupported_action', `Unknown action '${action}': supported actions are flush and reset_admin_pass`);
+    if (!isUpdateAction(action)) {
+      throw new RsError('unsupported_action', `Unknown action '${action}': supported actions are ${BDB_UPDATE_ACTIONS.join(' and ')}`);
     }
     const cur = (await this.rec(uid)).value;
     checkUpdateAction(cur, action);

@@ -302,6 +302,13 @@ describe('PUT /v1/bdbs/{uid}/{action}', () => {
     expect(after.authentication_admin_pass).not.toBe(before);
     expect(after.eviction_policy).toBe('allkeys-lru');
     expect((await t.req('PUT', `/v1/bdbs/${bdb.uid}/explode`, { body: {} })).json.error_code).toBe('unsupported_action');
+    // Only the known actions make /v1/bdbs/{uid}/{x} a resource: another method there is 405 with Allow: PUT; an unknown
+    // sub-path is 404, and a real sub-resource's Allow does not list the catch-all's PUT (QA).
+    const get = await t.req('GET', `/v1/bdbs/${bdb.uid}/flush`);
+    expect([get.status, get.headers.allow]).toEqual([405, 'PUT']);
+    expect((await t.req('GET', `/v1/bdbs/${bdb.uid}/alerts`)).status).toBe(404);
+    const post = await t.req('POST', `/v1/bdbs/${bdb.uid}/availability`);
+    expect([post.status, post.headers.allow]).toEqual([405, 'GET, HEAD']);
   });
 });
 
