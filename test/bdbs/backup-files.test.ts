@@ -151,20 +151,27 @@ describe('locations and sources', () => {
 });
 
 describe('recovery plan', () => {
-  it('lists what each shard would load: the AOF files when it persists with AOF, else dump.rdb', () => {
-    const m = path.join(tmp, 'plan', 'shard-1');
-    const r = path.join(tmp, 'plan', 'shard-2');
-    fs.mkdirSync(path.join(r, 'appendonlydir'), { recursive: true });
-    fs.mkdirSync(m, { recursive: true });
-    fs.writeFileSync(path.join(r, 'appendonlydir', 'appendonly.aof.manifest'),
+  /** A replicated AOF database's master (shard 1) and replica (shard 2) in `<tmp>/<name>`; an AOF in `aofIn`'s directory. */
+  function planFixture(name: string, aofIn: 'master' | 'replica') {
+    const m = path.join(tmp, name, 'shard-1');
+    const r = path.join(tmp, name, 'shard-2');
+    const withAof = aofIn === 'master' ? m : r;
+    fs.mkdirSync(path.join(withAof, 'appendonlydir'), { recursive: true });
+    fs.mkdirSync(aofIn === 'master' ? r : m, { recursive: true });
+    fs.writeFileSync(path.join(withAof, 'appendonlydir', 'appendonly.aof.manifest'),
       'file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n');
-    fs.writeFileSync(path.join(r, 'appendonlydir', 'appendonly.aof.1.base.rdb'), 'REDIS');
-    fs.writeFileSync(path.join(r, 'appendonlydir', 'appendonly.aof.1.incr.aof'), '');
+    fs.writeFileSync(path.join(withAof, 'appendonlydir', 'appendonly.aof.1.base.rdb'), 'REDIS');
+    fs.writeFileSync(path.join(withAof, 'appendonlydir', 'appendonly.aof.1.incr.aof'), '');
     const shards = [
       { uid: 1, node_uid: 1, bdb_uid: 1, role: 'master' as const, dir: m, assigned_slots: '0-16383' },
       { uid: 2, node_uid: 1, bdb_uid: 1, role: 'slave' as const, dir: r, assigned_slots: '0-16383' },
     ];
     const rec = { uid: 1, name: 'db', endpoint_port: 1, passwords: [], traffic: 'on' as const, replication: true, data_persistence: 'aof' as const };
+    return { m, r, shards, rec };
+  }
+
+  it('lists what each shard would load: the AOF files when it persists with AOF, else dump.rdb', () => {
+    const { r, shards, rec } = planFixture('plan', 'replica');
     const plan = recoveryPlan(rec, shards);
     expect(plan.status).toBe('ready');
     expect(plan.data_files.map((f) => [f.shard_uid, f.shard_role, f.filename])).toEqual([
@@ -180,19 +187,7 @@ describe('recovery plan', () => {
     // newest AOF the master (appendonly yes to load it; its AOF was damaged, so: recovery), but the plan
     // listed that shard's dump.rdb from an older full sync, not the AOF it loads and fails on; with no
     // dump.rdb it listed nothing for the shard that holds the data.
-    const m = path.join(tmp, 'plan2', 'shard-1');
-    const r = path.join(tmp, 'plan2', 'shard-2');
-    fs.mkdirSync(path.join(m, 'appendonlydir'), { recursive: true });
-    fs.mkdirSync(r, { recursive: true });
-    fs.writeFileSync(path.join(m, 'appendonlydir', 'appendonly.aof.manifest'),
-      'file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n');
-    fs.writeFileSync(path.join(m, 'appendonlydir', 'appendonly.aof.1.base.rdb'), 'REDIS');
-    fs.writeFileSync(path.join(m, 'appendonlydir', 'appendonly.aof.1.incr.aof'), '');
-    const shards = [
-      { uid: 1, node_uid: 1, bdb_uid: 1, role: 'master' as const, dir: m, assigned_slots: '0-16383' },
-      { uid: 2, node_uid: 1, bdb_uid: 1, role: 'slave' as const, dir: r, assigned_slots: '0-16383' },
-    ];
-    const rec = { uid: 1, name: 'db', endpoint_port: 1, passwords: [], traffic: 'on' as const, replication: true, data_persistence: 'aof' as const };
+    const { m, shards, rec } = planFixture('plan2', 'master');
     const aofFiles = [['1', 'master', 'appendonly.aof.manifest'], ['1', 'master', 'appendonly.aof.1.base.rdb'], ['1', 'master', 'appendonly.aof.1.incr.aof']];
     let plan = recoveryPlan(rec, shards);
     expect(plan.status).toBe('ready');
