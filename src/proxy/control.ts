@@ -170,12 +170,32 @@ export class ProxyClient {
       // know what this build asks. The latter is replaced (its clients' connections drop: the only way it learns).
       const live = await this.send('ping', {}).catch(() => undefined);
       if (!live || live.schema === SCHEMA_DIGEST) throw err;
-      this.opts.onReplace?.(`proxy ${live.pid} (an older build) refused ${op}: ${err.message}`);
-      await this.shutdown();
-      await this.ensureRunning();
+      await this.replaceOutdated(live.pid, `proxy ${live.pid} (an older build) refused ${op}: ${err.message}`);
       return this.send(op, args);
     }
   }
+
+  /**
+   * Replace the older proxy `pid` by this build's. One replacement at a time: requests refused by the same old
+   * proxy at once wait for the one replacement, and one that saw it before it was replaced never stops the new one.
+   */
+  private async replaceOutdated(pid: number, why: string): Promise<void> {
+    while (this.replacing) await this.replacing.catch(() => undefined);
+    this.replacing = (async () => {
+      const now = await this.send('ping', {}).catch(() => undefined);
+      if (now?.pid === pid) {
+        this.opts.onReplace?.(why);
+        await this.shutdown();
+      }
+      await this.ensureRunning();
+    })();
+    try {
+      await this.replacing;
+    } finally {
+      this.replacing = undefined;
+    }
+  }
+  private replacing: Promise<void> | undefined;
 
   private async sendOnce<O extends Op>(op: O, args: OpArgs<O>, retry: boolean): Promise<OpResults[O]> {
     try {

@@ -247,14 +247,20 @@ describe('an older proxy build left running by a manager upgrade', () => {
     const reasons: string[] = [];
     const px = proxyClient(dir, { onReplace: (w) => reasons.push(w) });
     expect((await px.ensureRunning()).pid).toBe(old);
-    const port = await freePort();
-    const info = await px.setEndpoint({ uid: '9:1', port, addr: '127.0.0.1', target: target() });
-    expect(info.listening).toBe(true);
+    const [port, port2] = [await freePort(), await freePort()];
+    // Two requests refused at once by the old proxy: one replacement, and neither stops the new proxy.
+    const [info, info2] = await Promise.all([
+      px.setEndpoint({ uid: '9:1', port, addr: '127.0.0.1', target: target() }),
+      px.setEndpoint({ uid: '9:2', port: port2, addr: '127.0.0.1', target: target() }),
+    ]);
+    expect([info.listening, info2.listening]).toEqual([true, true]);
     const now = trackProxy((await px.ping()).pid);
     expect(now).not.toBe(old);
     expect(isAlive(old)).toBe(false);
     expect(reasons).toEqual([expect.stringMatching(new RegExp(`proxy ${old} \\(an older build\\) refused set_endpoint`))]);
     expect(await exchange(port, 'PING\r\n', /\r\n/)).toEqual({ text: '+PONG\r\n', closed: false });
+    expect(await exchange(port2, 'PING\r\n', /\r\n/)).toEqual({ text: '+PONG\r\n', closed: false });
+    expect((await px.list()).map((e) => e.uid).sort()).toEqual(['9:1', '9:2']);
   });
 
   it('one that speaks another control protocol is replaced on adoption', async () => {
