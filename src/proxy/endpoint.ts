@@ -64,8 +64,13 @@ const MAX_PENDING = 100_000;
 const EMPTY_BUF = Buffer.alloc(0);
 /** After these, replies are no longer 1:1 with requests. */
 const UNMATCHED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'monitor']);
-/** Commands that may block their connection until data arrives (an item is popped for it then). */
-const BLOCKING = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup']);
+/**
+ * Commands that may block their connection until data arrives (an item is popped for it then), or until
+ * replicas acknowledge (WAIT, WAITAOF). Kept through a master switch (retire()): a FIN would make Redis drop
+ * the connection without its reply, where a direct client of a master that turns replica gets `-UNBLOCKED`
+ * (or WAIT's count, if the replica acknowledges while FAILOVER waits for it to catch up).
+ */
+const BLOCKING = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup', 'wait', 'waitaof']);
 
 /** A client pinned to a shard connection of its own (Endpoint.pin). */
 interface Dedicated {

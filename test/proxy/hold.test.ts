@@ -195,6 +195,21 @@ describe('hold and release with a new target', () => {
     expect(await root(replica).lrange('q', 0, -1)).toEqual(['item']);
   });
 
+  it('keeps a connection blocked in WAIT through the switch: the demoted master answers it -UNBLOCKED, as it does a direct client', async () => {
+    const { master, replica } = await pair();
+    const port = await endpoint('hold:10', master);
+    const c = await rawClient(port);
+    // Two replicas asked for, one exists: blocked until something unblocks it.
+    c.s.write(resp('SET', 'w', '1') + resp('WAIT', '2', '0'));
+    await waitFor(async () => /blocked_clients:1/.test(await root(master).info('clients')), { what: 'client blocked' });
+    expect(await px.hold('hold:10', { drainMs: 2000, timeoutMs: 10_000 })).toEqual({ drained: true });
+    await failover(master, replica);
+    await px.release('hold:10', target(replica));
+    await c.gone;
+    // Not a bare close: Redis's own answer, as a client connected to the master directly gets.
+    expect(c.text).toMatch(/^\+OK\r\n-UNBLOCKED/);
+  });
+
   it('a blocked connection kept through a hold that ends without a switch goes on, and gets its item', async () => {
     const { master } = await pair();
     const port = await endpoint('hold:9', master);
