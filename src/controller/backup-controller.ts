@@ -24,7 +24,7 @@ import type { KvBackend, Unwatch } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
 import { rsTime, type Clock } from '../util/clock.js';
 import { exportDataset } from './backup-export.js';
-import { DataOpError, discardPersistence, expiredBackups } from './backup-files.js';
+import { DataOpError, discardPersistence, expiredBackups, NAME_CHARS_IN_FILES } from './backup-files.js';
 import { discardStages, importDataset, type ImportDeps } from './backup-import.js';
 import { filesToLoad, recoveryPlan, type RecoveryPlan } from './backup-recovery.js';
 import type { DataPlane } from './data-plane.js';
@@ -249,7 +249,7 @@ export class BackupController {
       }
       const report = this.reporter(rec.uid, op, kind);
       const files = await exportDataset({ plane: this.d.plane, log: this.d.log, privateRoots }, rec, shards, dir, kind, at, (p) => report({ status: 'exporting', progress: p }), op.action_uid);
-      if (kind === 'backup') this.pruneBackups(rec, dir, at);
+      if (kind === 'backup') await this.pruneBackups(rec, dir, at);
       await this.finish(rec.uid, op, (r) => withStatus(r, kind, { status: 'succeeded', progress: 100, reason: '', last: rsTime(at) }));
       await this.d.actions.transition(op.action_uid, 'completed', { state: 'done' });
       this.d.events.write(`bdb_${kind}_succeeded`, { bdb_uid: String(rec.uid), bdb_name: rec.name, files });
@@ -335,10 +335,16 @@ export class BackupController {
     };
   }
 
-  /** Delete this database's backups older than backup_history days (0 keeps all). */
-  private pruneBackups(rec: BdbRecord, dir: string, now: Date): void {
+  /**
+   * Delete this database's backups older than backup_history days (0 keeps all). Backups named before the uid
+   * was in the names (an upgraded node) are this database's too when no other database's name starts with the
+   * same 30 characters (QA: after an upgrade they were kept forever).
+   */
+  private async pruneBackups(rec: BdbRecord, dir: string, now: Date): Promise<void> {
     try {
-      for (const name of expiredBackups(fs.readdirSync(dir), rec.name, rec.uid, rec.backup_history ?? 0, now)) {
+      const prefix = rec.name.slice(0, NAME_CHARS_IN_FILES);
+      const legacy = !(await this.d.bdbs.list()).some((b) => b.uid !== rec.uid && b.name.slice(0, NAME_CHARS_IN_FILES) === prefix);
+      for (const name of expiredBackups(fs.readdirSync(dir), rec.name, rec.uid, rec.backup_history ?? 0, now, legacy)) {
         fs.rmSync(path.join(dir, name), { force: true });
         this.d.log.info({ bdb: rec.uid, file: path.join(dir, name) }, 'old backup removed (backup_history)');
       }

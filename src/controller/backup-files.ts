@@ -42,10 +42,16 @@ export function dataFileName(kind: 'export' | 'backup', at: Date, bdbName: strin
   return `${kind}_${fileStamp(at)}_${bdbName.slice(0, NAME_CHARS_IN_FILES)}_db${bdbUid}_${n}-of-${of}.rdb.gz`;
 }
 
-/** The backups of this database (name and uid) in a directory listing, with the time in their names. */
-export function backupFilesOf(names: readonly string[], bdbName: string, bdbUid: number): { name: string; at: Date }[] {
+/**
+ * The backups of this database (name and uid) in a directory listing, with the time in their names.
+ * With `legacy`, also the names of releases before the uid was in them (`<stamp>_<name[:30]>_<n>-of-<N>`):
+ * a node upgraded from one has those in its location, and without them backup_history would keep them
+ * forever. The caller sets it only when no other database shares the first 30 characters of the name,
+ * since such a name does not tell whose backup it is.
+ */
+export function backupFilesOf(names: readonly string[], bdbName: string, bdbUid: number, legacy = false): { name: string; at: Date }[] {
   const esc = bdbName.slice(0, NAME_CHARS_IN_FILES).replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-  const re = new RegExp(`^backup_(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d)-(\\d\\d)-(\\d\\d)Z_${esc}_db${bdbUid}_\\d+-of-\\d+\\.rdb\\.gz$`);
+  const re = new RegExp(`^backup_(\\d{4}-\\d\\d-\\d\\d)T(\\d\\d)-(\\d\\d)-(\\d\\d)Z_${esc}_${legacy ? `(?:db${bdbUid}_)?` : `db${bdbUid}_`}\\d+-of-\\d+\\.rdb\\.gz$`);
   const out: { name: string; at: Date }[] = [];
   for (const name of names) {
     const m = re.exec(name);
@@ -54,11 +60,11 @@ export function backupFilesOf(names: readonly string[], bdbName: string, bdbUid:
   return out;
 }
 
-/** backup_history is a number of days (0 keeps everything): the backups older than that. */
-export function expiredBackups(names: readonly string[], bdbName: string, bdbUid: number, historyDays: number, now: Date): string[] {
+/** backup_history is a number of days (0 keeps everything): the backups older than that (`legacy`: backupFilesOf). */
+export function expiredBackups(names: readonly string[], bdbName: string, bdbUid: number, historyDays: number, now: Date, legacy = false): string[] {
   if (!historyDays || historyDays <= 0) return [];
   const cutoff = now.getTime() - historyDays * 86_400_000;
-  return backupFilesOf(names, bdbName, bdbUid).filter((f) => f.at.getTime() < cutoff).map((f) => f.name);
+  return backupFilesOf(names, bdbName, bdbUid, legacy).filter((f) => f.at.getTime() < cutoff).map((f) => f.name);
 }
 
 function reasonOf(e: unknown): WriteFailure {

@@ -58,6 +58,21 @@ describe('file names and retention', () => {
     expect(expiredBackups(names, 'db1', 5, 30, now)).toEqual([]);
     expect(expiredBackups(names, 'db1', 5, 0, now)).toEqual([]); // 0 is forever
   });
+
+  it('backups named by an earlier release (no uid in the name) are pruned only when asked for (legacy)', () => {
+    // QA: after an upgrade, the backups the previous release wrote (`<stamp>_<name>_1-of-1`) were never pruned.
+    const now = new Date('2024-05-10T00:00:00Z');
+    const names = [
+      'backup_2024-05-01T00-00-00Z_db1_1-of-1.rdb.gz',
+      'backup_2024-05-09T12-00-00Z_db1_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db1_db5_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db1_db6_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db10_1-of-1.rdb.gz',
+      'backup_2024-05-01T00-00-00Z_db1-x_1-of-1.rdb.gz',
+    ];
+    expect(expiredBackups(names, 'db1', 5, 1, now, true)).toEqual([names[0], names[2]]);
+    expect(expiredBackups(names, 'db1', 5, 1, now)).toEqual([names[2]]);
+  });
 });
 
 describe('export files', () => {

@@ -388,6 +388,9 @@ describe('scheduled backups', () => {
     });
     const old = `backup_2000-01-01T00-00-00Z_db-sched_db${bdb.uid}_1-of-1.rdb.gz`;
     fs.writeFileSync(path.join(dir, old), 'an old backup');
+    // One written by a release before the uid was in the names (an upgraded node): pruned as well (QA).
+    const legacy = 'backup_2000-01-01T00-00-00Z_db-sched_1-of-1.rdb.gz';
+    fs.writeFileSync(path.join(dir, legacy), 'an old backup of an earlier release');
     const c = await connected(bdb.endpoints[0].port);
     await seed(c);
     c.disconnect();
@@ -398,6 +401,7 @@ describe('scheduled backups', () => {
     await waitFor(() => ours().filter((n) => stampOf(n) >= seededAt).length >= 2, { timeoutMs: 15_000, what: 'two scheduled backups after seeding' });
     expect(new Set(ours()).size).toBe(ours().length);
     expect(fs.existsSync(path.join(dir, old))).toBe(false); // older than backup_history (1 day)
+    expect(fs.existsSync(path.join(dir, legacy))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'notes.txt'))).toBe(true);
 
     const cur = await waitField(t, bdb.uid, 'backup_status', ['succeeded']);
