@@ -30,6 +30,13 @@ export interface EndpointProxy {
   list(): Promise<EndpointInfo[]>;
   /** The proxy process answers: its pid, version, uptime. */
   ping(): Promise<PingResult>;
+  /**
+   * The pid of the proxy last adopted or started, when the implementation knows it: it changes without
+   * ensureRunning when a request replaced an older build that refused it (a manager upgrade).
+   */
+  readonly pid?: number | undefined;
+  /** Replacing an older build (the old one is gone, the new one not yet up): not a lost proxy. */
+  readonly replacing?: boolean;
   /** PING the endpoint's target from the proxy (availability checks). */
   probe(uid: string): Promise<ProbeResult>;
   shutdown(): Promise<unknown>;
@@ -93,6 +100,16 @@ export class DataPlane {
    * state file); the caller reconciles the databases so that each endpoint is checked.
    */
   proxyLost(): { why: string } | undefined {
+    if (this.proxy.replacing) return undefined;
+    if (this.proxyPid !== undefined && this.proxy.pid !== undefined && this.proxy.pid !== this.proxyPid) {
+      // The client replaced the proxy (an older build left by a manager upgrade refused a request): the one it
+      // started is the one watched now. Before, the replaced one was reported as exited (an error, and every
+      // database reconciled again) on every upgrade.
+      this.proxyPid = this.proxy.pid;
+      this.proxyReady = Promise.resolve({ pid: this.proxy.pid });
+      this.proxyAnsweredAt = Date.now();
+      this.proxyStops = 0;
+    }
     const pid = this.proxyPid;
     if (pid === undefined) return undefined;
     let why = 'the proxy process exited';

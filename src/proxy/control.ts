@@ -65,16 +65,45 @@ export class ProxyClient {
     };
   }
 
+  /**
+   * The proxy this client last adopted or started (ensureRunning), including one that replaced an older build
+   * inside a request: the caller that watches the process learns the new pid here.
+   */
+  get pid(): number | undefined {
+    return this.lastPid;
+  }
+  private lastPid: number | undefined;
+  /** An older build is being shut down and this build's started in its place: no proxy answers meanwhile. */
+  get replacing(): boolean {
+    return this.replacements > 0;
+  }
+  private replacements = 0;
+
   /** Adopt the running proxy, or start one and wait (polling ping) until it answers. */
   async ensureRunning(): Promise<{ pid: number; adopted: boolean }> {
+    const r = await this.adoptOrStart();
+    this.lastPid = r.pid;
+    return r;
+  }
+
+  private async adoptOrStart(): Promise<{ pid: number; adopted: boolean }> {
     const live = await this.ping().catch(() => undefined);
     if (live?.protocol === PROTOCOL_VERSION) return { pid: live.pid, adopted: true };
     if (live) {
       // An older build that speaks another control protocol: it cannot be driven, so it is replaced.
       this.opts.onReplace?.(`proxy ${live.pid} speaks control protocol ${live.protocol}, this build ${PROTOCOL_VERSION}`);
-      await this.shutdown();
+      this.replacements++;
+      try {
+        await this.shutdown();
+        return await this.start();
+      } finally {
+        this.replacements--;
+      }
     }
+    return this.start();
+  }
 
+  private async start(): Promise<{ pid: number; adopted: boolean }> {
     const { socketPath, stateFile, logFile, entry, logLevel } = this.opts;
     for (const f of [socketPath, stateFile, logFile]) ensureDir(path.dirname(f));
     const fd = fs.openSync(logFile, 'a', 0o600);
@@ -180,22 +209,27 @@ export class ProxyClient {
    * proxy at once wait for the one replacement, and one that saw it before it was replaced never stops the new one.
    */
   private async replaceOutdated(pid: number, why: string): Promise<void> {
-    while (this.replacing) await this.replacing.catch(() => undefined);
-    this.replacing = (async () => {
+    while (this.replacement) await this.replacement.catch(() => undefined);
+    this.replacement = (async () => {
       const now = await this.send('ping', {}).catch(() => undefined);
-      if (now?.pid === pid) {
-        this.opts.onReplace?.(why);
-        await this.shutdown();
+      this.replacements++;
+      try {
+        if (now?.pid === pid) {
+          this.opts.onReplace?.(why);
+          await this.shutdown();
+        }
+        await this.ensureRunning();
+      } finally {
+        this.replacements--;
       }
-      await this.ensureRunning();
     })();
     try {
-      await this.replacing;
+      await this.replacement;
     } finally {
-      this.replacing = undefined;
+      this.replacement = undefined;
     }
   }
-  private replacing: Promise<void> | undefined;
+  private replacement: Promise<void> | undefined;
 
   private async sendOnce<O extends Op>(op: O, args: OpArgs<O>, retry: boolean): Promise<OpResults[O]> {
     try {

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataPlane } from '../../src/controller/data-plane.js';
+import type { ShardSupervisor } from '../../src/redis/supervisor.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { exchange, isAlive, killAll, proxyClient, redis, startRedis, tempDir, trackProxy, type RedisTarget } from './helpers.js';
@@ -261,6 +263,33 @@ describe('an older proxy build left running by a manager upgrade', () => {
     expect(await exchange(port, 'PING\r\n', /\r\n/)).toEqual({ text: '+PONG\r\n', closed: false });
     expect(await exchange(port2, 'PING\r\n', /\r\n/)).toEqual({ text: '+PONG\r\n', closed: false });
     expect((await px.list()).map((e) => e.uid).sort()).toEqual(['9:1', '9:2']);
+  });
+
+  it('the manager watches the replacement, not the replaced one: no "proxy exited" report', async () => {
+    // QA: on every upgrade the watchdog logged "the proxy process exited" (an error) right after the replacement,
+    // since the data plane still watched the pid of the replaced proxy, and reconciled every database again.
+    const dir = tempDir();
+    const old = await olderProxy(path.join(dir, 'proxy.sock'));
+    const px = proxyClient(dir);
+    const plane = new DataPlane({} as ShardSupervisor, px);
+    await plane.ensureProxy();
+    expect(plane.proxyLost()).toBeUndefined();
+    // The watchdog checks every ~100 ms, during the replacement too (the old proxy gone, the new one starting).
+    const reports: unknown[] = [];
+    const watch = setInterval(() => reports.push(plane.proxyLost()), 5);
+    try {
+      await px.setEndpoint({ uid: '9:1', port: await freePort(), addr: '127.0.0.1', target: target() });
+    } finally {
+      clearInterval(watch);
+    }
+    const now = trackProxy((await px.ping()).pid);
+    expect(isAlive(old)).toBe(false);
+    expect(reports.filter(Boolean)).toEqual([]);
+    expect(plane.proxyLost()).toBeUndefined();
+    // The new one is watched: its death is reported.
+    process.kill(now, 'SIGKILL');
+    await waitFor(() => !isAlive(now), { what: 'the new proxy gone' });
+    expect(plane.proxyLost()).toMatchObject({ why: 'the proxy process exited' });
   });
 
   it('one that speaks another control protocol is replaced on adoption', async () => {
