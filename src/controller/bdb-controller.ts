@@ -28,7 +28,7 @@ import { recoveryPlan, startsFromAof } from './backup-recovery.js';
 import { hasSynced, markSynced, masterHoldsData, replicaHoldsData } from './persistence-handover.js';
 import type { DataPlane } from './data-plane.js';
 import { dbUsersFor, type DbUsersInput } from './db-users.js';
-import { endpointSpec, endpointUid, type CertPair, type DataTlsPolicy } from './endpoint-spec.js';
+import { dataTlsFor, endpointSpec, endpointUid, type CertPair, type DataTlsPolicy } from './endpoint-spec.js';
 import { TerminalError, type ReconcileResult } from './queue.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -388,7 +388,7 @@ export class BdbController {
       addr: this.d.endpointAddr,
       master: shardTarget(master),
       proxyCert: await this.d.access.proxyCertificate(),
-      dataTls: await this.d.access.dataTlsPolicy?.(),
+      dataTls: dataTlsFor(await this.d.access.dataTlsPolicy?.(), plane.proxy.legacy === true),
       configSocket: this.d.configSocket,
       proxy: await this.d.access.proxySettings(master.node_uid),
     }));

@@ -37,6 +37,8 @@ export interface EndpointProxy {
   readonly pid?: number | undefined;
   /** Replacing an older build (the old one is gone, the new one not yet up): not a lost proxy. */
   readonly replacing?: boolean;
+  /** The proxy adopted is of a build before the control schema digest (a manager upgrade kept it running). */
+  readonly legacy?: boolean;
   /** PING the endpoint's target from the proxy (availability checks). */
   probe(uid: string): Promise<ProbeResult>;
   shutdown(): Promise<unknown>;

@@ -6,6 +6,7 @@
  */
 import type { ProxySettings } from '../services/proxy-settings.js';
 import type { EndpointSpec, EndpointTls } from '../proxy/protocol.js';
+import { defaultCluster } from '../services/cluster-defaults.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 
 export interface CertPair {
@@ -18,6 +19,24 @@ export interface DataTlsPolicy {
   min_data_TLS_version?: '1.2' | '1.3';
   data_cipher_list?: string;
   data_cipher_suites_tls_1_3?: string[];
+}
+
+/** The cluster's defaults (cluster-defaults.ts): TLS 1.2 and up, RS's default cipher string, no TLS 1.3 suite list. */
+export function isDefaultDataTls(policy: DataTlsPolicy | undefined): boolean {
+  const d = defaultCluster({ name: '', created_time: '', api_port: 0 });
+  return (policy?.min_data_TLS_version ?? '1.2') === d.min_data_TLS_version
+    && (policy?.data_cipher_list ?? d.data_cipher_list) === d.data_cipher_list
+    && !(policy?.data_cipher_suites_tls_1_3 ?? []).length;
+}
+
+/**
+ * The policy to put in endpoint specs. A proxy of an older build (a manager upgrade keeps it running) knows no TLS
+ * options: at the cluster's defaults none are sent, so that it is kept with its clients connected (it serves TLS 1.2
+ * and up with Node's default ciphers, as it always did); a policy an admin changed is sent, and the proxy is then
+ * replaced by this build's to apply it (ProxyClient, proxy.md "Upgrades").
+ */
+export function dataTlsFor(policy: DataTlsPolicy | undefined, legacyProxy: boolean): DataTlsPolicy | undefined {
+  return legacyProxy && isDefaultDataTls(policy) ? undefined : policy;
 }
 
 /** The endpoint TLS options the policy gives: minVersion, and one cipher string with the TLS 1.3 suites appended. */

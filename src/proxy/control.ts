@@ -86,8 +86,19 @@ export class ProxyClient {
     return r;
   }
 
+  /**
+   * The proxy adopted is of a build from before `ping` reported a schema digest (a manager upgrade kept it running).
+   * What it accepts is known: requests leave out what it does not know when that can go without loss (the hold's
+   * `successor`; the endpoint TLS options at the cluster's defaults, endpoint-spec.ts dataTlsFor).
+   */
+  get legacy(): boolean {
+    return this.legacyProxy;
+  }
+  private legacyProxy = false;
+
   private async adoptOrStart(): Promise<{ pid: number; adopted: boolean }> {
     const live = await this.ping().catch(() => undefined);
+    this.legacyProxy = live?.protocol === PROTOCOL_VERSION && live.schema === undefined;
     if (live?.protocol === PROTOCOL_VERSION) return { pid: live.pid, adopted: true };
     if (live) {
       // An older build that speaks another control protocol: it cannot be driven, so it is replaced.
@@ -147,7 +158,8 @@ export class ProxyClient {
   }
   /** Hold the endpoint's traffic for a master switch (Endpoint.hold); `release` ends it. */
   hold(uid: string, o: { drainMs: number; timeoutMs: number; successor?: Successor }): Promise<{ drained: boolean }> {
-    return this.request('hold', { uid, drain_ms: o.drainMs, timeout_ms: o.timeoutMs, ...(o.successor ? { successor: o.successor } : {}) });
+    // A legacy proxy's hold ends on the same target, as it always did: no reason to replace it mid-failover.
+    return this.request('hold', { uid, drain_ms: o.drainMs, timeout_ms: o.timeoutMs, ...(o.successor && !this.legacyProxy ? { successor: o.successor } : {}) });
   }
   /** End a hold; with a target, the held clients move to it without being disconnected. */
   release(uid: string, target?: Target): Promise<EndpointInfo> {

@@ -232,6 +232,7 @@ function olderProxy(socketPath: string, protocol = 1): Promise<number> {
           const answer = (o) => s.write(JSON.stringify({ id: req.id, ...o }) + '\\n');
           if (req.op === 'ping') answer({ ok: true, result: { pid: process.pid, version: 'old', protocol: ${protocol}, uptime_ms: 1 } });
           else if (req.op === 'shutdown') { answer({ ok: true, result: { pid: process.pid } }); fs.rmSync(process.argv[1], { force: true }); setTimeout(() => process.exit(0), 20); }
+          else if (req.op === 'hold' && !('successor' in req)) answer({ ok: true, result: { drained: true } });
           else answer({ ok: false, error: { code: 'invalid_args', message: req.op + ': /tls unknown property' } });
         }
       });
@@ -290,6 +291,17 @@ describe('an older proxy build left running by a manager upgrade', () => {
     process.kill(now, 'SIGKILL');
     await waitFor(() => !isAlive(now), { what: 'the new proxy gone' });
     expect(plane.proxyLost()).toMatchObject({ why: 'the proxy process exited' });
+  });
+
+  it('a legacy one (no schema digest) is sent a hold without the successor it would refuse, and is kept', async () => {
+    const dir = tempDir();
+    const old = await olderProxy(path.join(dir, 'proxy.sock'));
+    const px = proxyClient(dir);
+    expect((await px.ensureRunning()).pid).toBe(old);
+    expect(px.legacy).toBe(true);
+    const successor = { target: target(), user: 'default', password: '' };
+    expect(await px.hold('1:1', { drainMs: 100, timeoutMs: 100, successor })).toEqual({ drained: true });
+    expect((await px.ping()).pid).toBe(old);
   });
 
   it('one that speaks another control protocol is replaced on adoption', async () => {
