@@ -5,7 +5,7 @@
  * returned, as RS does (the capture's newest 10sec entry ends before its newest 1sec entry).
  *
  * Memory is bounded: each ring keeps the documented maximum number of samples, an open bucket
- * keeps one sum per metric, and objects that no longer exist are dropped (`retain`).
+ * keeps one weighted sum (and the weights) per metric, and objects that no longer exist are dropped (`retain`).
  */
 import { INTERVALS, rsSecond, type IntervalName, type MetricValues, type StatsEntry } from './intervals.js';
 
@@ -61,6 +61,22 @@ export interface SeriesDump {
   open: Partial<Record<IntervalName, { start: number; sums: Record<string, number>; counts: Record<string, number>; latest: Record<string, string> }>>;
 }
 
+/**
+ * How much one sample counts in a longer interval's average. A sample covers `seconds` (more than
+ * one after a missed tick), so a rate over it weighs that many seconds and the bucket's mean rate
+ * times its length stays the exact count. An average latency is per reply: it weighs the replies
+ * it averages (`avg_latency` by `total_res`, `avg_read_latency` by `read_res`, ...), so a 10sec
+ * `avg_latency` is the interval's µs per reply, not a mean of per-second means (which let a quiet
+ * second's one management command weigh as much as a busy second's thousands of requests).
+ */
+function weight(values: MetricValues, metric: string, seconds: number): number {
+  const secs = Math.max(1, seconds);
+  const m = /^avg_(?:(read|write|other)_)?latency$/.exec(metric);
+  if (!m) return secs;
+  const res = values[`${m[1] ?? 'total'}_res`];
+  return typeof res === 'number' && Number.isFinite(res) ? res * secs : secs;
+}
+
 const KINDS: readonly StatsKind[] = ['cluster', 'node', 'bdb', 'shard', 'endpoint'];
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isEntry = (x: unknown, interval: IntervalName): x is StatsEntry =>
@@ -110,8 +126,10 @@ export class RollupStore {
       for (const [m, v] of Object.entries(values)) {
         if (typeof v === 'number') {
           if (!Number.isFinite(v)) continue;
-          b.sums.set(m, (b.sums.get(m) ?? 0) + v);
-          b.counts.set(m, (b.counts.get(m) ?? 0) + 1);
+          const w = weight(values, m, seconds);
+          if (w <= 0) continue;
+          b.sums.set(m, (b.sums.get(m) ?? 0) + v * w);
+          b.counts.set(m, (b.counts.get(m) ?? 0) + w);
         } else {
           b.latest.set(m, v);
         }

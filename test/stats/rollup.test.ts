@@ -29,6 +29,23 @@ describe('RollupStore', () => {
     expect(r.entries('bdb', '1', '15min')).toEqual([]);
   });
 
+  it('weighs latency averages by their replies and every sample by the seconds it covers', () => {
+    const r = new RollupStore();
+    // 00:00:00-00:00:10: one busy second (1000 reads at 50 µs), one quiet second (1 other command
+    // at 500 µs), then 7 seconds of 10 writes/s and a sample covering two seconds (a missed tick).
+    r.add('bdb', '1', T0 + 1, { total_res: 1000, read_res: 1000, write_req: 0, avg_latency: 50, avg_read_latency: 50 });
+    r.add('bdb', '1', T0 + 2, { total_res: 1, read_res: 0, write_req: 0, avg_latency: 500, avg_other_latency: 500 });
+    for (let i = 3; i <= 8; i++) r.add('bdb', '1', T0 + i, { total_res: 0, read_res: 0, write_req: 10 });
+    r.add('bdb', '1', T0 + 10, { total_res: 0, read_res: 0, write_req: 20 }, 2);
+    r.add('bdb', '1', T0 + 11, { total_res: 0, read_res: 0, write_req: 0 });
+    const [e] = r.entries('bdb', '1', '10sec');
+    // µs per reply over the interval: (1000 × 50 + 500) / 1001, not (50 + 500) / 2.
+    expect(e.avg_latency).toBe(Math.round(((1000 * 50 + 500) / 1001) * 1000) / 1000);
+    expect(e.avg_read_latency).toBe(50);
+    // rate × 10 s = the 60 + 40 writes made, not the mean of 7 samples' rates.
+    expect(e.write_req).toBe(10);
+  });
+
   it('bounds every interval by its maximum sample count and forgets retained-out objects', () => {
     const r = new RollupStore();
     for (let i = 1; i <= 40 * 300; i++) r.add('node', '1', T0 + i * 30, { x: 1 }, 30);
