@@ -96,6 +96,18 @@ describe('a role limited to database A', () => {
     expect403(await t.req('GET', `/v1/bdbs/stats/last/${b}`, { auth: member }));
   });
 
+  it('sees the events of A only in the event log, with full pages (create-cluster-roles.md: "event logs")', async () => {
+    const bdbOf = (e: any) => (e.bdb_uid === undefined ? undefined : Number(e.bdb_uid));
+    const all = await ok(t.req('GET', '/v1/logs'));
+    expect(all.some((e: any) => bdbOf(e) === b)).toBe(true);
+    const mine = await ok(t.req('GET', '/v1/logs', { auth: member }));
+    expect(mine.some((e: any) => bdbOf(e) === a)).toBe(true);
+    expect(mine.filter((e: any) => bdbOf(e) === b)).toEqual([]);
+    // Events that name no database stay; limit/offset page the events the caller may see.
+    expect(mine.some((e: any) => e.type === 'user_created' && e.user_email === member.user)).toBe(true);
+    expect(await ok(t.req('GET', '/v1/logs?offset=1&limit=2', { auth: member }))).toEqual(mine.slice(1, 3));
+  });
+
   it('works the same with a JWT', async () => {
     const token = (await ok(t.req('POST', '/v1/users/authorize', { auth: member }))).access_token;
     const jwt = { auth: null, headers: { authorization: `JWT ${token}` } };
