@@ -93,6 +93,17 @@ export class LocalUsers implements BasicVerifier {
       return undefined;
     }
     const now = this.clock.now().getTime();
+    // A locked account is refused whatever the password, and the password is not checked (a dummy hash keeps the
+    // time alike): answering a right one differently from a wrong one let a guesser go on while locked and learn
+    // the password from the answer (QA, session 10).
+    if (userStatus(user, policy, now) === 'locked') {
+      await this.verify(password, DUMMY_HASHES[scheme]);
+      this.event('user_login_failed', user, { reason: 'locked' }, 'WARNING');
+      req.log.info({ login }, 'authentication refused: account locked');
+      throw new RsError('unauthorized', policy.lockoutDuration === 0
+        ? 'The account is locked after too many failed logins; an admin must reset its password to unlock it'
+        : `The account is locked after too many failed logins; try again later (lock lasts ${policy.lockoutDuration} s) or ask an admin to reset the password`);
+    }
     let matched: string | undefined;
     let cached = false;
     const prehash = { logins: [user.email, user.name], clusterName: clusterName ?? '' };
@@ -108,16 +119,9 @@ export class LocalUsers implements BasicVerifier {
       await this.failed(user, policy, now, req);
       throw new RsError('unauthorized', 'Invalid credentials');
     }
-    // Lock and expiry are told only to callers that know the password, so they reveal nothing
-    // to someone guessing. Events for them are written once per cache window, like successes.
+    // Expiry is told only to callers that know the password. Its events are written once per cache window, like
+    // successes.
     const status = userStatus(user, policy, now);
-    if (status === 'locked') {
-      if (!cached) this.event('user_login_failed', user, { reason: 'locked' }, 'WARNING');
-      req.log.info({ login }, 'authentication refused: account locked');
-      throw new RsError('unauthorized', policy.lockoutDuration === 0
-        ? 'The account is locked after too many failed logins; an admin must reset its password to unlock it'
-        : `The account is locked after too many failed logins; try again later (lock lasts ${policy.lockoutDuration} s) or ask an admin to reset the password`);
-    }
     if (status === 'password_expired' && !req.routeOptions?.config?.allowExpiredPassword) {
       if (!cached) this.event('user_login_failed', user, { reason: 'password_expired' }, 'WARNING');
       req.log.info({ login }, 'authentication refused: password expired');
