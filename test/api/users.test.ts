@@ -385,6 +385,20 @@ describe('login lockout', () => {
     expect((await record(uid))!.failed_logins).toBeUndefined();
   });
 
+  it('parallel guesses are checked one at a time: no more than login_lockout_threshold are ever checked', async () => {
+    await setPolicy({ login_lockout_threshold: 3, login_lockout_duration: 1800, login_lockout_counter_reset_after: 900 });
+    const u = { user: 'burst@example.com', pass: 'burst-password-1' };
+    const uid = await createUser(u.user, u.pass);
+    // Before, all 12 read the account unlocked and all were checked (QA: 30 of 30 with a threshold of 3).
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => req('GET', '/v1/cluster', { auth: { user: u.user, pass: `wrong-${i}` } })));
+    expect(answers.every((a) => a.status === 401)).toBe(true);
+    const failed = events('user_login_failed').filter((e) => e.user_uid === uid);
+    expect(failed.filter((e) => e.reason === 'invalid_password')).toHaveLength(3);
+    expect(failed.filter((e) => e.reason === 'locked')).toHaveLength(9);
+    expect((await req('GET', `/v1/users/${uid}`)).json.status).toBe('locked');
+    expect((await req('GET', '/v1/cluster', { auth: u })).json.description).toMatch(/locked/);
+  });
+
   it('with login_lockout_duration 0 only an admin password reset unlocks', async () => {
     await setPolicy({ login_lockout_threshold: 2, login_lockout_duration: 0 });
     const u = { user: 'lock0@example.com', pass: 'lock0-password-1' };
