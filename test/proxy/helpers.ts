@@ -111,7 +111,33 @@ export function killAll(): void {
     }
   }
   for (const c of children) c.kill('SIGKILL');
+  // Also any proxy serving a socket in one of our directories that no test tracked (one started by a
+  // replacement the test did not expect, say): found by its command line.
+  for (const pid of proxiesIn(dirs)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** Pids of processes whose command line names `--socket <dir>/...` for one of `dirs`. */
+function proxiesIn(dirs: string[]): number[] {
+  if (!dirs.length) return [];
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let cmd: string;
+    try {
+      cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (dirs.some((d) => cmd.includes(`--socket\0${d}/`))) out.push(Number(name));
+  }
+  return out;
 }
 
 /** A raw TCP connection, resolved once connected. */
