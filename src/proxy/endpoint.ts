@@ -891,27 +891,13 @@ export class Endpoint {
 
   /** One PING to the current target, from here: what a client of this endpoint would reach. */
   probe(timeoutMs = 1000): Promise<ProbeResult> {
-    const { host, port, socket } = this.spec.target;
-    return new Promise((resolve) => {
-      const s = socket ? net.connect({ path: socket }) : net.connect({ host, port });
-      let text = '';
-      const done = (reachable: boolean, reply: string) => {
-        clearTimeout(timer);
-        s.destroy();
-        resolve({ uid: this.uid, listening: this.listening, target_reachable: reachable, reply });
-      };
-      const timer = setTimeout(() => done(false, `no answer from ${socket ?? `${host}:${port}`} within ${timeoutMs} ms`), timeoutMs);
-      s.on('error', (err) => done(false, err.message));
-      s.on('connect', () => s.write('PING\r\n'));
-      s.on('data', (d) => {
-        text += d.toString('latin1');
-        const nl = text.indexOf('\r\n');
-        if (nl < 0) return;
-        const line = text.slice(0, nl);
-        done(line === '+PONG' || (line.startsWith('-') && !line.startsWith('-LOADING')), line);
-      });
-      s.on('close', () => done(false, 'connection closed'));
-    });
+    const result = (reachable: boolean, reply: string): ProbeResult => ({ uid: this.uid, listening: this.listening, target_reachable: reachable, reply });
+    return exchangeWith(this.spec.target, 'PING\r\n', timeoutMs, (text) => {
+      const nl = text.indexOf('\r\n');
+      if (nl < 0) return undefined;
+      const line = text.slice(0, nl);
+      return result(line === '+PONG' || (line.startsWith('-') && !line.startsWith('-LOADING')), line);
+    }, (why) => result(false, why));
   }
 
   private createTerminator(t: EndpointTls): tls.Server {
@@ -944,27 +930,41 @@ const ROLE_PROBE_MS = 1000;
  * The first element of ROLE (`master`, `slave`, `sentinel`) from the shard at `s.target`, signed in as
  * `s.user`; undefined if it does not say in `timeoutMs` (down, refused, hung).
  */
-export function roleOf(s: Successor, timeoutMs: number): Promise<string | undefined> {
-  const { host, port, socket } = s.target;
+export async function roleOf(s: Successor, timeoutMs: number): Promise<string | undefined> {
+  const request = Buffer.concat([encode(['AUTH', s.user, s.password]), encode(['ROLE'])]);
+  const role = await exchangeWith<string | null>(s.target, request, timeoutMs, (text) => {
+    if (text.startsWith('-')) return null;
+    const m = /^\+OK\r\n\*\d+\r\n\$\d+\r\n([a-z]+)\r\n/.exec(text);
+    if (m) return m[1]!;
+    return text.length > 4096 ? null : undefined;
+  }, () => null);
+  return role ?? undefined;
+}
+
+/**
+ * One exchange with a shard from the proxy: connect to `target`, send `request`, and resolve with what `read` makes
+ * of the reply text so far (undefined: not complete yet), or with `failed(why)` when there is no answer (refused,
+ * closed, or nothing decisive within `timeoutMs`).
+ */
+function exchangeWith<T>(target: Target, request: string | Buffer, timeoutMs: number, read: (text: string) => T | undefined, failed: (why: string) => T): Promise<T> {
+  const { host, port, socket } = target;
   return new Promise((resolve) => {
     const c = socket ? net.connect({ path: socket }) : net.connect({ host, port });
-    const done = (role: string | undefined) => {
+    const done = (v: T) => {
       clearTimeout(timer);
       c.destroy();
-      resolve(role);
+      resolve(v);
     };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
+    const timer = setTimeout(() => done(failed(`no answer from ${socket ?? `${host}:${port}`} within ${timeoutMs} ms`)), timeoutMs);
     let text = '';
-    c.on('error', () => done(undefined));
-    c.on('close', () => done(undefined));
-    c.on('connect', () => c.write(Buffer.concat([encode(['AUTH', s.user, s.password]), encode(['ROLE'])])));
+    c.on('error', (err) => done(failed(err.message)));
+    c.on('connect', () => c.write(request));
     c.on('data', (d: Buffer) => {
       text += d.toString('latin1');
-      if (text.startsWith('-')) return done(undefined);
-      const m = /^\+OK\r\n\*\d+\r\n\$\d+\r\n([a-z]+)\r\n/.exec(text);
-      if (m) done(m[1]);
-      else if (text.length > 4096) done(undefined);
+      const v = read(text);
+      if (v !== undefined) done(v);
     });
+    c.on('close', () => done(failed('connection closed')));
   });
 }
 
