@@ -69,7 +69,6 @@ export class ActionService {
     return (await this.kv.list<ActionRecord>(PREFIX)).map((e) => e.value).sort((a, b) => a.creation_time - b.creation_time);
   }
 
-  /** The unfinished action on an object, if any (a second change must wait: 409). */
   /** 409 `busy` when `objectName` (e.g. "bdb:1") has an action pending or running, naming that action. */
   async ensureIdle(objectName: string): Promise<void> {
     const open = await this.openFor(objectName);
@@ -78,6 +77,7 @@ export class ActionService {
     }
   }
 
+  /** The unfinished action on an object, if any (a second change must wait: 409). */
   async openFor(objectName: string): Promise<ActionRecord | undefined> {
     return (await this.list()).find((a) => a.object_name === objectName && (a.status === 'pending' || a.status === 'active'));
   }
