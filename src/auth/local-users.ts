@@ -85,29 +85,34 @@ export class LocalUsers implements BasicVerifier {
   }
 
   async verifyBasic(login: string, password: string, req: FastifyRequest): Promise<Caller | undefined> {
-    const { policy, scheme } = await this.settings();
-    const user = await this.findByLogin(login);
-    if (!user || user.auth_method !== 'regular') {
-      // Hashed for unknown logins too, with the cluster's current scheme (which new and converted
-      // passwords use), so that the response time does not reveal which logins exist.
-      await this.verify(password, DUMMY_HASHES[scheme]);
-      return undefined;
-    }
+    const settings = await this.settings();
+    const user = await this.regularUser(login, password, settings.scheme);
+    if (!user) return undefined;
+    if (settings.policy.lockoutThreshold <= 0) return this.verifyUser(user, login, password, settings, req);
     // With a lockout, one user's logins are checked one at a time, each seeing the failures of the ones before: a
     // burst of parallel guesses all read the account unlocked and were all checked (QA: 30 of them, threshold 3).
-    if (policy.lockoutThreshold > 0) return this.attempts.run(user.uid, () => this.verifyUser(login, password, req));
-    return this.verifyUser(login, password, req);
+    // Read again inside: an attempt before this one may have locked it (or the user may be gone).
+    return this.attempts.run(user.uid, async () => {
+      const fresh = await this.regularUser(login, password, settings.scheme);
+      return fresh && this.verifyUser(fresh, login, password, settings, req);
+    });
   }
   private readonly attempts = new KeyedLock<number>();
 
-  private async verifyUser(login: string, password: string, req: FastifyRequest): Promise<Caller | undefined> {
-    const { policy, scheme, clusterName } = await this.settings();
-    // Read again: an attempt before this one may have locked it (or the user may be gone).
+  /**
+   * The user `login` names if it logs in with a password. For anyone else the password is hashed anyway, with the
+   * cluster's current scheme (which new and converted passwords use), so that the response time does not reveal
+   * which logins exist.
+   */
+  private async regularUser(login: string, password: string, scheme: HashScheme): Promise<UserRecord | undefined> {
     const user = await this.findByLogin(login);
-    if (!user || user.auth_method !== 'regular') {
-      await this.verify(password, DUMMY_HASHES[scheme]);
-      return undefined;
-    }
+    if (user?.auth_method === 'regular') return user;
+    await this.verify(password, DUMMY_HASHES[scheme]);
+    return undefined;
+  }
+
+  private async verifyUser(user: UserRecord, login: string, password: string, settings: LoginSettings, req: FastifyRequest): Promise<Caller> {
+    const { policy, scheme, clusterName } = settings;
     const now = this.clock.now().getTime();
     // A locked account is refused whatever the password, and the password is not checked (a dummy hash keeps the
     // time alike): answering a right one differently from a wrong one let a guesser go on while locked and learn
