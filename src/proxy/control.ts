@@ -100,18 +100,21 @@ export class ProxyClient {
     const live = await this.ping().catch(() => undefined);
     this.legacyProxy = live?.protocol === PROTOCOL_VERSION && live.schema === undefined;
     if (live?.protocol === PROTOCOL_VERSION) return { pid: live.pid, adopted: true };
-    if (live) {
-      // An older build that speaks another control protocol: it cannot be driven, so it is replaced.
-      this.opts.onReplace?.(`proxy ${live.pid} speaks control protocol ${live.protocol}, this build ${PROTOCOL_VERSION}`);
-      this.replacements++;
-      try {
-        await this.shutdown();
-        return await this.start();
-      } finally {
-        this.replacements--;
-      }
-    }
+    // An older build that speaks another control protocol cannot be driven, so it is replaced.
+    if (live) return this.swap(`proxy ${live.pid} speaks control protocol ${live.protocol}, this build ${PROTOCOL_VERSION}`);
     return this.start();
+  }
+
+  /** Shut the running proxy down and start this build's, `replacing` meanwhile (no proxy answers then). */
+  private async swap(why: string): Promise<{ pid: number; adopted: boolean }> {
+    this.opts.onReplace?.(why);
+    this.replacements++;
+    try {
+      await this.shutdown();
+      return await this.start();
+    } finally {
+      this.replacements--;
+    }
   }
 
   private async start(): Promise<{ pid: number; adopted: boolean }> {
@@ -226,10 +229,9 @@ export class ProxyClient {
       const now = await this.send('ping', {}).catch(() => undefined);
       this.replacements++;
       try {
-        if (now?.pid === pid) {
-          this.opts.onReplace?.(why);
-          await this.shutdown();
-        }
+        if (now?.pid === pid) await this.swap(why);
+        // Adopts the proxy now running (the one just started, or one an earlier replacement started), or starts one:
+        // its pid and whether it is legacy are learned here.
         await this.ensureRunning();
       } finally {
         this.replacements--;
