@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KvConflictError, type Compare, type KvBackend, type KvEntry, type Op, type TxnResult, type Unwatch, type WatchEvent } from '../kv.js';
+import { Statements } from './statements.js';
 
 const LOG_KEEP = 10_000;
 const POLL_MS = 1000;
@@ -20,6 +21,7 @@ interface Watcher { prefix: string; after: number; onEvents: (e: WatchEvent[]) =
 export class SqliteKv implements KvBackend {
   private readonly db: Database.Database;
   private readonly watchers = new Set<Watcher>();
+  private readonly statements: Statements;
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -31,6 +33,7 @@ export class SqliteKv implements KvBackend {
     // FULL: a committed CCS write survives power loss; writes are rare, so the cost is small.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    this.statements = new Statements(this.db);
     // The CCS holds password hashes, private keys and the JWT signing key: owner-only, whatever the umask.
     if (file !== ':memory:') {
       for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
@@ -46,8 +49,12 @@ export class SqliteKv implements KvBackend {
     `);
   }
 
+  private sql(text: string): Database.Statement {
+    return this.statements.sql(text);
+  }
+
   private rev(): number {
-    return (this.db.prepare(`SELECT value FROM meta WHERE name = 'revision'`).get() as { value: number }).value;
+    return (this.sql(`SELECT value FROM meta WHERE name = 'revision'`).get() as { value: number }).value;
   }
 
   private toEntry<T>(r: Row): KvEntry<T> {
@@ -55,13 +62,13 @@ export class SqliteKv implements KvBackend {
   }
 
   async get<T>(key: string): Promise<KvEntry<T> | undefined> {
-    const r = this.db.prepare('SELECT * FROM kv WHERE key = ?').get(key) as Row | undefined;
+    const r = this.sql('SELECT * FROM kv WHERE key = ?').get(key) as Row | undefined;
     return r && this.toEntry<T>(r);
   }
 
   async list<T>(prefix: string): Promise<KvEntry<T>[]> {
     // Range scan [prefix, prefix + U+FFFF) keeps the primary-key index in use (LIKE would not, and needs escaping).
-    const rows = this.db.prepare('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(prefix, prefix + '\uffff') as Row[];
+    const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(prefix, prefix + '\uffff') as Row[];
     return rows.map((r) => this.toEntry<T>(r));
   }
 
@@ -73,7 +80,7 @@ export class SqliteKv implements KvBackend {
   }
 
   async delete(key: string, expectModRevision?: number): Promise<boolean> {
-    const existed = this.db.prepare('SELECT 1 FROM kv WHERE key = ?').get(key) !== undefined;
+    const existed = this.sql('SELECT 1 FROM kv WHERE key = ?').get(key) !== undefined;
     const compares = expectModRevision === undefined ? [] : [{ key, modRevision: expectModRevision }];
     const res = await this.txn(compares, [{ type: 'delete', key }]);
     if (!res.succeeded) throw new KvConflictError(key);
@@ -89,22 +96,22 @@ export class SqliteKv implements KvBackend {
     });
     const run = this.db.transaction((): TxnResult => {
       for (const c of compares) {
-        const r = this.db.prepare('SELECT mod_revision FROM kv WHERE key = ?').get(c.key) as { mod_revision: number } | undefined;
+        const r = this.sql('SELECT mod_revision FROM kv WHERE key = ?').get(c.key) as { mod_revision: number } | undefined;
         if ((r?.mod_revision ?? 0) !== c.modRevision) return { succeeded: false, revision: this.rev() };
       }
       if (serialized.length === 0) return { succeeded: true, revision: this.rev() };
       const revision = this.rev() + 1;
-      this.db.prepare(`UPDATE meta SET value = ? WHERE name = 'revision'`).run(revision);
-      const logIns = this.db.prepare('INSERT INTO log(revision, key, type, value) VALUES (?, ?, ?, ?)');
+      this.sql(`UPDATE meta SET value = ? WHERE name = 'revision'`).run(revision);
+      const logIns = this.sql('INSERT INTO log(revision, key, type, value) VALUES (?, ?, ?, ?)');
       for (const op of serialized) {
         if (op.type === 'put') {
-          this.db
-            .prepare(`INSERT INTO kv(key, value, create_revision, mod_revision, version) VALUES (?, ?, ?, ?, 1)
+          this
+            .sql(`INSERT INTO kv(key, value, create_revision, mod_revision, version) VALUES (?, ?, ?, ?, 1)
                       ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision, version = version + 1`)
             .run(op.key, op.json, revision, revision);
           logIns.run(revision, op.key, 'put', op.json);
         } else {
-          const del = this.db.prepare('DELETE FROM kv WHERE key = ?').run(op.key);
+          const del = this.sql('DELETE FROM kv WHERE key = ?').run(op.key);
           if (del.changes > 0) logIns.run(revision, op.key, 'delete', null);
         }
       }
@@ -119,8 +126,8 @@ export class SqliteKv implements KvBackend {
   private compact(revision: number): void {
     const keepFrom = revision - LOG_KEEP;
     if (keepFrom <= 0) return;
-    this.db.prepare('DELETE FROM log WHERE revision < ?').run(keepFrom);
-    this.db.prepare(`UPDATE meta SET value = ? WHERE name = 'compacted'`).run(keepFrom - 1);
+    this.sql('DELETE FROM log WHERE revision < ?').run(keepFrom);
+    this.sql(`UPDATE meta SET value = ? WHERE name = 'compacted'`).run(keepFrom - 1);
   }
 
   async revision(): Promise<number> {
@@ -160,20 +167,20 @@ export class SqliteKv implements KvBackend {
 
   private deliver(w: Watcher): void {
     if (this.closed || !this.watchers.has(w)) return;
-    const compacted = (this.db.prepare(`SELECT value FROM meta WHERE name = 'compacted'`).get() as { value: number }).value;
+    const compacted = (this.sql(`SELECT value FROM meta WHERE name = 'compacted'`).get() as { value: number }).value;
     let events: WatchEvent[];
     if (w.after < compacted) {
       // The log no longer reaches back that far: resynchronize with the live state of the prefix.
       const rev = this.rev();
-      const rows = this.db.prepare('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(w.prefix, w.prefix + '\uffff') as Row[];
+      const rows = this.sql('SELECT * FROM kv WHERE key >= ? AND key < ? ORDER BY key').all(w.prefix, w.prefix + '\uffff') as Row[];
       events = rows.map((r) => ({ type: 'put', key: r.key, value: JSON.parse(r.value), revision: rev }));
       w.after = rev;
     } else {
       // Bound the read by a revision taken first, so a write by another process between the two
       // statements is neither skipped nor delivered twice.
       const upTo = this.rev();
-      const rows = this.db
-        .prepare('SELECT revision, key, type, value FROM log WHERE revision > ? AND revision <= ? AND key >= ? AND key < ? ORDER BY id')
+      const rows = this
+        .sql('SELECT revision, key, type, value FROM log WHERE revision > ? AND revision <= ? AND key >= ? AND key < ? ORDER BY id')
         .all(w.after, upTo, w.prefix, w.prefix + '\uffff') as LogRow[];
       events = rows.map((r) => ({ type: r.type, key: r.key, value: r.value === null ? undefined : JSON.parse(r.value), revision: r.revision }));
       w.after = Math.max(w.after, upTo);
