@@ -7,6 +7,7 @@ import { registerConventions } from './api/conventions.js';
 import { RsError } from './errors.js';
 import { bootstrapRoutes } from './api/bootstrap.js';
 import { bdbRoutes } from './api/bdbs.js';
+import { bdbCertificateRoutes } from './api/bdb-certificates.js';
 import { bdbAvailabilityRoutes } from './api/bdb-availability.js';
 import { bdbActionRoutes } from './api/bdb-actions.js';
 import { debugInfoRoutes } from './api/debuginfo.js';
@@ -87,6 +88,7 @@ export async function buildApp(c: Composed, opts: { logger: Logger; https?: Secu
   await app.register(bdbAvailabilityRoutes(c.services));
   await app.register(bdbActionRoutes(c.services));
   await app.register(bdbExtraRoutes(c.services));
+  await app.register(bdbCertificateRoutes(c.services));
   await app.register(debugInfoRoutes(c.services));
   await app.register(proxyRoutes(c.services));
   await app.register(shardRoutes(c.services));

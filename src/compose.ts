@@ -12,6 +12,7 @@ import type { BootstrapStatus } from './schemas/bootstrap.js';
 import type { ClusterSettings, CmSettings } from './schemas/cluster-settings.js';
 import { BootstrapService } from './services/bootstrap-service.js';
 import { CertificateService } from './services/certificate-service.js';
+import { BdbCertificateService } from './services/bdb-certificate-service.js';
 import type { ClusterRecord } from './services/cluster-defaults.js';
 import { ClusterService } from './services/cluster-service.js';
 import { LdapConfigService } from './services/ldap-config-service.js';
@@ -83,6 +84,8 @@ export interface Services {
   sso: SsoService;
   health: { ccsReachable(): Promise<boolean> };
   bdbs: BdbService;
+  /** Per-database proxy certificates (/v1/bdbs/{uid}/certificates). */
+  bdbCertificates: BdbCertificateService;
   actions: ActionService;
   controllers: ControllerManager;
   shardViews: ShardService;
@@ -275,6 +278,7 @@ export async function compose(config: Config, log: Logger, opts: ComposeOptions 
       redisAcls: redisAclService,
       sso: new SsoService(new Singleton<SsoRecord>(kv, '/sso'), cluster, async () => (await certificates.get('sso_service'))?.key !== undefined),
       bdbs: dataPlane.bdbs,
+      bdbCertificates: new BdbCertificateService(kv, bdbRecords, certificates),
       actions: dataPlane.actions,
       controllers: dataPlane.manager,
       shardViews: dataPlane.shardViews,

@@ -1,17 +1,18 @@
 /**
  * What the bdb reconciler reads from the CCS besides bdbs and shards: users, Redis ACLs and the
- * cluster pub/sub default (database users, db-users.ts), the `proxy` certificate (TLS
- * endpoints) and the proxy settings (every endpoint). The keys here are also what the manager watches to re-apply them (ACCESS_WATCHES).
+ * cluster pub/sub default (database users, db-users.ts), the certificate of each TLS endpoint
+ * (the database's own, else the cluster's `proxy` one) and the proxy settings (every endpoint). The keys here are also what the manager watches to re-apply them (ACCESS_WATCHES).
  */
 import { USERS_PREFIX, type UserRecord } from '../auth/user-record.js';
 import type { PubsubDefault } from '../redis/config-map.js';
 import type { RedisAcl } from '../schemas/redis-acl.js';
 import { REDIS_ACLS_PREFIX, ROLES_PREFIX } from '../services/access-defaults.js';
+import { BDB_CERTIFICATES_PREFIX, type BdbCertificateRecord } from '../services/bdb-certificate-service.js';
 import type { CertificateRecord } from '../services/certificate-service.js';
 import { defaultProxySettings, proxyKey, type ProxySettings } from '../services/proxy-settings.js';
 import type { KvBackend, WatchEvent } from '../store/kv.js';
 import type { AccessReader, PasswordRemovalPolicy } from './bdb-controller.js';
-import type { DataTlsPolicy } from './endpoint-spec.js';
+import type { CertPair, DataTlsPolicy } from './endpoint-spec.js';
 
 export const PROXY_CERT_KEY = '/certificates/proxy';
 export const POLICY_KEY = '/cluster_policy';
@@ -71,8 +72,9 @@ export class KvAccessReader implements AccessReader {
     return dataTlsPolicyOf((await this.kv.get<DataTlsPolicy>(CLUSTER_KEY))?.value);
   }
 
-  async proxyCertificate(): Promise<CertificateRecord | undefined> {
-    return (await this.kv.get<CertificateRecord>(PROXY_CERT_KEY))?.value;
+  async proxyCertificate(bdbUid: number): Promise<CertPair | undefined> {
+    const own = (await this.kv.get<BdbCertificateRecord>(BDB_CERTIFICATES_PREFIX + bdbUid))?.value;
+    return own ?? (await this.kv.get<CertificateRecord>(PROXY_CERT_KEY))?.value;
   }
 
   async proxySettings(nodeUid: number): Promise<ProxySettings> {

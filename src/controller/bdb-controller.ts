@@ -14,6 +14,7 @@ import { CLIENT_CONFIG_COMMANDS, configDrift, dbPersistence, defaultUserRules, d
 import { killGroup, processExists, processState, waitGone } from '../redis/proc.js';
 import type { Directives, ShardHandle, ShardRef, ShardSpec } from '../redis/supervisor.js';
 import type { ActionService } from '../services/action-service.js';
+import { BDB_CERTIFICATES_PREFIX } from '../services/bdb-certificate-service.js';
 import { isDataAction } from '../services/bdb-data-ops.js';
 import type { BdbRecord } from '../services/bdb-view.js';
 import type { ProxySettings } from '../services/proxy-settings.js';
@@ -46,7 +47,7 @@ export interface BdbControllerDeps {
   log: Logger;
   /** Address endpoints listen on (the API address: 0.0.0.0 by default). */
   endpointAddr: string;
-  /** Users, roles' Redis ACLs and the cluster pub/sub default, and the proxy certificate: read at every pass. */
+  /** Users, roles' Redis ACLs and the cluster pub/sub default, and the endpoint's certificate: read at every pass. */
   access: AccessReader;
   /** The shards' internal admin ACL user (never touched by database user rules). */
   adminUser: string;
@@ -74,7 +75,8 @@ export interface RestartOptions {
 /** What the reconciler reads besides bdbs and shards. */
 export interface AccessReader {
   dbUsersInput(): Promise<Omit<DbUsersInput, 'reserved'>>;
-  proxyCertificate(): Promise<CertPair | undefined>;
+  /** The certificate database `bdbUid`'s TLS endpoint presents: its own (/v1/bdbs/{uid}/certificates), else the cluster's `proxy`. */
+  proxyCertificate(bdbUid: number): Promise<CertPair | undefined>;
   /** The cluster's data-plane TLS policy (min_data_TLS_version, data_cipher_list, data_cipher_suites_tls_1_3). */
   dataTlsPolicy?(): Promise<DataTlsPolicy>;
   /** The cluster's disconnect_clients_on_password_removal. */
@@ -187,7 +189,8 @@ export class BdbController {
         // stopped, a store error) would stay `active` for ever.
         const done = action ? await this.d.actions.transitionOp(action.action_uid, 'completed') : undefined;
         const res = await this.d.kv.txn(done ? [done.compare] : [], [
-          this.d.bdbs.deleteOp(uid), ...shards.map((s) => this.d.shardsStore.deleteOp(s.uid)), ...(done ? [done.op] : []),
+          this.d.bdbs.deleteOp(uid), { type: 'delete', key: BDB_CERTIFICATES_PREFIX + uid }, // its own certificate goes with it
+          ...shards.map((s) => this.d.shardsStore.deleteOp(s.uid)), ...(done ? [done.op] : []),
         ]);
         if (!res.succeeded) throw new Error(`database ${uid}: its delete action changed while the database was being removed; again`);
         this.attempts.delete(uid);
@@ -387,7 +390,7 @@ export class BdbController {
     await plane.proxy.setEndpoint(endpointSpec(rec, {
       addr: this.d.endpointAddr,
       master: shardTarget(master),
-      proxyCert: await this.d.access.proxyCertificate(),
+      proxyCert: await this.d.access.proxyCertificate(rec.uid),
       dataTls: dataTlsFor(await this.d.access.dataTlsPolicy?.(), plane.proxy.legacy === true),
       configSocket: this.d.configSocket,
       proxy: await this.d.access.proxySettings(master.node_uid),

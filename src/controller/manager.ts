@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KvBackend, Unwatch } from '../store/kv.js';
 import { BDBS_PREFIX } from '../services/bdb-service.js';
+import { BDB_CERTIFICATES_PREFIX } from '../services/bdb-certificate-service.js';
 import { PROXIES_PREFIX } from '../services/proxy-settings.js';
 import { SHARDS_PREFIX, type ShardInventory } from '../services/shard-inventory.js';
 import type { Collection } from '../store/object-store.js';
@@ -67,6 +68,8 @@ export class ControllerManager {
       }));
     }
     this.unwatch.push(this.kv.watch(PROXY_CERT_KEY, rev, () => void this.enqueueWhere(tlsEnabled)));
+    // A database's own certificate (set, replaced or deleted) is its endpoint's alone.
+    this.unwatch.push(this.kv.watch(BDB_CERTIFICATES_PREFIX, rev, (evs) => evs.forEach((e) => this.queue.add(bdbKey(uidOf(e.key))))));
     // The data-plane TLS policy (min_data_TLS_version, cipher lists) is in every TLS endpoint's spec; the
     // cluster record changes for many other reasons, so only a change of those fields re-applies them.
     let dataTls: string | undefined;

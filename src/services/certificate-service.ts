@@ -4,7 +4,7 @@
  * listener through the TlsManager without a restart.
  */
 import { RsError } from '../errors.js';
-import { CertificateError, generateSelfSigned, parseCertificate, validatePair } from '../certs/x509.js';
+import { CertificateError, generateSelfSigned, parseCertificate, validatePair, type ParsedCertificate } from '../certs/x509.js';
 import type { TlsManager } from '../certs/tls-manager.js';
 import { CERT_ONLY, CERTIFICATE_NAMES, GENERATED_CERTIFICATES, type CertificateName, type CertificateUpdate } from '../schemas/certificates.js';
 import type { KvBackend, Op } from '../store/kv.js';
@@ -28,6 +28,16 @@ function certError(e: unknown, name: string): unknown {
   if (!(e instanceof CertificateError)) return e;
   const expired = e.reason === 'expired' || e.reason === 'not_yet_valid';
   return new RsError(expired ? 'certificate_expired' : 'invalid_certificate', `${name}: ${e.message}`);
+}
+
+/**
+ * A combined PEM (certificate + key) in the certificate field would be stored, listed and shown
+ * (e.g. as /v1/cluster proxy_certificate) with the private key inside.
+ */
+function refuseKeyInCertificate(label: string, certificate: string, keyField: string): void {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certificate)) {
+    throw new RsError('invalid_certificate', `${label}: the certificate field contains a private key; pass it in "${keyField}"`);
+  }
 }
 
 export class CertificateService {
@@ -86,11 +96,7 @@ export class CertificateService {
       if (seen.has(name)) throw new RsError('invalid_certificate', `${name}: given more than once`);
       seen.add(name);
       try {
-        // A combined PEM (certificate + key) in `certificate` would be stored, listed and shown
-        // (e.g. as /v1/cluster proxy_certificate) with the private key inside.
-        if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(e.certificate)) {
-          throw new RsError('invalid_certificate', `${name}: the certificate field contains a private key; pass it in "key"`);
-        }
+        refuseKeyInCertificate(name, e.certificate, 'key');
         if (CERT_ONLY.includes(name)) {
           if (e.key !== undefined) throw new RsError('invalid_certificate', `${name}: takes no private key`);
           const parsed = parseCertificate(e.certificate);
@@ -100,14 +106,7 @@ export class CertificateService {
           return { name, certificate: e.certificate };
         }
         if (e.key === undefined) throw new RsError('invalid_certificate', `${name}: a private key is required`);
-        validatePair(e.certificate, e.key, { now: this.clock.now() });
-        // Every keyed certificate is served by some TLS listener: OpenSSL must accept the pair
-        // (it refuses, e.g., RSA keys below its security level). Its refusal is the caller's 400.
-        try {
-          this.tls.check({ certificate: e.certificate, key: e.key });
-        } catch (err) {
-          throw new RsError('invalid_certificate', `${name}: not usable for TLS: ${(err as Error).message}`);
-        }
+        this.checkServable(name, e.certificate, e.key);
         return { name, certificate: e.certificate, key: e.key };
       } catch (err) {
         throw certError(err, name);
@@ -121,6 +120,31 @@ export class CertificateService {
     if (!isName(name)) throw new RsError('certificate_not_found', `Unknown certificate name '${name}'`);
     if (GENERATED_CERTIFICATES.includes(name)) throw new RsError('required_certificate', `'${name}' is required and cannot be deleted`);
     await this.kv.delete(PREFIX + name);
+  }
+
+  /**
+   * The checks a certificate a TLS listener will serve must pass (a cluster one, or a database's
+   * own proxy certificate): the chain parses, the key is the leaf's, the leaf is valid now, and
+   * OpenSSL accepts the pair (it refuses, e.g., RSA keys below its security level). Failures are
+   * RS errors: 400 invalid_certificate, 406 certificate_expired, the message prefixed by `label`.
+   */
+  validateServable(label: string, certificate: string, key: string, keyField = 'key'): ParsedCertificate {
+    try {
+      refuseKeyInCertificate(label, certificate, keyField);
+      return this.checkServable(label, certificate, key);
+    } catch (err) {
+      throw certError(err, label);
+    }
+  }
+
+  private checkServable(label: string, certificate: string, key: string): ParsedCertificate {
+    const parsed = validatePair(certificate, key, { now: this.clock.now() });
+    try {
+      this.tls.check({ certificate, key });
+    } catch (err) {
+      throw new RsError('invalid_certificate', `${label}: not usable for TLS: ${(err as Error).message}`);
+    }
+    return parsed;
   }
 
   /** Regenerate one generated certificate, or (no name) the internal ones. */
