@@ -3,15 +3,14 @@
  * checked through real HTTPS on a real node: what GET lists, what the listener actually serves,
  * rotation and replacement without a restart, validation statuses, and persistence across a restart.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password.js';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { DEFAULT_ORGANIZATION, generateSelfSigned, parseCertificate, validatePair } from '../../src/certs/x509.js';
+import { pairWithDates as datedPair } from '../helpers/certs.js';
 import { request, type Resp } from '../helpers/https-client.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { expectRsError } from '../helpers/rs-error.js';
@@ -20,7 +19,6 @@ const CLUSTER = 'cluster.test.local';
 const DAY_MS = 86_400_000;
 const GENERATED = ['api', 'cm', 'proxy', 'syncer', 'metrics_exporter', 'ccs_internode_encryption', 'data_internode_encryption'];
 const INTERNAL = ['ccs_internode_encryption', 'data_internode_encryption'];
-const cryptoImpl = webcrypto as unknown as Crypto;
 
 
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
@@ -44,26 +42,9 @@ async function certs(t: TestNode): Promise<Record<string, string>> {
   return r.json;
 }
 
-/** A self-signed RSA pair with arbitrary validity dates (generateSelfSigned only makes current ones). */
-async function pairWithDates(notBefore: Date, notAfter: Date, opts: { cn?: string; modulusLength?: number } = {}): Promise<{ certificate: string; key: string }> {
-  const alg = { name: 'RSASSA-PKCS1-v1_5', modulusLength: opts.modulusLength ?? 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const cn = opts.cn ?? CLUSTER;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      name: `CN=${cn}`,
-      keys,
-      notBefore,
-      notAfter,
-      signingAlgorithm: alg as Algorithm,
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: cn }])],
-    },
-    cryptoImpl,
-  );
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  const key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
-  return { certificate: cert.toString('pem'), key };
-}
+/** A self-signed RSA pair with arbitrary validity dates (generateSelfSigned only makes current ones), for the cluster's name by default. */
+const pairWithDates = (notBefore: Date, notAfter: Date, opts: { cn?: string; modulusLength?: number } = {}) =>
+  datedPair(notBefore, notAfter, { cn: CLUSTER, ...opts });
 
 const freshPair = (ou = 'test') => generateSelfSigned({ commonName: CLUSTER, altNames: [CLUSTER, `*.${CLUSTER}`], ipAddresses: ['127.0.0.1'], organizationalUnit: ou });
 

@@ -11,7 +11,7 @@ import { hashPassword } from '../../src/auth/password.js';
 import type { UserRecord } from '../../src/auth/user-record.js';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import { createBdb, waitStatus } from '../helpers/bdb.js';
-import { pairWithDates } from '../helpers/certs.js';
+import { pairWithDates, peerCert } from '../helpers/certs.js';
 import { expectRsError, ok } from '../helpers/rs-error.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -32,17 +32,6 @@ const clusterProxyCert = async (): Promise<string> => (await ok(t.req('GET', '/v
 const certPath = (uid: number | string) => `/v1/bdbs/${uid}/certificates`;
 const setCert = (uid: number, pair: { certificate: string; key: string }, query = '') =>
   t.req('POST', certPath(uid) + query, { body: { cert: pair.certificate, private_key: pair.key } });
-
-/** The certificate a new TLS connection to the endpoint is presented. */
-function peerCert(port: number): Promise<tls.PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      resolve(s.getPeerCertificate());
-      s.destroy();
-    });
-    s.on('error', reject);
-  });
-}
 
 const servedBy = (port: number, pem: string) =>
   waitFor(async () => (await peerCert(port)).fingerprint256 === fingerprint(pem), { what: `port ${port} presents ${new X509Certificate(pem).subject}` });
@@ -202,9 +191,9 @@ describe('GET /v1/bdbs/certificates', () => {
       createBdb(t, { name: 'list-plain' }),
     ]);
     const now = Date.now() - 60_000;
-    expect((await setCert(soon.uid, await pairWithDates(new Date(now), new Date(now + 10 * DAY_MS), 'soon'))).status).toBe(200);
-    expect((await setCert(late.uid, await pairWithDates(new Date(now), new Date(now + 400 * DAY_MS), 'late'))).status).toBe(200);
-    expect((await setCert(plain.uid, await pairWithDates(new Date(now), new Date(now + 20 * DAY_MS), 'plain'))).status).toBe(200);
+    expect((await setCert(soon.uid, await pairWithDates(new Date(now), new Date(now + 10 * DAY_MS), { cn: 'soon' }))).status).toBe(200);
+    expect((await setCert(late.uid, await pairWithDates(new Date(now), new Date(now + 400 * DAY_MS), { cn: 'late' }))).status).toBe(200);
+    expect((await setCert(plain.uid, await pairWithDates(new Date(now), new Date(now + 20 * DAY_MS), { cn: 'plain' }))).status).toBe(200);
     uids = { soon: String(soon.uid), late: String(late.uid), plain: String(plain.uid) };
     all = await ok(t.req('GET', '/v1/bdbs/certificates'));
   });

@@ -9,6 +9,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import { client, createBdb, waitStatus } from '../helpers/bdb.js';
+import { peerCert } from '../helpers/certs.js';
 import { startTestNode, type TestNode } from '../helpers/test-node.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -48,17 +49,6 @@ async function ping(c: ReturnType<typeof client>): Promise<string> {
 /** PING over TLS: 'PONG', or the error text. */
 function tlsPing(port: number, opts: tls.ConnectionOptions = {}): Promise<string> {
   return ping(tlsClient(port, opts));
-}
-
-/** The certificate the endpoint presents. */
-function peerCert(port: number): Promise<tls.PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      resolve(s.getPeerCertificate());
-      s.destroy();
-    });
-    s.on('error', reject);
-  });
 }
 
 const proxyCert = async (): Promise<string> => (await t.req('GET', '/v1/cluster/certificates')).json.proxy_cert;
