@@ -20,7 +20,6 @@ const DAY_MS = 86_400_000;
 const GENERATED = ['api', 'cm', 'proxy', 'syncer', 'metrics_exporter', 'ccs_internode_encryption', 'data_internode_encryption'];
 const INTERNAL = ['ccs_internode_encryption', 'data_internode_encryption'];
 
-
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 /** The certificate a fresh TLS connection is served, as a PEM-comparable DER buffer. */
