@@ -7,8 +7,6 @@
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/auth/password.js';
-import type { UserRecord } from '../../src/auth/user-record.js';
 import { generateSelfSigned } from '../../src/certs/x509.js';
 import { createBdb, waitStatus } from '../helpers/bdb.js';
 import { pairWithDates, peerCert } from '../helpers/certs.js';
@@ -243,12 +241,7 @@ describe('GET /v1/bdbs/certificates', () => {
 describe('permissions', () => {
   const viewer = { user: 'dbcertviewer@test.local', pass: 'viewer-pass-1' };
   beforeAll(async () => {
-    const rec: UserRecord = {
-      uid: 61, name: 'dbcertviewer', email: viewer.user, role: 'cluster_viewer', role_uids: [], auth_method: 'regular',
-      status: 'active', email_alerts: false, bdbs_email_alerts: [], alert_audit_db_conns: false, alert_bdb_backup: false,
-      alert_bdb_crdt_src_syncer: false, password_issue_date: '2026-01-01T00:00:00Z', password_hashes: [await hashPassword(viewer.pass)],
-    };
-    await t.node.composed.kv.put('/users/61', rec);
+    await ok(t.req('POST', '/v1/users', { body: { email: viewer.user, password: viewer.pass, name: 'dbcertviewer', role: 'cluster_viewer' } }));
   });
 
   it('a cluster_viewer may read the certificates but not set or delete one', async () => {
