@@ -255,3 +255,23 @@ describe('permissions', () => {
     expectRsError(await t.req('GET', certPath(db.uid), { auth: null }), 401, 'unauthorized');
   });
 });
+
+describe('across a restart', () => {
+  it('a node started again on the same data dir, with the proxy and shards gone too, presents the database its own certificate', async () => {
+    const n = await startTestNode();
+    let again: TestNode | undefined;
+    try {
+      const db = await createBdb(n, { name: 'restart-cert', tls_mode: 'enabled' });
+      const pair = await dbPair('restart-cert.test.local');
+      expect((await n.req('POST', certPath(db.uid), { body: { cert: pair.certificate, private_key: pair.key } })).status).toBe(200);
+      await servedBy(db.endpoints[0].port, pair.certificate);
+      await n.node.close({ stopDatabases: true });
+      again = await startTestNode({ dataDir: n.dataDir });
+      await waitStatus(again, db.uid);
+      await servedBy(db.endpoints[0].port, pair.certificate);
+      expect((await ok(again.req('GET', certPath(db.uid)))).cert).toBe(pair.certificate);
+    } finally {
+      await (again ?? n).close();
+    }
+  }, 60_000);
+});
