@@ -84,13 +84,31 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     });
   });
 
-  app.addHook('onRequest', async (req) => {
+  /** The methods the routes matching `path` answer (404 when none, else 405 with them as Allow). */
+  const allowedFor = (path: string) => [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
+  const methodNotAllowed = (reply: FastifyReply, method: string, path: string, allowed: string[]) => {
+    reply.header('Allow', allowed.sort().join(', '));
+    return new RsError('method_not_allowed', `Method ${method} is not allowed for ${path}; allowed: ${allowed.join(', ')}`);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
     const v = req.headers['x-api-version'];
     if (v !== undefined && !API_VERSION.test(String(v))) {
       throw new RsError('unsupported_api_version', `Unsupported x-api-version '${String(v)}'; supported: 1, 2`);
     }
     const cfg = req.routeOptions.config;
     if (!cfg || req.is404) return;
+    // An action catch-all (PUT /v1/bdbs/{uid}/{action}) also matches the paths of real sub-resources
+    // (/v1/bdbs/{uid}/certificates, /shards...): there, a method they lack is 405 + Allow as anywhere else,
+    // not the catch-all's body validation or unknown-action error (QA 13).
+    if (cfg.verbs) {
+      const path = req.url.split('?')[0]!;
+      const last = path.replace(/\/$/, '').split('/').pop() ?? '';
+      if (!cfg.verbs.includes(last)) {
+        const allowed = allowedFor(path);
+        if (allowed.length > 0) throw methodNotAllowed(reply, req.method, path, allowed);
+      }
+    }
     const bootstrapped = deps.isBootstrapped();
     if (!bootstrapped) {
       if (cfg.access === 'bootstrap') return;
@@ -194,11 +212,8 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
 
   app.setNotFoundHandler(async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))];
-    if (allowed.length > 0) {
-      reply.header('Allow', allowed.sort().join(', '));
-      throw new RsError('method_not_allowed', `Method ${req.method} is not allowed for ${path}; allowed: ${allowed.join(', ')}`);
-    }
+    const allowed = allowedFor(path);
+    if (allowed.length > 0) throw methodNotAllowed(reply, req.method, path, allowed);
     throw new RsError('not_found', `No such URI: ${req.method} ${path}`);
   });
 

@@ -79,6 +79,23 @@ describe('routing', () => {
     expect(r2.headers.allow).toContain('PUT');
   });
 
+  it('PUT on a real database sub-resource → 405 with its Allow, not the action catch-all', async () => {
+    // PUT /v1/bdbs/{uid}/{action} takes any last segment; a path that is another route's resource
+    // (certificates, shards, availability) must still answer 405 like PATCH does there (QA 13: PUT
+    // /v1/bdbs/1/certificates with a certificate body answered 400 "unknown or read-only field 'cert'").
+    for (const sub of ['certificates', 'shards', 'availability']) {
+      for (const body of [{ cert: 'x', private_key: 'y' }, {}, undefined]) {
+        const r = await t.req('PUT', `/v1/bdbs/1/${sub}`, body === undefined ? {} : { body });
+        expectRsError(r, 405, 'method_not_allowed');
+        expect(r.headers.allow).not.toContain('PUT');
+        expect(r.headers.allow).toContain('GET');
+      }
+    }
+    // The known actions and unknown words keep reaching the route.
+    expectRsError(await t.req('PUT', '/v1/bdbs/999/flush', { body: {} }), 404, 'db_not_exist');
+    expectRsError(await t.req('PUT', '/v1/bdbs/1/explode', { body: {} }), 400, 'unsupported_action');
+  });
+
   it('a trailing slash names the same resource', async () => {
     const r = await t.req('GET', '/v1/cluster/');
     expect(r.status, r.text).toBe(200);
