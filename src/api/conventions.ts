@@ -198,6 +198,13 @@ export function registerConventions(app: FastifyInstance, deps: ConventionDeps):
     const raw = req.method === 'GET' && reply.statusCode < 300 ? req.query?.fields : undefined;
     const fields = Array.isArray(raw) ? raw.join(',') : raw;
     if (typeof fields !== 'string' || fields === '' || payload === null || typeof payload !== 'object') return payload;
+    // A response schema requires its fields, so the projection cannot go through it (500 "is required"); it
+    // still decides what may be shown (e.g. no write-only key): serialize with it, project that, send as JSON.
+    const schemaSerialize = reply.getSerializationFunction(String(reply.statusCode));
+    if (typeof schemaSerialize === 'function') {
+      payload = JSON.parse(schemaSerialize(payload as Record<string, unknown>)) as unknown;
+      reply.serializer(JSON.stringify);
+    }
     const wanted = fields.split(',').map((f) => f.trim()).filter(Boolean);
     const pick = (o: unknown) => {
       if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;

@@ -189,6 +189,16 @@ describe('responses', () => {
     expect(r.text).toBe('{"uid":1}');
   });
 
+  it('fields= on a route with a response schema (its fields are required) → the projection, not a 500 (QA 13)', async () => {
+    const r = await t.req('GET', '/v1/suffixes?fields=name');
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.length).toBeGreaterThan(0);
+    for (const s of r.json) expect(Object.keys(s)).toEqual(['name']);
+    // Fields the schema does not show stay hidden when asked for.
+    const bogus = await t.req('GET', '/v1/suffixes?fields=name,nonexistent');
+    expect(bogus.json).toEqual(r.json);
+  });
+
   it('fields= leaves error bodies whole', async () => {
     expect((await t.req('GET', '/v1/bdbs/-1')).json.error_code).toBe('db_not_exist');
     for (const path of ['/v1/bdbs/99?fields=uid', '/v1/shards/99?fields=uid', '/v1/nodes/99?fields=error_code']) {

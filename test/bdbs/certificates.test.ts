@@ -230,6 +230,14 @@ describe('GET /v1/bdbs/certificates', () => {
     expect(await listed('?page=1')).toEqual(uidsAll);
   });
 
+  it('fields= picks from the certificates like from any answer (QA 13: it was a 500)', async () => {
+    const picked = await ok(t.req('GET', '/v1/bdbs/certificates?fields=bdb_uid,not_after'));
+    expect(picked).toEqual(all.map((c) => ({ bdb_uid: c.bdb_uid, not_after: c.not_after })));
+    expect(await ok(t.req('GET', `${certPath(uids.late)}?fields=bdb_uid`))).toEqual({ bdb_uid: uids.late });
+    // The response schema still decides what may be shown: the write-only key cannot be asked for.
+    expect(await ok(t.req('GET', `${certPath(uids.late)}?fields=private_key,key`))).toEqual({});
+  });
+
   it('bad filter or paging values → 400', async () => {
     for (const q of ['page=0', 'page=-1', 'page=x', 'page_size=0', 'page_size=1.5', 'tls_mode=on']) {
       expectRsError(await t.req('GET', `/v1/bdbs/certificates?${q}`), 400, 'invalid_schema');
