@@ -9,7 +9,8 @@ const dbUid = (raw: string) => parseUid(raw, 'db_not_exist');
 /** Per-database proxy certificates (openapi.json only). The response schemas leave the write-only private_key out. */
 export const bdbCertificateRoutes = (s: Services): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/v1/bdbs/certificates', {
-    config: { permission: 'view_all_bdbs_info' },
+    // The entries name their database in bdb_uid (the URL rule would look for uid and keep them all).
+    config: { permission: 'view_all_bdbs_info', bdbScope: { field: 'bdb_uid' } },
     schema: { querystring: BdbCertificatesQuery, response: { 200: Type.Array(BdbProxyCertificate) } },
   }, (req) => s.bdbCertificates.list(req.query));
   app.get('/v1/bdbs/:uid/certificates', { config: { permission: 'view_bdb_info' }, schema: { params: UidParams, response: { 200: BdbProxyCertificate } } },
