@@ -11,6 +11,7 @@ import { tlsEnabled } from '../controller/endpoint-spec.js';
 import type { BdbCertificatesQuery, BdbProxyCertificate, BdbProxyCertificateSetRequest } from '../schemas/bdb-certificate.js';
 import type { KvBackend } from '../store/kv.js';
 import { Collection } from '../store/object-store.js';
+import { rsTime } from '../util/clock.js';
 import { timeParam } from '../util/iso-time.js';
 import type { BdbRecord } from './bdb-view.js';
 import type { CertificateService } from './certificate-service.js';
@@ -26,7 +27,8 @@ export interface BdbCertificateRecord {
 
 const view = (r: BdbCertificateRecord): BdbProxyCertificate => {
   const p = parseCertificate(r.certificate);
-  return { bdb_uid: String(r.uid), cert: r.certificate, not_before: p.not_before, not_after: p.not_after };
+  // RS timestamps (clock.ts rsTime): no milliseconds, like every other date-time openrs answers.
+  return { bdb_uid: String(r.uid), cert: r.certificate, not_before: rsTime(new Date(p.not_before)), not_after: rsTime(new Date(p.not_after)) };
 };
 
 /** The database's effective tls_mode (the deprecated `ssl: true` means enabled). */

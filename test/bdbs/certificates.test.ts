@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSigned } from '../../src/certs/x509.js';
+import { rsTime } from '../../src/util/clock.js';
 import { createBdb, waitStatus } from '../helpers/bdb.js';
 import { pairWithDates, peerCert } from '../helpers/certs.js';
 import { expectRsError, ok } from '../helpers/rs-error.js';
@@ -63,7 +64,8 @@ describe('POST, GET, DELETE /v1/bdbs/{uid}/certificates', () => {
       const r = await setCert(own.uid, pair);
       expect(r.status, r.text).toBe(200);
       const x = new X509Certificate(pair.certificate);
-      expect(r.json).toEqual({ bdb_uid: String(own.uid), cert: pair.certificate, not_before: new Date(x.validFrom).toISOString(), not_after: new Date(x.validTo).toISOString() });
+      expect(r.json).toEqual({ bdb_uid: String(own.uid), cert: pair.certificate, not_before: rsTime(new Date(x.validFrom)), not_after: rsTime(new Date(x.validTo)) });
+      expect(r.json.not_after).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
       expect(await ok(t.req('GET', certPath(own.uid)))).toEqual(r.json);
 
       await servedBy(port, pair.certificate);
