@@ -269,14 +269,9 @@ describe('permissions', () => {
     const [mine, other] = await Promise.all([createBdb(t, { name: 'scope-mine', tls_mode: 'enabled' }), createBdb(t, { name: 'scope-other', tls_mode: 'enabled' })]);
     expect((await setCert(mine.uid, await dbPair('mine.test.local'))).status).toBe(200);
     expect((await setCert(other.uid, await dbPair('other.test.local'))).status).toBe(200);
-    await t.node.composed.kv.put('/roles/62', { uid: 62, name: 'certs-scoped', management: 'db_viewer', resources: [{ type: 'db', uids: [String(mine.uid)] }] });
+    const role = await ok(t.req('POST', '/v1/roles', { body: { name: 'certs-scoped', management: 'db_viewer', resources: [{ type: 'db', uids: [String(mine.uid)] }] } }));
     const scoped = { user: 'dbcertscoped@test.local', pass: 'scoped-pass-1' };
-    const rec: UserRecord = {
-      uid: 62, name: 'dbcertscoped', email: scoped.user, role: 'db_viewer', role_uids: [62], auth_method: 'regular',
-      status: 'active', email_alerts: false, bdbs_email_alerts: [], alert_audit_db_conns: false, alert_bdb_backup: false,
-      alert_bdb_crdt_src_syncer: false, password_issue_date: '2026-01-01T00:00:00Z', password_hashes: [await hashPassword(scoped.pass)],
-    };
-    await t.node.composed.kv.put('/users/62', rec);
+    await ok(t.req('POST', '/v1/users', { body: { email: scoped.user, password: scoped.pass, name: 'dbcertscoped', role_uids: [role.uid] } }));
     expectRsError(await t.req('GET', certPath(other.uid), { auth: scoped }), 403, 'insufficient_permissions');
     expect((await t.req('GET', certPath(mine.uid), { auth: scoped })).status).toBe(200);
     const list = (await ok(t.req('GET', '/v1/bdbs/certificates', { auth: scoped }))) as { bdb_uid: string }[];
