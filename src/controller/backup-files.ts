@@ -275,21 +275,33 @@ export function persistenceFiles(shardDir: string): { aof: PersistenceFile[]; rd
  * shard is started from such files (a replica promoted after a crash of everything) loads the AOF.
  */
 export function aofIsNewest(shardDir: string): boolean {
-  const mt = (p: string): number => {
-    try {
-      return fs.statSync(p).mtimeMs;
-    } catch {
-      return 0;
-    }
-  };
+  const aof = aofAt(shardDir);
+  return aof > 0 && aof >= mtime(path.join(shardDir, 'dump.rdb'));
+}
+
+/** When a shard last persisted (newest mtime of its RDB or AOF files, ms); 0 without any. */
+export function persistedAt(shardDir: string): number {
+  return Math.max(mtime(path.join(shardDir, 'dump.rdb')), aofAt(shardDir));
+}
+
+/** Newest mtime of the files in the shard's appendonlydir (0 without). */
+function aofAt(shardDir: string): number {
+  const aof = path.join(shardDir, 'appendonlydir');
   let names: string[] = [];
   try {
-    names = fs.readdirSync(path.join(shardDir, 'appendonlydir'));
+    names = fs.readdirSync(aof);
   } catch {
-    return false;
+    return 0;
   }
-  const aof = Math.max(0, ...names.map((f) => mt(path.join(shardDir, 'appendonlydir', f))));
-  return aof > 0 && aof >= mt(path.join(shardDir, 'dump.rdb'));
+  return Math.max(0, ...names.map((f) => mtime(path.join(aof, f))));
+}
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 /** What a shard directory holds of its data: the AOF directory and the RDB snapshot. */

@@ -24,7 +24,7 @@ import type { KvBackend } from '../store/kv.js';
 import type { Collection } from '../store/object-store.js';
 import { orUndefinedAfter } from '../util/deadline.js';
 import { KeyedLock } from '../util/keyed-lock.js';
-import { discardPersistence, removePersistence } from './backup-files.js';
+import { discardPersistence, persistedAt, removePersistence } from './backup-files.js';
 import { recoveryPlan, startsFromAof } from './backup-recovery.js';
 import { hasSynced, markSynced, masterHoldsData, replicaHoldsData } from './persistence-handover.js';
 import type { DataPlane } from './data-plane.js';
@@ -1001,29 +1001,4 @@ function aofLost(rec: BdbRecord, shards: ShardSummary[]): boolean {
   if (dbPersistence(rec) !== 'aof') return false;
   const ranWithAof = shards.some((s) => persists(rec, s.role) === 'aof' && fs.existsSync(path.join(s.dir!, 'redis.conf')));
   return ranWithAof && recoveryPlan(rec, shards).status === 'missing-files';
-}
-
-/** When a shard last persisted (newest mtime of its RDB or AOF files, ms); 0 without any. */
-function persistedAt(dir: string): number {
-  return Math.max(mtime(path.join(dir, 'dump.rdb')), aofAt(dir));
-}
-
-/** Newest mtime of the files in the shard's appendonlydir (0 without). */
-function aofAt(dir: string): number {
-  const aof = path.join(dir, 'appendonlydir');
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(aof);
-  } catch {
-    return 0;
-  }
-  return Math.max(0, ...names.map((f) => mtime(path.join(aof, f))));
-}
-
-function mtime(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
